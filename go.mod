@@ -1,0 +1,3 @@
+module github.com/haproxy-runtime/terraform-provider-haproxy
+
+go 1.25

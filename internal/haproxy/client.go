@@ -1,0 +1,210 @@
+package haproxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"time"
+)
+
+// DefaultMaxConns is how many connections one Client opens at once. The CLI
+// of a whole HAProxy process has ten slots, shared by all its sockets, and
+// Terraform runs ten operations in parallel: three leaves room for operators
+// and for other instances of the provider.
+const DefaultMaxConns = 3
+
+// maxReply bounds what we read from one connection (a `show stat` of a very
+// large configuration is a few MB).
+const maxReply = 64 << 20
+
+// Exchange describes one connection's round trip, for logging.
+type Exchange struct {
+	Target   string
+	Commands []string
+	Reply    string
+	Elapsed  time.Duration
+	Err      error
+}
+
+// Observer is told about every round trip. The provider logs through it; this
+// package stays free of any logging framework.
+type Observer func(ctx context.Context, ex Exchange)
+
+// Client talks to one HAProxy CLI socket. It is safe for concurrent use.
+type Client struct {
+	transport Transport
+	slots     chan struct{}
+	observe   Observer
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithMaxConns caps concurrent connections to the target (minimum 1).
+func WithMaxConns(n int) Option {
+	return func(c *Client) {
+		if n < 1 {
+			n = 1
+		}
+		c.slots = make(chan struct{}, n)
+	}
+}
+
+// WithObserver sets a hook that sees every command and reply.
+func WithObserver(o Observer) Option { return func(c *Client) { c.observe = o } }
+
+// New returns a client for one target.
+func New(t Transport, opts ...Option) *Client {
+	c := &Client{transport: t, slots: make(chan struct{}, DefaultMaxConns)}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+// Target is the socket this client talks to, as written in errors.
+func (c *Client) Target() string { return c.transport.String() }
+
+// Run sends commands over one connection, in order, and checks each reply
+// against what that command may answer. It returns every reply body, and an
+// error joining one *Error per command that failed.
+//
+// HAProxy runs every command of a batch even when an earlier one failed, so
+// callers put in one batch only commands that are safe to run regardless
+// (for example a write followed by the read that confirms it).
+func (c *Client) Run(ctx context.Context, cmds ...Command) ([]string, error) {
+	if len(cmds) == 0 {
+		return nil, nil
+	}
+	lines := make([]string, len(cmds))
+	for i, cmd := range cmds {
+		if err := checkLine(cmd.line); err != nil {
+			return nil, &Error{Kind: ErrInvalidArgument, Target: c.Target(), Command: cmd.line, Detail: err.Error()}
+		}
+		lines[i] = cmd.line
+	}
+	var bodies []string
+	for _, chunk := range chunkLines(lines, MaxLineLength) {
+		got, err := c.roundTrip(ctx, chunk)
+		if err != nil {
+			return nil, err
+		}
+		bodies = append(bodies, got...)
+	}
+	var errs []error
+	for i, cmd := range cmds {
+		if kind, detail := classify(cmd, bodies[i]); kind != nil {
+			errs = append(errs, &Error{Kind: kind, Target: c.Target(), Command: cmd.line, Reply: bodies[i], Detail: detail})
+		}
+	}
+	return bodies, errors.Join(errs...)
+}
+
+// chunkLines splits a batch so that no single write exceeds limit bytes: a
+// long batch then becomes several short connections, in order.
+func chunkLines(lines []string, limit int) [][]string {
+	var out [][]string
+	start, size := 0, 0
+	for i, l := range lines {
+		if i > start && size+len(l)+1 > limit {
+			out = append(out, lines[start:i])
+			start, size = i, 0
+		}
+		size += len(l) + 1
+	}
+	return append(out, lines[start:])
+}
+
+// promptMark separates replies in the CLI's interactive ("prompt") mode.
+// Interactive mode is used because it frames every reply, including the
+// 2.6 messages that lack a trailing newline, and because a reply cut short
+// then shows up as a missing prompt instead of a plausible short answer.
+const promptMark = "\n> "
+
+// roundTrip writes `prompt`, the lines and `quit` in a single write (HAProxy
+// closes a non-interactive connection as soon as its input is empty, so
+// lines must never trickle in), reads to EOF and splits the replies.
+func (c *Client) roundTrip(ctx context.Context, lines []string) ([]string, error) {
+	start := time.Now()
+	sent := strings.Join(lines, "; ")
+	reply, ioErr := c.exchange(ctx, "prompt\n"+strings.Join(lines, "\n")+"\nquit\n")
+	var bodies []string
+	var err error
+	if ioErr != nil {
+		ioErr.Command = sent
+		err = ioErr
+	} else if bodies, err = splitPromptReply(reply, len(lines)); err != nil {
+		err = &Error{Kind: ErrTransport, Target: c.Target(), Command: sent, Reply: reply, Detail: err.Error()}
+	}
+	if c.observe != nil {
+		c.observe(ctx, Exchange{Target: c.Target(), Commands: lines, Reply: reply, Elapsed: time.Since(start), Err: err})
+	}
+	return bodies, err
+}
+
+func splitPromptReply(reply string, n int) ([]string, error) {
+	parts := strings.Split(reply, promptMark)
+	// parts[0] precedes the prompt that `prompt` itself prints; the last part
+	// follows the prompt after the last command and must be empty (`quit`
+	// prints nothing).
+	if len(parts) != n+2 || parts[0] != "" || parts[n+1] != "" {
+		got := len(parts) - 2
+		if got < 0 {
+			got = 0
+		}
+		if len(parts) < n+2 || parts[len(parts)-1] != "" {
+			return nil, fmt.Errorf("reply was cut short: %d of %d command replies arrived complete", min(got, n), n)
+		}
+		return nil, fmt.Errorf("reply is not framed as expected (%d prompts for %d commands)", len(parts)-1, n+1)
+	}
+	return parts[1 : n+1], nil
+}
+
+// exchange does the I/O: one connection, one write, read to EOF. The
+// context's deadline covers all three, and cancellation closes the socket.
+func (c *Client) exchange(ctx context.Context, payload string) (string, *Error) {
+	fail := func(kind error, detail string, cause error) *Error {
+		return &Error{Kind: kind, Target: c.Target(), Detail: detail, Cause: cause}
+	}
+	ioKind := func(err error) error {
+		var ne net.Error
+		if ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+			return ErrTimeout
+		}
+		return ErrTransport
+	}
+
+	select {
+	case c.slots <- struct{}{}:
+		defer func() { <-c.slots }()
+	case <-ctx.Done():
+		return "", fail(ErrTimeout, "waiting for a free connection slot", ctx.Err())
+	}
+
+	conn, err := c.transport.Dial(ctx)
+	if err != nil {
+		return "", fail(ioKind(err), "connect", err)
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+
+	if _, err := io.WriteString(conn, payload); err != nil {
+		return "", fail(ioKind(err), "write", err)
+	}
+	buf, err := io.ReadAll(io.LimitReader(conn, maxReply+1))
+	if err != nil {
+		return string(buf), fail(ioKind(err), fmt.Sprintf("read (after %d bytes)", len(buf)), err)
+	}
+	if len(buf) > maxReply {
+		return "", fail(ErrUnexpectedReply, fmt.Sprintf("reply larger than %d bytes", maxReply), nil)
+	}
+	return string(buf), nil
+}

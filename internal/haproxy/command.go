@@ -1,0 +1,244 @@
+package haproxy
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// Command is one validated CLI line together with the rule that decides,
+// from the reply's content, whether it succeeded. Commands are only built by
+// the constructors below, which validate every value they put in the line.
+type Command struct {
+	line  string
+	reply replyRule
+}
+
+// String is the line sent to HAProxy, without its newline.
+func (c Command) String() string { return c.line }
+
+// replyRule inspects a reply body (with its trailing newlines removed) and
+// returns nil for success, or a kind sentinel and what it concluded.
+type replyRule func(msg string) (kind error, detail string)
+
+// commonFailures are replies that mean the same for every command. They are
+// matched whole (or by their fixed prefix), never by substring, so a success
+// reply that happens to contain the words cannot be mistaken for them.
+var commonFailures = []struct {
+	text   string
+	prefix bool
+	kind   error
+}{
+	{"Permission denied", false, ErrPermission},
+	{"Unknown command", true, ErrUnknownCommand},
+	{"No such backend.", false, ErrNoSuchBackend},
+	{"No such server.", false, ErrNoSuchServer},
+	{"Can't find backend.", false, ErrNoSuchBackend},
+	{"No such proxy.", false, ErrNoSuchBackend}, // show stat <proxy>
+	{"Require 'backend/server'.", false, ErrInvalidArgument},
+	{"Proxy is disabled.", false, ErrBackendDisabled},
+	{"usage: set server ", true, ErrInvalidArgument},
+	{"This command is restricted to experimental mode", true, ErrUnknownCommand},
+}
+
+func classify(cmd Command, body string) (error, string) {
+	msg := strings.TrimRight(body, "\n")
+	for _, f := range commonFailures {
+		if msg == f.text || f.prefix && strings.HasPrefix(msg, f.text) {
+			return f.kind, ""
+		}
+	}
+	return cmd.reply(msg)
+}
+
+// emptyReply is the rule for commands whose only success is silence.
+func emptyReply(known ...string) replyRule {
+	return func(msg string) (error, string) {
+		if msg == "" {
+			return nil, ""
+		}
+		for _, k := range known {
+			if strings.HasPrefix(msg, k) {
+				return ErrInvalidArgument, ""
+			}
+		}
+		return ErrUnexpectedReply, "expected an empty reply"
+	}
+}
+
+// State is the user-controlled state of a server.
+type State string
+
+// The three states `set server … state` accepts.
+const (
+	StateReady State = "ready"
+	StateDrain State = "drain"
+	StateMaint State = "maint"
+)
+
+// ParseState accepts exactly ready, drain or maint (HAProxy is case-sensitive).
+func ParseState(s string) (State, error) {
+	switch st := State(s); st {
+	case StateReady, StateDrain, StateMaint:
+		return st, nil
+	}
+	return "", fmt.Errorf("state %q is not one of ready, drain, maint", s)
+}
+
+func serverRef(backend, server string) (string, error) {
+	if err := ValidateName("backend", backend); err != nil {
+		return "", err
+	}
+	if err := ValidateName("server", server); err != nil {
+		return "", err
+	}
+	return backend + "/" + server, nil
+}
+
+func invalid(err error) error {
+	return fmt.Errorf("%w: %v", ErrInvalidArgument, err)
+}
+
+// SetServerState builds `set server <b>/<s> state ready|drain|maint`.
+func SetServerState(backend, server string, st State) (Command, error) {
+	ref, err := serverRef(backend, server)
+	if err != nil {
+		return Command{}, invalid(err)
+	}
+	if _, err := ParseState(string(st)); err != nil {
+		return Command{}, invalid(err)
+	}
+	return Command{
+		line:  "set server " + ref + " state " + string(st),
+		reply: emptyReply("'set server <srv> state' expects"),
+	}, nil
+}
+
+// SetServerWeight builds `set server <b>/<s> weight <n>` (absolute weight).
+func SetServerWeight(backend, server string, weight int) (Command, error) {
+	ref, err := serverRef(backend, server)
+	if err != nil {
+		return Command{}, invalid(err)
+	}
+	if err := ValidateWeight(weight); err != nil {
+		return Command{}, invalid(err)
+	}
+	return Command{
+		line: "set server " + ref + " weight " + strconv.Itoa(weight),
+		reply: emptyReply(
+			"Absolute weight can only be between",
+			"Relative weight must be positive",
+			"Empty weight string",
+			"Trailing garbage in weight string",
+			"Require <weight>",
+			"Backend is using a static LB algorithm",
+		),
+	}, nil
+}
+
+// EnableHealth builds `enable health <b>/<s>`.
+func EnableHealth(backend, server string) (Command, error) {
+	return healthCommand("enable", backend, server)
+}
+
+// DisableHealth builds `disable health <b>/<s>`.
+func DisableHealth(backend, server string) (Command, error) {
+	return healthCommand("disable", backend, server)
+}
+
+func healthCommand(verb, backend, server string) (Command, error) {
+	ref, err := serverRef(backend, server)
+	if err != nil {
+		return Command{}, invalid(err)
+	}
+	return Command{
+		line:  verb + " health " + ref,
+		reply: emptyReply("Health check was not configured"),
+	}, nil
+}
+
+// SetServerAddr builds `set server <b>/<s> addr <ip> port <port>`. The port
+// is always sent: HAProxy keeps the old one otherwise, and its own port
+// parsing is too lenient to trust.
+func SetServerAddr(backend, server string, addr netip.Addr, port int) (Command, error) {
+	ref, err := serverRef(backend, server)
+	if err != nil {
+		return Command{}, invalid(err)
+	}
+	if !addr.IsValid() || addr.Zone() != "" {
+		return Command{}, invalid(fmt.Errorf("address %q is not a plain IPv4 or IPv6 address", addr.String()))
+	}
+	if err := ValidatePort(port); err != nil {
+		return Command{}, invalid(err)
+	}
+	return Command{
+		line:  "set server " + ref + " addr " + addr.Unmap().String() + " port " + strconv.Itoa(port),
+		reply: addrReply,
+	}, nil
+}
+
+// ShowServersState builds `show servers state [<backend>]`; an empty backend
+// lists every backend.
+func ShowServersState(backend string) (Command, error) {
+	line := "show servers state"
+	if backend != "" {
+		if err := ValidateName("backend", backend); err != nil {
+			return Command{}, invalid(err)
+		}
+		line += " " + backend
+	}
+	return Command{line: line, reply: dataReply("1\n# ")}, nil
+}
+
+// ShowStat builds `show stat` limited to the servers of one backend (or every
+// proxy when backend is empty). It is where live session counts (scur) are.
+func ShowStat(backend string) (Command, error) {
+	line := "show stat"
+	if backend != "" {
+		if err := ValidateName("backend", backend); err != nil {
+			return Command{}, invalid(err)
+		}
+		// <proxy> <type> <sid>: type 4 = servers, sid -1 = all of them.
+		line += " " + backend + " 4 -1"
+	}
+	return Command{line: line, reply: dataReply("# pxname,")}, nil
+}
+
+// ShowInfo builds `show info`.
+func ShowInfo() Command { return Command{line: "show info", reply: dataReply("Name: ")} }
+
+// ShowVersion builds `show version`.
+func ShowVersion() Command {
+	return Command{line: "show version", reply: func(msg string) (error, string) {
+		if msg == "" || strings.ContainsAny(msg, "\n ") || msg[0] < '0' || msg[0] > '9' {
+			return ErrUnexpectedReply, "expected a version number"
+		}
+		return nil, ""
+	}}
+}
+
+// ShowCLILevel builds `show cli level`.
+func ShowCLILevel() Command {
+	return Command{line: "show cli level", reply: func(msg string) (error, string) {
+		switch msg {
+		case "admin", "operator", "user":
+			return nil, ""
+		}
+		return ErrUnexpectedReply, "expected admin, operator or user"
+	}}
+}
+
+// dataReply accepts a reply that starts the way the command's output always
+// starts; the caller's parser then checks the rest.
+func dataReply(prefix string) replyRule {
+	return func(msg string) (error, string) {
+		if strings.HasPrefix(msg+"\n", prefix) {
+			return nil, ""
+		}
+		if msg == "" {
+			return ErrUnexpectedReply, "empty reply where data was expected"
+		}
+		return ErrUnexpectedReply, fmt.Sprintf("expected output starting with %q", prefix)
+	}
+}

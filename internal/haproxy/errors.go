@@ -1,0 +1,89 @@
+package haproxy
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Kind sentinels. An *Error unwraps to exactly one of them, so callers test
+// with errors.Is(err, haproxy.ErrNoSuchServer) and never parse messages.
+var (
+	// ErrTransport: the socket could not be reached, or the connection broke
+	// before a complete reply arrived.
+	ErrTransport = errors.New("transport failure")
+	// ErrTimeout: the context deadline ran out during dial, write or read.
+	ErrTimeout = errors.New("timed out")
+	// ErrPermission: the socket's level is too low for the command.
+	ErrPermission = errors.New("permission denied")
+	// ErrNoSuchBackend: HAProxy confirmed the backend does not exist.
+	ErrNoSuchBackend = errors.New("no such backend")
+	// ErrNoSuchServer: HAProxy confirmed the server does not exist.
+	ErrNoSuchServer = errors.New("no such server")
+	// ErrBackendDisabled: the backend exists but is disabled in the config.
+	ErrBackendDisabled = errors.New("backend is disabled")
+	// ErrInvalidArgument: the value was refused, either by our own validation
+	// (nothing was sent) or by HAProxy.
+	ErrInvalidArgument = errors.New("invalid argument")
+	// ErrUnknownCommand: this HAProxy does not know the command.
+	ErrUnknownCommand = errors.New("unknown command")
+	// ErrUnexpectedReply: a reply that is none of the known successes or
+	// failures, or one that cannot be parsed. Never treated as success.
+	ErrUnexpectedReply = errors.New("unexpected reply")
+)
+
+// Error is every failure this package returns once a target is involved. It
+// names the target, the command and HAProxy's raw reply so that a person
+// reading a failed plan knows where to look.
+type Error struct {
+	Kind    error  // one of the Err* sentinels above
+	Target  string // e.g. unix:///run/haproxy/admin.sock
+	Command string // the line sent, without its newline; empty for dial errors
+	Reply   string // HAProxy's reply body, as received
+	Detail  string // what we concluded, when the reply alone does not say it
+	Cause   error  // underlying I/O error, if any
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Target)
+	if e.Command != "" {
+		fmt.Fprintf(&b, ": %q", e.Command)
+	}
+	b.WriteString(": ")
+	b.WriteString(e.Kind.Error())
+	if e.Detail != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Detail)
+	}
+	if r := strings.TrimSpace(e.Reply); r != "" {
+		fmt.Fprintf(&b, " (HAProxy replied %q)", shorten(r, 300))
+	}
+	if e.Cause != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Cause.Error())
+	}
+	return b.String()
+}
+
+// Unwrap exposes both the kind and the I/O cause to errors.Is / errors.As.
+func (e *Error) Unwrap() []error {
+	if e.Cause != nil {
+		return []error{e.Kind, e.Cause}
+	}
+	return []error{e.Kind}
+}
+
+// IsGone reports whether err is HAProxy confirming that a backend or server
+// does not exist. It is the only kind of error that may ever justify dropping
+// a resource: a timeout or a refused connection says nothing about existence.
+func IsGone(err error) bool {
+	return errors.Is(err, ErrNoSuchBackend) || errors.Is(err, ErrNoSuchServer)
+}
+
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,312 @@
+// Package haproxytest starts real haproxy processes for tests: a throwaway
+// config, an admin unix socket, an admin TCP socket on loopback, a user-level
+// unix socket, a server-template backend whose slots are parked on
+// 127.0.0.1:1, and an HTTP frontend on a free loopback port.
+//
+// Facts it relies on (HAProxy 2.6.12): `haproxy -c` checks a config, `-db`
+// keeps it in the foreground as our child, it is ready when `show version`
+// answers, SIGUSR1 stops it cleanly, and `noreuseport` stops two instances
+// from silently sharing a port.
+package haproxytest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"text/template"
+	"time"
+)
+
+// Slots is how many server-template slots the `app` backend has.
+const Slots = 10
+
+// Instance is one running haproxy.
+type Instance struct {
+	Dir        string // holds the config, sockets and log
+	AdminSock  string // unix socket path, level admin
+	UserSock   string // unix socket path, level user
+	AdminTCP   string // host:port of the admin TCP socket
+	Frontend   string // host:port of the HTTP frontend (default_backend app)
+	ConfigPath string
+
+	cmd  *exec.Cmd
+	done chan struct{}
+	log  *bytes.Buffer
+}
+
+// UnixTarget is the admin socket as a provider target string.
+func (i *Instance) UnixTarget() string { return "unix://" + i.AdminSock }
+
+// TCPTarget is the admin TCP socket as a provider target string.
+func (i *Instance) TCPTarget() string { return "tcp://" + i.AdminTCP }
+
+// FrontendURL is the base URL of the HTTP frontend.
+func (i *Instance) FrontendURL() string { return "http://" + i.Frontend }
+
+// Options tune the generated config.
+type Options struct {
+	// ExtraConfig is appended verbatim (more backends for a test).
+	ExtraConfig string
+}
+
+var configTemplate = template.Must(template.New("cfg").Parse(`global
+    noreuseport
+    stats socket {{.AdminSock}} mode 600 level admin
+    stats socket {{.UserSock}} mode 600 level user
+    stats socket ipv4@{{.AdminTCP}} level admin
+    stats timeout 10s
+
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 10s
+    timeout server 10s
+    timeout check 1s
+
+frontend fe
+    bind {{.Frontend}}
+    default_backend app
+
+# Free slots are parked on an inet placeholder (a hostname would make
+# 'set server addr' fail) and start disabled.
+backend app
+    balance roundrobin
+    server-template websrv 1-{{.Slots}} 127.0.0.1:1 check inter 300ms fall 2 rise 1 disabled
+
+backend plain
+    balance roundrobin
+    server s1 127.0.0.1:1 disabled
+    server s2 127.0.0.1:1 disabled
+
+backend staticlb
+    balance static-rr
+    server t1 127.0.0.1:1 disabled
+
+backend off
+    disabled
+    server o1 127.0.0.1:1
+{{.Extra}}
+`))
+
+// Start runs a new haproxy for t and stops it when t ends. Without haproxy
+// on PATH the test is skipped, unless CI is set: then it fails, because a
+// CI run that skips its integration tests proves nothing.
+func Start(t testing.TB, opts ...Options) *Instance {
+	t.Helper()
+	bin := Binary(t)
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	var lastErr error
+	// Free ports are picked by binding :0 and closing; another process can
+	// take one in between, so retry a few times.
+	for attempt := 0; attempt < 4; attempt++ {
+		inst, err := start(t, bin, o)
+		if err == nil {
+			return inst
+		}
+		lastErr = err
+	}
+	t.Fatalf("haproxytest: could not start haproxy: %v", lastErr)
+	return nil
+}
+
+// Binary returns the haproxy binary's path, skipping or failing t when absent.
+func Binary(t testing.TB) string {
+	t.Helper()
+	bin, err := exec.LookPath("haproxy")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("haproxy is not installed but CI is set: install it (apt-get install -y haproxy); integration tests must not be skipped in CI")
+		}
+		t.Skip("haproxy not installed; run `make test`, which installs it")
+	}
+	return bin
+}
+
+func start(t testing.TB, bin string, o Options) (*Instance, error) {
+	// Unix socket paths are limited to ~100 bytes; t.TempDir() can be longer.
+	dir, err := os.MkdirTemp("/tmp", "hx")
+	if err != nil {
+		return nil, err
+	}
+	inst := &Instance{
+		Dir:        dir,
+		AdminSock:  filepath.Join(dir, "a.sock"),
+		UserSock:   filepath.Join(dir, "u.sock"),
+		AdminTCP:   FreeAddr(t),
+		Frontend:   FreeAddr(t),
+		ConfigPath: filepath.Join(dir, "haproxy.cfg"),
+		done:       make(chan struct{}),
+		log:        &bytes.Buffer{},
+	}
+	var cfg bytes.Buffer
+	err = configTemplate.Execute(&cfg, map[string]any{
+		"AdminSock": inst.AdminSock, "UserSock": inst.UserSock, "AdminTCP": inst.AdminTCP,
+		"Frontend": inst.Frontend, "Slots": Slots, "Extra": o.ExtraConfig,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(inst.ConfigPath, cfg.Bytes(), 0o600); err != nil {
+		return nil, err
+	}
+	if out, err := exec.Command(bin, "-c", "-q", "-f", inst.ConfigPath).CombinedOutput(); err != nil {
+		_ = os.RemoveAll(dir)
+		t.Fatalf("haproxytest: config rejected: %v\n%s\n%s", err, out, cfg.String())
+	}
+
+	inst.cmd = exec.Command(bin, "-db", "-f", inst.ConfigPath)
+	inst.cmd.Stdout, inst.cmd.Stderr = inst.log, inst.log
+	if err := inst.cmd.Start(); err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	go func() { _ = inst.cmd.Wait(); close(inst.done) }()
+
+	if err := inst.waitReady(5 * time.Second); err != nil {
+		inst.stop()
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("%v; haproxy log:\n%s", err, inst.log.String())
+	}
+	t.Cleanup(func() {
+		inst.stop()
+		_ = os.RemoveAll(dir)
+	})
+	return inst, nil
+}
+
+// waitReady polls `show version` on both admin sockets.
+func (i *Instance) waitReady(limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		select {
+		case <-i.done:
+			return fmt.Errorf("haproxy exited during start-up")
+		default:
+		}
+		_, errU := i.Raw("unix", i.AdminSock, "show version")
+		_, errT := i.Raw("tcp", i.AdminTCP, "show version")
+		if errU == nil && errT == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("sockets did not answer within %s: unix: %v, tcp: %v", limit, errU, errT)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// stop sends SIGUSR1 (soft stop) to our own child by PID, then SIGKILL if it
+// lingers. It never looks processes up by name.
+func (i *Instance) stop() {
+	select {
+	case <-i.done:
+		return
+	default:
+	}
+	_ = i.cmd.Process.Signal(syscall.SIGUSR1)
+	select {
+	case <-i.done:
+	case <-time.After(3 * time.Second):
+		_ = i.cmd.Process.Kill()
+		<-i.done
+	}
+}
+
+// Kill stops the instance now (for tests of an instance that dies).
+func (i *Instance) Kill() { i.stop() }
+
+// Log is what haproxy printed so far.
+func (i *Instance) Log() string { return i.log.String() }
+
+// Raw sends one command line to a socket in the CLI's plain mode and returns
+// the reply. It deliberately bypasses internal/haproxy so that tests check
+// HAProxy's state through an independent path.
+func (i *Instance) Raw(network, addr, line string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	dl, _ := ctx.Deadline()
+	_ = conn.SetDeadline(dl)
+	if _, err := conn.Write([]byte(line + "\n")); err != nil {
+		return "", err
+	}
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(conn); err != nil {
+		return buf.String(), err
+	}
+	return buf.String(), nil
+}
+
+// Admin sends one command to the admin unix socket, failing t on I/O errors.
+func (i *Instance) Admin(t testing.TB, line string) string {
+	t.Helper()
+	out, err := i.Raw("unix", i.AdminSock, line)
+	if err != nil {
+		t.Fatalf("haproxytest: %q: %v", line, err)
+	}
+	return out
+}
+
+// Server is one row of `show servers state`, read by the fixture itself.
+type Server struct {
+	Addr  string
+	Port  string
+	Admin int
+	Op    int
+	Wt    int
+}
+
+// State reads one server's row with the fixture's own minimal parser.
+func (i *Instance) State(t testing.TB, backend, server string) Server {
+	t.Helper()
+	out := i.Admin(t, "show servers state "+backend)
+	lines := strings.Split(out, "\n")
+	if len(lines) < 2 || !strings.HasPrefix(lines[1], "# ") {
+		t.Fatalf("haproxytest: unexpected servers state: %q", out)
+	}
+	cols := strings.Fields(lines[1][2:])
+	idx := map[string]int{}
+	for n, c := range cols {
+		idx[c] = n
+	}
+	for _, l := range lines[2:] {
+		f := strings.Fields(l)
+		if len(f) != len(cols) || f[idx["srv_name"]] != server {
+			continue
+		}
+		var s Server
+		s.Addr, s.Port = f[idx["srv_addr"]], f[idx["srv_port"]]
+		fmt.Sscan(f[idx["srv_admin_state"]], &s.Admin)
+		fmt.Sscan(f[idx["srv_op_state"]], &s.Op)
+		fmt.Sscan(f[idx["srv_uweight"]], &s.Wt)
+		return s
+	}
+	t.Fatalf("haproxytest: server %s/%s not found in %q", backend, server, out)
+	return Server{}
+}
+
+// FreeAddr returns 127.0.0.1:<a port that was free a moment ago>.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("haproxytest: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
