@@ -173,7 +173,7 @@ func SetServerAddr(backend, server string, addr netip.Addr, port int) (Command, 
 		return Command{}, invalid(err)
 	}
 	return Command{
-		line:  "set server " + ref + " addr " + addr.Unmap().String() + " port " + strconv.Itoa(port),
+		line:  "set server " + ref + " addr " + addr.String() + " port " + strconv.Itoa(port),
 		reply: addrReply,
 	}, nil
 }

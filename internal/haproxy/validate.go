@@ -14,6 +14,10 @@ const MaxLineLength = 8 * 1024
 // MaxNameLength is generous for real configs and keeps lines short.
 const MaxNameLength = 255
 
+// NamePattern is HAProxy's charset for proxy and server names, for callers
+// that validate with regular expressions (Terraform plan-time validators).
+const NamePattern = `^[A-Za-z0-9_.:-]+$`
+
 // ValidateName accepts HAProxy's own charset for proxy and server names
 // (invalid_char() in src/tools.c): [A-Za-z0-9_.:-]+. Anything else, above all
 // `;`, space and newline, could split or extend a CLI command.

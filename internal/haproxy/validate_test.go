@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -230,5 +231,22 @@ func FuzzClassify(f *testing.F) {
 			t.Fatalf("non-empty reply to state classified as success: %q", body)
 		}
 		_, _ = splitPromptReply(body, 2)
+	})
+}
+
+// NamePattern and ValidateName must be the same rule: plan-time validation
+// uses the pattern, the client the function.
+func FuzzNamePatternMatchesValidateName(f *testing.F) {
+	for _, s := range append(hostileNames, "app", "a.b") {
+		f.Add(s)
+	}
+	re := regexp.MustCompile(NamePattern)
+	f.Fuzz(func(t *testing.T, s string) {
+		if len(s) > MaxNameLength {
+			return
+		}
+		if re.MatchString(s) != (ValidateName("x", s) == nil) {
+			t.Fatalf("pattern and ValidateName disagree on %q", s)
+		}
 	})
 }

@@ -1,0 +1,114 @@
+// Package fleet addresses every configured HAProxy socket at once: it reads a
+// server's state on all of them, checks all of them before writing to any,
+// writes concurrently in a safe order, confirms each write by reading back,
+// and parks slots again on delete. It knows nothing about Terraform; the
+// provider turns its results into plans, state and diagnostics.
+package fleet
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
+)
+
+// Fleet is the set of sockets one provider configuration manages.
+type Fleet struct {
+	clients []*haproxy.Client
+	timeout time.Duration
+}
+
+// New parses every target and builds one client per socket. timeout bounds
+// each socket operation (one connection's dial, write and read).
+func New(targets []string, timeout time.Duration, observe haproxy.Observer) (*Fleet, error) {
+	if len(targets) == 0 {
+		return nil, fmt.Errorf("no HAProxy sockets configured")
+	}
+	seen := map[string]bool{}
+	f := &Fleet{timeout: timeout}
+	for _, t := range targets {
+		tr, err := haproxy.ParseTarget(t)
+		if err != nil {
+			return nil, err
+		}
+		if seen[tr.String()] {
+			return nil, fmt.Errorf("socket %s is listed twice", tr.String())
+		}
+		seen[tr.String()] = true
+		f.clients = append(f.clients, haproxy.New(tr, haproxy.WithObserver(observe)))
+	}
+	return f, nil
+}
+
+// Sockets lists the sockets in configuration order.
+func (f *Fleet) Sockets() []string {
+	out := make([]string, len(f.clients))
+	for i, c := range f.clients {
+		out[i] = c.Target()
+	}
+	return out
+}
+
+// each runs fn for every socket concurrently and returns the results in
+// socket order. Each call gets its own timeout.
+func each[T any](ctx context.Context, f *Fleet, fn func(ctx context.Context, c *haproxy.Client) T) []T {
+	out := make([]T, len(f.clients))
+	var wg sync.WaitGroup
+	for i, c := range f.clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i] = fn(ctx, c)
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// op bounds one socket operation by the configured timeout.
+func (f *Fleet) op(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, f.timeout)
+}
+
+// SocketError is one socket's failure.
+type SocketError struct {
+	Socket string
+	Err    error
+}
+
+// Errors is a list of per-socket failures; its message names every socket.
+type Errors []SocketError
+
+func (e Errors) Error() string {
+	parts := make([]string, len(e))
+	for i, se := range e {
+		parts[i] = se.Err.Error()
+		if !strings.Contains(parts[i], se.Socket) {
+			parts[i] = se.Socket + ": " + parts[i]
+		}
+	}
+	return strings.Join(parts, "\n")
+}
+
+// Unwrap lets errors.Is see each socket's error.
+func (e Errors) Unwrap() []error {
+	out := make([]error, len(e))
+	for i, se := range e {
+		out[i] = se.Err
+	}
+	return out
+}
+
+// Socket names, sorted, for messages.
+func (e Errors) Sockets() []string {
+	out := make([]string, len(e))
+	for i, se := range e {
+		out[i] = se.Socket
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,88 @@
+package fleet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
+)
+
+// Slot is one socket's view of the server, as checked before a write.
+type Slot struct {
+	Socket  string
+	Current haproxy.ServerState
+}
+
+// Preflight checks every socket before anything is written anywhere: it is
+// reachable, its level is admin, the backend is enabled and has the server,
+// and the server holds an IP address (HAProxy cannot give an address to a
+// server that has none). One connection per socket. If any socket fails,
+// the error names each failing socket and why, and the caller writes nothing.
+func (f *Fleet) Preflight(ctx context.Context, backend, server string) ([]Slot, error) {
+	show, err := haproxy.ShowServersState(backend)
+	if err != nil {
+		return nil, err
+	}
+	type result struct {
+		slot Slot
+		err  error
+	}
+	results := each(ctx, f, func(ctx context.Context, c *haproxy.Client) result {
+		ctx, cancel := f.op(ctx)
+		defer cancel()
+		slot, err := preflightOne(ctx, c, show, backend, server)
+		return result{slot, err}
+	})
+	var failed Errors
+	slots := make([]Slot, len(results))
+	for i, r := range results {
+		slots[i] = r.slot
+		if r.err != nil {
+			failed = append(failed, SocketError{f.clients[i].Target(), r.err})
+		}
+	}
+	if len(failed) > 0 {
+		return nil, failed
+	}
+	return slots, nil
+}
+
+func preflightOne(ctx context.Context, c *haproxy.Client, show haproxy.Command, backend, server string) (Slot, error) {
+	slot := Slot{Socket: c.Target()}
+	bodies, err := c.Run(ctx, haproxy.ShowCLILevel(), show)
+	if bodies == nil { // transport failure: nothing to look at
+		return slot, err
+	}
+	if level := trimNL(bodies[0]); level != "admin" {
+		return slot, fmt.Errorf("%s: the socket's level is %q; writes need `level admin` on the stats socket", c.Target(), level)
+	}
+	if errors.Is(err, haproxy.ErrNoSuchBackend) {
+		return slot, fmt.Errorf("%s: backend %q does not exist", c.Target(), backend)
+	}
+	if err != nil {
+		return slot, err
+	}
+	st, err := c.ParseServersStateReply(show, bodies[1])
+	if err != nil {
+		return slot, err
+	}
+	cur, ok := st.Find(backend, server)
+	switch {
+	case !ok:
+		return slot, fmt.Errorf("%s: backend %q has no server %q", c.Target(), backend, server)
+	case cur.ID == 0:
+		return slot, fmt.Errorf("%s: backend %q is disabled in the HAProxy configuration", c.Target(), backend)
+	case !cur.HasInetAddr():
+		return slot, fmt.Errorf("%s: server %s/%s has no IP address (srv_addr is \"-\"), and HAProxy's runtime API cannot give it one; declare the slot on an IP placeholder such as 127.0.0.1:1", c.Target(), backend, server)
+	}
+	slot.Current = cur
+	return slot, nil
+}
+
+func trimNL(s string) string {
+	for len(s) > 0 && s[len(s)-1] == '\n' {
+		s = s[:len(s)-1]
+	}
+	return s
+}

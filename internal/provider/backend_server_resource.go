@@ -1,0 +1,330 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleet"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
+)
+
+var (
+	_ resource.Resource                = (*backendServerResource)(nil)
+	_ resource.ResourceWithConfigure   = (*backendServerResource)(nil)
+	_ resource.ResourceWithImportState = (*backendServerResource)(nil)
+)
+
+// privateOrigin is the private-state key holding each socket's pre-Create
+// address, port and weight, so Delete can park the slot where it was.
+const privateOrigin = "origin"
+
+func newBackendServerResource() resource.Resource { return &backendServerResource{} }
+
+type backendServerResource struct {
+	fleet *fleet.Fleet
+}
+
+type backendServerModel struct {
+	ID      types.String `tfsdk:"id"`
+	Backend types.String `tfsdk:"backend"`
+	Server  types.String `tfsdk:"server"`
+	Address types.String `tfsdk:"address"`
+	Port    types.Int64  `tfsdk:"port"`
+	State   types.String `tfsdk:"state"`
+	Weight  types.Int64  `tfsdk:"weight"`
+}
+
+func (r *backendServerResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_backend_server"
+}
+
+func nameAttribute(what, example string) schema.StringAttribute {
+	return schema.StringAttribute{
+		Required: true,
+		MarkdownDescription: fmt.Sprintf("Name of the %s, as in the HAProxy configuration (for example `%s`). "+
+			"It must exist on every socket. Changing it replaces the resource.", what, example),
+		Validators: []validator.String{
+			stringvalidator.LengthBetween(1, haproxy.MaxNameLength),
+			stringvalidator.RegexMatches(regexp.MustCompile(haproxy.NamePattern),
+				"may only contain letters, digits, `_`, `.`, `:` and `-` (HAProxy's own rule for names)"),
+		},
+		PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+	}
+}
+
+func (r *backendServerResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Points one HAProxy server (typically a `server-template` slot) at an address and " +
+			"sets its state and weight through the runtime API, on every configured socket, without a reload. " +
+			"Deleting the resource puts the server in `maint` and parks it back on the address it had before.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "`<backend>/<server>`.",
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"backend": nameAttribute("backend", "app"),
+			"server":  nameAttribute("server", "websrv50"),
+			"address": schema.StringAttribute{
+				Required: true,
+				MarkdownDescription: "IPv4 or IPv6 address the server points at, written as HAProxy prints it " +
+					"(`10.0.3.15`, `2001:db8::15`). The runtime API takes IP addresses only, not hostnames.",
+				Validators: []validator.String{addressValidator{}},
+			},
+			"port": schema.Int64Attribute{
+				Optional: true,
+				Computed: true,
+				MarkdownDescription: "Port the server points at, 1-65535. When unset, the server keeps the port " +
+					"it has in HAProxy and this attribute reports it.",
+				Validators:    []validator.Int64{int64validator.Between(1, 65535)},
+				PlanModifiers: []planmodifier.Int64{int64planmodifier.UseStateForUnknown()},
+			},
+			"state": schema.StringAttribute{
+				Optional: true,
+				Computed: true,
+				Default:  stringdefault.StaticString(string(haproxy.StateReady)),
+				MarkdownDescription: "Administrative state: `ready` (takes traffic), `drain` (no new traffic, " +
+					"existing sessions continue) or `maint` (out of service). Defaults to `ready`.",
+				Validators: []validator.String{stringvalidator.OneOf(
+					string(haproxy.StateReady), string(haproxy.StateDrain), string(haproxy.StateMaint))},
+			},
+			"weight": schema.Int64Attribute{
+				Optional: true,
+				Computed: true,
+				MarkdownDescription: "Load-balancing weight, 0-256 (0 sends no new traffic, like drain). " +
+					"When unset, HAProxy's weight is left alone and this attribute reports it.",
+				Validators:    []validator.Int64{int64validator.Between(0, 256)},
+				PlanModifiers: []planmodifier.Int64{int64planmodifier.UseStateForUnknown()},
+			},
+		},
+	}
+}
+
+func (r *backendServerResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	if req.ProviderData == nil {
+		return
+	}
+	f, ok := req.ProviderData.(*fleet.Fleet)
+	if !ok {
+		resp.Diagnostics.AddError("Unexpected provider data", fmt.Sprintf("expected *fleet.Fleet, got %T", req.ProviderData))
+		return
+	}
+	r.fleet = f
+}
+
+// desired converts a plan into what the fleet should write. Values were
+// validated at plan time; parsing again here is the last line of defence.
+func desired(m backendServerModel) (fleet.Desired, error) {
+	addr, err := haproxy.ParseAddress(m.Address.ValueString())
+	if err != nil {
+		return fleet.Desired{}, err
+	}
+	st, err := haproxy.ParseState(m.State.ValueString())
+	if err != nil {
+		return fleet.Desired{}, err
+	}
+	d := fleet.Desired{Backend: m.Backend.ValueString(), Server: m.Server.ValueString(), Addr: addr, State: st}
+	if !m.Port.IsNull() && !m.Port.IsUnknown() {
+		p := int(m.Port.ValueInt64())
+		d.Port = &p
+	}
+	if !m.Weight.IsNull() && !m.Weight.IsUnknown() {
+		w := int(m.Weight.ValueInt64())
+		d.Weight = &w
+	}
+	return d, nil
+}
+
+// setValues copies HAProxy's values into the model.
+func (m *backendServerModel) setValues(v fleet.Values) {
+	m.Address = types.StringValue(v.Addr)
+	m.Port = types.Int64Value(int64(v.Port))
+	m.State = types.StringValue(string(v.State))
+	m.Weight = types.Int64Value(int64(v.Weight))
+}
+
+func (r *backendServerResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan backendServerModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	plan.ID = types.StringValue(plan.Backend.ValueString() + "/" + plan.Server.ValueString())
+	slots := r.write(ctx, plan, &resp.Diagnostics, &plan)
+	if slots == nil {
+		return // pre-flight failed: nothing was written, nothing to record
+	}
+	origins, err := json.Marshal(fleet.OriginsOf(slots))
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot record the slot's original address", err.Error())
+		return
+	}
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateOrigin, origins)...)
+	// Recorded even when some socket failed: Terraform then marks the resource
+	// tainted, and the next apply parks it and starts again.
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+func (r *backendServerResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan backendServerModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if slots := r.write(ctx, plan, &resp.Diagnostics, &plan); slots == nil {
+		var prior backendServerModel
+		resp.Diagnostics.Append(req.State.Get(ctx, &prior)...)
+		resp.Diagnostics.Append(resp.State.Set(ctx, &prior)...)
+		return
+	}
+	// On a partial failure the planned values are kept: the next refresh sees
+	// the sockets that did not take the change as drift, and apply converges.
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+// write pre-flights every socket, then applies the plan to all of them. It
+// returns the pre-flight slots, or nil when pre-flight failed and nothing was
+// written. out receives the confirmed values; failures go to diags.
+func (r *backendServerResource) write(ctx context.Context, plan backendServerModel, diags *diag.Diagnostics, out *backendServerModel) []fleet.Slot {
+	if r.fleet == nil {
+		diags.AddError("Provider not configured", "The haproxy provider has no sockets configured.")
+		return nil
+	}
+	d, err := desired(plan)
+	if err != nil {
+		diags.AddError("Invalid value", err.Error())
+		return nil
+	}
+	slots, err := r.fleet.Preflight(ctx, d.Backend, d.Server)
+	if err != nil {
+		diags.AddError(fmt.Sprintf("Pre-flight check failed for %s/%s: nothing was changed on any socket", d.Backend, d.Server),
+			err.Error())
+		return nil
+	}
+	results := r.fleet.Apply(ctx, d, slots)
+	var applied []string
+	var failed fleet.Errors
+	for _, res := range results {
+		if res.Err != nil {
+			failed = append(failed, fleet.SocketError{Socket: res.Socket, Err: res.Err})
+			continue
+		}
+		applied = append(applied, res.Socket)
+	}
+	if len(failed) > 0 {
+		ok := "none"
+		if len(applied) > 0 {
+			ok = strings.Join(applied, ", ")
+		}
+		diags.AddError(fmt.Sprintf("Change to %s/%s failed on %d of %d sockets", d.Backend, d.Server, len(failed), len(results)),
+			fmt.Sprintf("Applied on: %s.\nFailed on:\n%s\n\nThe next plan reads every socket again and shows what still differs.", ok, failed.Error()))
+		// Unknown computed values must still become known in state.
+		if out.Port.IsUnknown() {
+			out.Port = types.Int64Value(int64(slots[0].Current.Port))
+		}
+		if out.Weight.IsUnknown() {
+			out.Weight = types.Int64Value(int64(slots[0].Current.UserWeight))
+		}
+		return slots
+	}
+	out.setValues(fleet.ValuesOf(results[0].After))
+	return slots
+}
+
+func (r *backendServerResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state backendServerModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if r.fleet == nil {
+		resp.Diagnostics.AddError("Provider not configured", "The haproxy provider has no sockets configured.")
+		return
+	}
+	backend, server := state.Backend.ValueString(), state.Server.ValueString()
+	var prior *fleet.Values
+	if !state.Address.IsNull() { // null right after import
+		prior = &fleet.Values{
+			Addr:   state.Address.ValueString(),
+			Port:   int(state.Port.ValueInt64()),
+			State:  haproxy.State(state.State.ValueString()),
+			Weight: int(state.Weight.ValueInt64()),
+		}
+	}
+	reading, err := fleet.Reconcile(backend, server, prior, r.fleet.Observe(ctx, backend, server))
+	if err != nil {
+		resp.Diagnostics.AddError(fmt.Sprintf("Cannot read %s/%s from every HAProxy socket", backend, server), err.Error())
+		return
+	}
+	if reading.Gone {
+		resp.Diagnostics.AddWarning(fmt.Sprintf("%s/%s no longer exists", backend, server),
+			"Every socket confirmed that the server (or its backend) is gone, so it was removed from the state. "+
+				"If the HAProxy configuration changed, update or remove this resource.")
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	for _, w := range reading.Warnings {
+		resp.Diagnostics.AddWarning(fmt.Sprintf("%s/%s differs between HAProxy instances", backend, server), w)
+	}
+	state.ID = types.StringValue(backend + "/" + server)
+	state.setValues(reading.Values)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+func (r *backendServerResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state backendServerModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if r.fleet == nil {
+		resp.Diagnostics.AddError("Provider not configured", "The haproxy provider has no sockets configured.")
+		return
+	}
+	origins := map[string]fleet.Origin{}
+	raw, diags := req.Private.GetKey(ctx, privateOrigin)
+	resp.Diagnostics.Append(diags...)
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &origins); err != nil {
+			resp.Diagnostics.AddError("Corrupt private state", "The recorded original address cannot be read: "+err.Error())
+			return
+		}
+	}
+	backend, server := state.Backend.ValueString(), state.Server.ValueString()
+	warnings, err := r.fleet.Park(ctx, backend, server, origins)
+	for _, w := range warnings {
+		resp.Diagnostics.AddWarning(fmt.Sprintf("Parking %s/%s", backend, server), w)
+	}
+	if err != nil {
+		resp.Diagnostics.AddError(fmt.Sprintf("Cannot take %s/%s out of service on every socket", backend, server),
+			err.Error()+"\n\nThe resource stays in the state; run apply again once the sockets answer.")
+	}
+}
+
+func (r *backendServerResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	backend, server, ok := strings.Cut(req.ID, "/")
+	if !ok || haproxy.ValidateName("backend", backend) != nil || haproxy.ValidateName("server", server) != nil {
+		resp.Diagnostics.AddError("Invalid import ID",
+			fmt.Sprintf("Expected <backend>/<server> with HAProxy names (letters, digits, _ . : -), got %q.", req.ID))
+		return
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("backend"), backend)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("server"), server)...)
+}

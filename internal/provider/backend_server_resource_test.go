@@ -1,0 +1,239 @@
+package provider
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
+)
+
+// Admin-state values of a `server-template … disabled` slot: CMAINT (4)
+// stays set for life, so ready reads 4, drain 12 and maint 5.
+const (
+	adminReady = 4
+	adminDrain = 12
+	adminMaint = 5
+)
+
+func serverConfig(name, server, addr string, port int, extra string) string {
+	return fmt.Sprintf(`
+resource "haproxy_backend_server" %q {
+  backend = "app"
+  server  = %q
+  address = %q
+  port    = %d
+%s}
+`, name, server, addr, port, extra)
+}
+
+// checkAll runs fn against every instance and fails on the first error.
+func checkAll(insts []*haproxytest.Instance, fn func(inst *haproxytest.Instance) error) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		for _, inst := range insts {
+			if err := fn(inst); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// Two HAProxy instances, one reached over its unix socket and one over TCP:
+// create, update every attribute, import, drift by hand, destroy. After each
+// step both instances are checked on their sockets and with real HTTP.
+func TestAccBackendServerLifecycle(t *testing.T) {
+	preCheck(t)
+	a, b := haproxytest.Start(t), haproxytest.Start(t)
+	insts := []*haproxytest.Instance{a, b}
+	be1 := startBackend(t, "be1", "127.0.0.1")
+	be2 := startBackend(t, "be2", "127.0.0.1")
+	be3 := startBackend(t, "be3", "127.0.0.3") // a different address, not only a different port
+	prov := providerBlock(a.UnixTarget(), b.TCPTarget())
+
+	step := func(s1 httpBackend, s2extra string, s2 httpBackend) string {
+		return prov +
+			serverConfig("one", "websrv1", s1.Host, s1.Port, "") +
+			serverConfig("two", "websrv2", s2.Host, s2.Port, s2extra)
+	}
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{
+			{
+				Config: step(be1, "", be2),
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckResourceAttr("haproxy_backend_server.one", "id", "app/websrv1"),
+					resource.TestCheckResourceAttr("haproxy_backend_server.one", "state", "ready"),
+					resource.TestCheckResourceAttr("haproxy_backend_server.two", "weight", "1"),
+					checkAll(insts, func(inst *haproxytest.Instance) error {
+						if err := expectSlot(t, inst, "app", "websrv1", be1.Host, be1.Port, adminReady, 1); err != nil {
+							return err
+						}
+						if err := expectSlot(t, inst, "app", "websrv2", be2.Host, be2.Port, adminReady, 1); err != nil {
+							return err
+						}
+						return expectTraffic(inst, "be1", "be2")
+					}),
+				),
+			},
+			{
+				// Move websrv1 to another address and port; drain websrv2 with a new weight.
+				Config: step(be3, "  state  = \"drain\"\n  weight = 50\n", be2),
+				Check: checkAll(insts, func(inst *haproxytest.Instance) error {
+					if err := expectSlot(t, inst, "app", "websrv1", be3.Host, be3.Port, adminReady, 1); err != nil {
+						return err
+					}
+					if err := expectSlot(t, inst, "app", "websrv2", be2.Host, be2.Port, adminDrain, 50); err != nil {
+						return err
+					}
+					return expectTraffic(inst, "be3")
+				}),
+			},
+			{
+				Config: step(be3, "  state  = \"maint\"\n  weight = 50\n", be2),
+				Check: checkAll(insts, func(inst *haproxytest.Instance) error {
+					if err := expectSlot(t, inst, "app", "websrv2", be2.Host, be2.Port, adminMaint, 50); err != nil {
+						return err
+					}
+					return expectTraffic(inst, "be3")
+				}),
+			},
+			{
+				Config: step(be3, "  state  = \"ready\"\n  weight = 50\n", be2),
+				Check: checkAll(insts, func(inst *haproxytest.Instance) error {
+					if err := expectSlot(t, inst, "app", "websrv2", be2.Host, be2.Port, adminReady, 50); err != nil {
+						return err
+					}
+					return expectTraffic(inst, "be2", "be3")
+				}),
+			},
+			{
+				ResourceName:      "haproxy_backend_server.two",
+				ImportState:       true,
+				ImportStateId:     "app/websrv2",
+				ImportStateVerify: true,
+			},
+			{
+				// Someone parks websrv1 by hand on instance b only: the next
+				// plan must show it.
+				PreConfig: func() {
+					b.Admin(t, "set server app/websrv1 state maint")
+					b.Admin(t, "set server app/websrv1 addr 127.0.0.1 port 1")
+				},
+				Config:             step(be3, "  state  = \"ready\"\n  weight = 50\n", be2),
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				// And apply converges it.
+				Config: step(be3, "  state  = \"ready\"\n  weight = 50\n", be2),
+				Check: checkAll(insts, func(inst *haproxytest.Instance) error {
+					if err := expectSlot(t, inst, "app", "websrv1", be3.Host, be3.Port, adminReady, 1); err != nil {
+						return err
+					}
+					return expectTraffic(inst, "be2", "be3")
+				}),
+			},
+		},
+		// Destroy parks both slots: maint, back on the placeholder, weight restored.
+		CheckDestroy: checkAll(insts, func(inst *haproxytest.Instance) error {
+			for _, srv := range []string{"websrv1", "websrv2"} {
+				if err := expectSlot(t, inst, "app", srv, "127.0.0.1", 1, adminMaint, 1); err != nil {
+					return err
+				}
+			}
+			return nil
+		}),
+	})
+}
+
+// A backend that exists on one instance but not the other: pre-flight fails
+// on the second, and the first is not touched.
+func TestAccBackendServerPreflightWritesNothing(t *testing.T) {
+	preCheck(t)
+	a := haproxytest.Start(t, haproxytest.Options{ExtraConfig: "backend extra\n    server e1 127.0.0.1:1 disabled\n"})
+	b := haproxytest.Start(t)
+	be1 := startBackend(t, "be1", "127.0.0.1")
+	untouched := func(*terraform.State) error {
+		if err := expectSlot(t, a, "extra", "e1", "127.0.0.1", 1, adminMaint, 1); err != nil {
+			return fmt.Errorf("pre-flight failure still changed a socket: %w", err)
+		}
+		return expectSlot(t, a, "app", "websrv9", "127.0.0.1", 1, adminMaint, 1)
+	}
+	extra := fmt.Sprintf(`
+resource "haproxy_backend_server" "x" {
+  backend = "extra"
+  server  = "e1"
+  address = %q
+  port    = %d
+}
+`, be1.Host, be1.Port)
+	missing := serverConfig("y", "nope", be1.Host, be1.Port, "")
+	user := providerBlock(a.UnixTarget(), "unix://"+a.UserSock)
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{
+			{
+				Config:      providerBlock(a.UnixTarget(), b.TCPTarget()) + extra,
+				ExpectError: regexp.MustCompile(`(?s)Pre-flight check failed.*` + regexp.QuoteMeta(b.TCPTarget()) + `.*backend "extra" does\s+not\s+exist`),
+			},
+			{
+				Config:      providerBlock(a.UnixTarget(), b.TCPTarget()) + missing,
+				ExpectError: regexp.MustCompile(`(?s)Pre-flight check failed.*backend "app" has no server\s+"nope"`),
+			},
+			{
+				// A user-level socket beside an admin one: refused before any write.
+				Config:      user + serverConfig("z", "websrv9", be1.Host, be1.Port, ""),
+				ExpectError: regexp.MustCompile(`(?s)Pre-flight check failed.*level is "user"`),
+			},
+			{
+				Config: providerBlock(a.UnixTarget(), b.TCPTarget()),
+				Check:  untouched,
+			},
+		},
+	})
+}
+
+// Bad values are refused by `terraform plan` before any socket is contacted.
+func TestAccBackendServerPlanTimeValidation(t *testing.T) {
+	preCheck(t)
+	// A socket nobody listens on: if validation let anything through to
+	// the provider's socket code, the error would be a connection failure.
+	prov := providerBlock("unix:///tmp/no-such-haproxy.sock")
+	bad := []struct{ attrs, want string }{
+		{`address = "localhost"`, `IP addresses only`},
+		{`address = "10.0.0.1:80"`, `IP addresses only`},
+		{`address = "2001:DB8::1"`, `as "2001:db8::1"`},
+		{`address = "::ffff:10.0.0.1"`, `IPv4-mapped`},
+		{"address = \"127.0.0.1\"\n  port = 0", `between 1 and 65535`},
+		{"address = \"127.0.0.1\"\n  port = 99999", `between 1 and 65535`},
+		{"address = \"127.0.0.1\"\n  state = \"up\"", `value must be one of`},
+		{"address = \"127.0.0.1\"\n  weight = 257", `between 0 and 256`},
+		{"address = \"127.0.0.1\"\n  server = \"web;set\"", `may only contain letters`},
+	}
+	var steps []resource.TestStep
+	for _, tc := range bad {
+		server := "  server = \"websrv1\"\n"
+		if regexp.MustCompile(`server =`).MatchString(tc.attrs) {
+			server = ""
+		}
+		steps = append(steps, resource.TestStep{
+			Config:      prov + "resource \"haproxy_backend_server\" \"x\" {\n  backend = \"app\"\n" + server + "  " + tc.attrs + "\n}\n",
+			PlanOnly:    true,
+			ExpectError: wrapped(tc.want),
+		})
+	}
+	steps = append(steps, resource.TestStep{Config: prov, PlanOnly: true})
+	resource.Test(t, resource.TestCase{ProtoV6ProviderFactories: testProviders, Steps: steps})
+}
+
+// wrapped matches text that Terraform may have wrapped across lines.
+func wrapped(text string) *regexp.Regexp {
+	return regexp.MustCompile(strings.ReplaceAll(regexp.QuoteMeta(text), " ", `\s+`))
+}

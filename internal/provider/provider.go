@@ -1,0 +1,155 @@
+// Package provider is the Terraform glue: schemas, plans, state and
+// diagnostics. The socket work lives in internal/fleet and internal/haproxy.
+package provider
+
+import (
+	"context"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/provider"
+	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleet"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
+)
+
+var _ provider.Provider = (*haproxyProvider)(nil)
+
+// Environment variables read when the provider block leaves a setting unset.
+const (
+	envSockets = "HAPROXY_SOCKETS"
+	envTimeout = "HAPROXY_TIMEOUT"
+)
+
+const defaultTimeout = 10 * time.Second
+
+// New returns the provider factory for providerserver.Serve.
+func New(version string) func() provider.Provider {
+	return func() provider.Provider { return &haproxyProvider{version: version} }
+}
+
+type haproxyProvider struct {
+	version string
+}
+
+type providerModel struct {
+	Sockets types.List   `tfsdk:"sockets"`
+	Timeout types.String `tfsdk:"timeout"`
+}
+
+func (p *haproxyProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
+	resp.TypeName = "haproxy"
+	resp.Version = p.version
+}
+
+func (p *haproxyProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *provider.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Manages HAProxy servers through the runtime API (the admin stats socket), " +
+			"without reloads, on every configured HAProxy instance at once.",
+		Attributes: map[string]schema.Attribute{
+			"sockets": schema.ListAttribute{
+				ElementType: types.StringType,
+				Optional:    true,
+				MarkdownDescription: "The admin stats sockets of every HAProxy instance to manage: `unix:///path/to.sock` " +
+					"(or a bare absolute path) or `tcp://host:port`. Every write goes to all of them. " +
+					"Each socket needs `level admin`. When unset, the comma-separated `" + envSockets + "` " +
+					"environment variable is used.",
+				Validators: []validator.List{
+					listvalidator.SizeAtLeast(1),
+					listvalidator.UniqueValues(),
+					listvalidator.ValueStringsAre(socketValidator{}),
+				},
+			},
+			"timeout": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "How long one socket operation (connect, send, read the reply) may take, " +
+					"as a Go duration such as `10s` or `500ms`. Defaults to `" + envTimeout + "`, else `10s`.",
+				Validators: []validator.String{durationValidator{}},
+			},
+		},
+	}
+}
+
+func (p *haproxyProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
+	var cfg providerModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if cfg.Sockets.IsUnknown() || cfg.Timeout.IsUnknown() {
+		// Known only after apply of something else; Terraform calls again then.
+		return
+	}
+
+	var sockets []string
+	if !cfg.Sockets.IsNull() {
+		resp.Diagnostics.Append(cfg.Sockets.ElementsAs(ctx, &sockets, false)...)
+	} else {
+		for _, s := range strings.Split(os.Getenv(envSockets), ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				sockets = append(sockets, s)
+			}
+		}
+	}
+	if len(sockets) == 0 {
+		resp.Diagnostics.AddAttributeError(path.Root("sockets"), "No HAProxy sockets configured",
+			"Set `sockets` in the provider block or the "+envSockets+" environment variable "+
+				"(comma-separated), e.g. unix:///run/haproxy/admin.sock,tcp://127.0.0.1:9999.")
+		return
+	}
+
+	timeout := defaultTimeout
+	raw := cfg.Timeout.ValueString()
+	if cfg.Timeout.IsNull() {
+		raw = os.Getenv(envTimeout)
+	}
+	if raw != "" {
+		d, err := parsePositiveDuration(raw)
+		if err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("timeout"), "Invalid timeout", err.Error())
+			return
+		}
+		timeout = d
+	}
+
+	f, err := fleet.New(sockets, timeout, logExchange)
+	if err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("sockets"), "Invalid HAProxy socket", err.Error())
+		return
+	}
+	resp.ResourceData = f
+	resp.DataSourceData = f
+}
+
+// logExchange writes every socket round trip to Terraform's debug log
+// (TF_LOG=DEBUG): the socket, each command and HAProxy's raw reply. Fields,
+// not formatted strings, keep it cheap when debug logging is off.
+func logExchange(ctx context.Context, ex haproxy.Exchange) {
+	fields := map[string]any{
+		"socket":     ex.Target,
+		"commands":   ex.Commands,
+		"reply":      ex.Reply,
+		"elapsed_ms": ex.Elapsed.Milliseconds(),
+	}
+	if ex.Err != nil {
+		fields["error"] = ex.Err.Error()
+	}
+	tflog.Debug(ctx, "haproxy runtime API exchange", fields)
+}
+
+func (p *haproxyProvider) Resources(_ context.Context) []func() resource.Resource {
+	return []func() resource.Resource{newBackendServerResource}
+}
+
+func (p *haproxyProvider) DataSources(_ context.Context) []func() datasource.DataSource {
+	return nil
+}

@@ -1,0 +1,132 @@
+package provider
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
+)
+
+var testProviders = map[string]func() (tfprotov6.ProviderServer, error){
+	"haproxy": providerserver.NewProtocol6WithError(New("test")()),
+}
+
+// preCheck fails (in CI) or skips (locally) when a real part is missing.
+func preCheck(t *testing.T) {
+	t.Helper()
+	if os.Getenv("TF_ACC") == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("TF_ACC is not set but CI is: acceptance tests must run in CI (use `make test`)")
+		}
+		t.Skip("acceptance test: set TF_ACC=1 (make test does)")
+	}
+	if _, err := exec.LookPath("terraform"); err != nil {
+		t.Fatal("terraform is not on PATH")
+	}
+	haproxytest.Binary(t)
+	t.Setenv("CHECKPOINT_DISABLE", "1")
+}
+
+// providerBlock renders a provider block for the given sockets.
+func providerBlock(sockets ...string) string {
+	return fmt.Sprintf("provider \"haproxy\" {\n  sockets = [%s]\n  timeout = \"5s\"\n}\n", quoteAll(sockets))
+}
+
+func quoteAll(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = strconv.Quote(s)
+	}
+	return strings.Join(q, ", ")
+}
+
+// httpBackend is a real HTTP server on a loopback address that answers every
+// request with its name, so traffic through HAProxy can be attributed.
+type httpBackend struct {
+	Name string
+	Host string
+	Port int
+}
+
+func startBackend(t *testing.T, name, host string) httpBackend {
+	t.Helper()
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			_, _ = io.WriteString(w, name)
+		}),
+		ReadHeaderTimeout: 5 * time.Second,
+	}
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return httpBackend{Name: name, Host: host, Port: l.Addr().(*net.TCPAddr).Port}
+}
+
+// hits sends n requests through an instance's frontend and counts which
+// backend answered each; failures count under "error <status>".
+func hits(inst *haproxytest.Instance, n int) map[string]int {
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	out := map[string]int{}
+	for i := 0; i < n; i++ {
+		resp, err := client.Get(inst.FrontendURL() + "/")
+		if err != nil {
+			out["error "+err.Error()]++
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			out[fmt.Sprintf("error %d", resp.StatusCode)]++
+			continue
+		}
+		out[string(body)]++
+	}
+	return out
+}
+
+// expectTraffic checks that requests through the frontend reach exactly the
+// named backends. Health checks settle within a few check intervals, so it
+// retries for a bounded time before failing.
+func expectTraffic(inst *haproxytest.Instance, want ...string) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got := hits(inst, 4*len(want)+4)
+		ok := len(got) == len(want)
+		for _, w := range want {
+			if got[w] == 0 {
+				ok = false
+			}
+		}
+		if ok {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("traffic through %s reached %v, want exactly %v", inst.Frontend, got, want)
+		}
+		time.Sleep(150 * time.Millisecond)
+	}
+}
+
+// expectSlot checks one server on one instance through the fixture's own
+// socket reader (not the provider's client).
+func expectSlot(t *testing.T, inst *haproxytest.Instance, backend, server, addr string, port, admin, weight int) error {
+	s := inst.State(t, backend, server)
+	if s.Addr != addr || s.Port != strconv.Itoa(port) || s.Admin != admin || (weight >= 0 && s.Wt != weight) {
+		return fmt.Errorf("%s %s/%s = %+v, want addr %s port %d admin %d weight %d", inst.AdminSock, backend, server, s, addr, port, admin, weight)
+	}
+	return nil
+}

@@ -1,0 +1,93 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
+)
+
+// Custom validators for values the framework-validators package cannot
+// express. Each one delegates to internal/haproxy so that plan-time checks
+// and the socket client's last-line checks are the same rules.
+
+var (
+	_ validator.String = socketValidator{}
+	_ validator.String = durationValidator{}
+	_ validator.String = addressValidator{}
+)
+
+// stringCheck adapts a func(string) error into a validator.String body.
+func stringCheck(req validator.StringRequest, resp *validator.StringResponse, summary string, check func(string) error) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if err := check(req.ConfigValue.ValueString()); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, summary, err.Error())
+	}
+}
+
+type socketValidator struct{}
+
+func (socketValidator) Description(context.Context) string {
+	return "must be unix:///path, an absolute path, or tcp://host:port"
+}
+func (v socketValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+func (socketValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	stringCheck(req, resp, "Invalid HAProxy socket", func(s string) error {
+		_, err := haproxy.ParseTarget(s)
+		return err
+	})
+}
+
+type durationValidator struct{}
+
+func (durationValidator) Description(context.Context) string {
+	return "must be a positive Go duration such as 10s or 500ms"
+}
+func (v durationValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+func (durationValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	stringCheck(req, resp, "Invalid duration", func(s string) error {
+		_, err := parsePositiveDuration(s)
+		return err
+	})
+}
+
+func parsePositiveDuration(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration such as 10s or 500ms", s)
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("%q must be greater than zero", s)
+	}
+	return d, nil
+}
+
+// addressValidator accepts an IP literal in the exact form HAProxy prints it
+// back, so the plan never shows a difference that is only spelling.
+type addressValidator struct{}
+
+func (addressValidator) Description(context.Context) string {
+	return "must be an IPv4 or IPv6 address in canonical form (HAProxy's runtime API takes IPs only)"
+}
+func (v addressValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+func (addressValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	stringCheck(req, resp, "Invalid address", func(s string) error {
+		a, err := haproxy.ParseAddress(s)
+		if err != nil {
+			return err
+		}
+		if a.Is4In6() {
+			return fmt.Errorf("%q is an IPv4-mapped IPv6 address; write %s", s, a.Unmap())
+		}
+		if a.String() != s {
+			return fmt.Errorf("write %q as %q, the form HAProxy reports, so that plans stay empty", s, a.String())
+		}
+		return nil
+	})
+}
+
