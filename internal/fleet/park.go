@@ -85,7 +85,7 @@ func (f *Fleet) parkOne(ctx context.Context, c *haproxy.Client, backend, server 
 	}
 	addr, err := netip.ParseAddr(o.Addr)
 	if err != nil {
-		return "", fmt.Errorf("recorded origin address %q is invalid: %v", o.Addr, err)
+		return "", fmt.Errorf("recorded origin address %q is invalid: %w", o.Addr, err)
 	}
 	move, err := haproxy.SetServerAddr(backend, server, addr, o.Port)
 	if err != nil {

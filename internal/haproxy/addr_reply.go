@@ -32,17 +32,17 @@ var addrRefusals = []string{
 	"set server <b>/<s> addr requires",
 }
 
-func addrReply(msg string) (error, string) {
+func addrReply(msg string) (string, error) {
 	if addrSuccess.MatchString(msg) {
-		return nil, ""
+		return "", nil
 	}
 	for _, r := range addrRefusals {
 		if strings.Contains(msg, r) {
 			if strings.HasPrefix(msg, "IP changed from") {
-				return ErrInvalidArgument, "HAProxy changed the address but refused the rest: the server is half-updated"
+				return "HAProxy changed the address but refused the rest: the server is half-updated", ErrInvalidArgument
 			}
-			return ErrInvalidArgument, ""
+			return "", ErrInvalidArgument
 		}
 	}
-	return ErrUnexpectedReply, "not a reply `set server addr` gives on success"
+	return "not a reply `set server addr` gives on success", ErrUnexpectedReply
 }

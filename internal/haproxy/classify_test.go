@@ -91,8 +91,8 @@ func TestClassifyCapturedReplies(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.file+"/"+tc.cmd.line, func(t *testing.T) {
-			kind, detail := classify(tc.cmd, capture(t, tc.file))
-			if kind != tc.want {
+			detail, kind := classify(tc.cmd, capture(t, tc.file))
+			if !errors.Is(kind, tc.want) || (kind == nil) != (tc.want == nil) {
 				t.Fatalf("classify = %v (%s), want %v", kind, detail, tc.want)
 			}
 		})
@@ -120,16 +120,16 @@ func TestAddrReplyGrammar(t *testing.T) {
 		"IP changed",
 	}
 	for _, m := range ok {
-		if k, d := addrReply(m); k != nil {
+		if d, k := addrReply(m); k != nil {
 			t.Errorf("%q: got %v (%s), want success", m, k, d)
 		}
 	}
 	for _, m := range bad {
-		if k, _ := addrReply(m); k == nil {
+		if _, k := addrReply(m); k == nil {
 			t.Errorf("%q: classified as success", m)
 		}
 	}
-	if _, d := addrReply("IP changed from '127.0.0.3' to '127.0.0.4', problem converting port 'abc' to an int by 'stats socket command'"); !strings.Contains(d, "half-updated") {
+	if d, _ := addrReply("IP changed from '127.0.0.3' to '127.0.0.4', problem converting port 'abc' to an int by 'stats socket command'"); !strings.Contains(d, "half-updated") {
 		t.Errorf("half-applied change not called out: %q", d)
 	}
 }

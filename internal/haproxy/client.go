@@ -97,7 +97,7 @@ func (c *Client) Run(ctx context.Context, cmds ...Command) ([]string, error) {
 	}
 	var errs []error
 	for i, cmd := range cmds {
-		if kind, detail := classify(cmd, bodies[i]); kind != nil {
+		if detail, kind := classify(cmd, bodies[i]); kind != nil {
 			errs = append(errs, &Error{Kind: kind, Target: c.Target(), Command: cmd.line, Reply: bodies[i], Detail: detail})
 		}
 	}

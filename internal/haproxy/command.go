@@ -19,8 +19,8 @@ type Command struct {
 func (c Command) String() string { return c.line }
 
 // replyRule inspects a reply body (with its trailing newlines removed) and
-// returns nil for success, or a kind sentinel and what it concluded.
-type replyRule func(msg string) (kind error, detail string)
+// returns a nil kind for success, or what it concluded and a kind sentinel.
+type replyRule func(msg string) (detail string, kind error)
 
 // commonFailures are replies that mean the same for every command. They are
 // matched whole (or by their fixed prefix), never by substring, so a success
@@ -42,11 +42,11 @@ var commonFailures = []struct {
 	{"This command is restricted to experimental mode", true, ErrUnknownCommand},
 }
 
-func classify(cmd Command, body string) (error, string) {
+func classify(cmd Command, body string) (detail string, kind error) {
 	msg := strings.TrimRight(body, "\n")
 	for _, f := range commonFailures {
 		if msg == f.text || f.prefix && strings.HasPrefix(msg, f.text) {
-			return f.kind, ""
+			return "", f.kind
 		}
 	}
 	return cmd.reply(msg)
@@ -54,16 +54,16 @@ func classify(cmd Command, body string) (error, string) {
 
 // emptyReply is the rule for commands whose only success is silence.
 func emptyReply(known ...string) replyRule {
-	return func(msg string) (error, string) {
+	return func(msg string) (string, error) {
 		if msg == "" {
-			return nil, ""
+			return "", nil
 		}
 		for _, k := range known {
 			if strings.HasPrefix(msg, k) {
-				return ErrInvalidArgument, ""
+				return "", ErrInvalidArgument
 			}
 		}
-		return ErrUnexpectedReply, "expected an empty reply"
+		return "expected an empty reply", ErrUnexpectedReply
 	}
 }
 
@@ -97,7 +97,7 @@ func serverRef(backend, server string) (string, error) {
 }
 
 func invalid(err error) error {
-	return fmt.Errorf("%w: %v", ErrInvalidArgument, err)
+	return fmt.Errorf("%w: %w", ErrInvalidArgument, err)
 }
 
 // SetServerState builds `set server <b>/<s> state ready|drain|maint`.
@@ -210,35 +210,35 @@ func ShowInfo() Command { return Command{line: "show info", reply: dataReply("Na
 
 // ShowVersion builds `show version`.
 func ShowVersion() Command {
-	return Command{line: "show version", reply: func(msg string) (error, string) {
+	return Command{line: "show version", reply: func(msg string) (string, error) {
 		if msg == "" || strings.ContainsAny(msg, "\n ") || msg[0] < '0' || msg[0] > '9' {
-			return ErrUnexpectedReply, "expected a version number"
+			return "expected a version number", ErrUnexpectedReply
 		}
-		return nil, ""
+		return "", nil
 	}}
 }
 
 // ShowCLILevel builds `show cli level`.
 func ShowCLILevel() Command {
-	return Command{line: "show cli level", reply: func(msg string) (error, string) {
+	return Command{line: "show cli level", reply: func(msg string) (string, error) {
 		switch msg {
 		case "admin", "operator", "user":
-			return nil, ""
+			return "", nil
 		}
-		return ErrUnexpectedReply, "expected admin, operator or user"
+		return "expected admin, operator or user", ErrUnexpectedReply
 	}}
 }
 
 // dataReply accepts a reply that starts the way the command's output always
 // starts; the caller's parser then checks the rest.
 func dataReply(prefix string) replyRule {
-	return func(msg string) (error, string) {
+	return func(msg string) (string, error) {
 		if strings.HasPrefix(msg+"\n", prefix) {
-			return nil, ""
+			return "", nil
 		}
 		if msg == "" {
-			return ErrUnexpectedReply, "empty reply where data was expected"
+			return "empty reply where data was expected", ErrUnexpectedReply
 		}
-		return ErrUnexpectedReply, fmt.Sprintf("expected output starting with %q", prefix)
+		return fmt.Sprintf("expected output starting with %q", prefix), ErrUnexpectedReply
 	}
 }

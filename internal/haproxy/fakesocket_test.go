@@ -16,11 +16,11 @@ import (
 
 func shortSocketPath(t *testing.T) string {
 	t.Helper()
-	dir, err := os.MkdirTemp("/tmp", "hxf")
+	dir, err := os.MkdirTemp("/tmp", "hxf") //nolint:usetesting // t.TempDir() paths overflow the ~100-byte unix socket limit
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	return dir + "/f.sock"
 }
 

@@ -90,7 +90,7 @@ func ParseServersState(body string) (*ServersState, error) {
 		}
 		row, err := parseServerRow(fields, col)
 		if err != nil {
-			return nil, fmt.Errorf("servers state: row %d: %v", n+1, err)
+			return nil, fmt.Errorf("servers state: row %d: %w", n+1, err)
 		}
 		out.Servers = append(out.Servers, row)
 	}

@@ -27,7 +27,7 @@ func ParseStat(body string) ([]StatRow, error) {
 	r.FieldsPerRecord = 0 // every row as wide as the header
 	records, err := r.ReadAll()
 	if err != nil {
-		return nil, fmt.Errorf("stat: %v", err)
+		return nil, fmt.Errorf("stat: %w", err)
 	}
 	col := map[string]int{}
 	for i, name := range records[0] {

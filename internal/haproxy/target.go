@@ -31,7 +31,7 @@ func ParseTarget(s string) (Transport, error) {
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		return nil, fmt.Errorf("socket %q: %v", s, err)
+		return nil, fmt.Errorf("socket %q: %w", s, err)
 	}
 	switch u.Scheme {
 	case "unix":

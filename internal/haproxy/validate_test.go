@@ -223,11 +223,11 @@ func FuzzClassify(f *testing.F) {
 	state, _ := SetServerState("b", "s", StateReady)
 	f.Fuzz(func(t *testing.T, body string) {
 		// Must not panic, and an error reply must never pass as success.
-		k, _ := classify(addr, body)
+		_, k := classify(addr, body)
 		if k == nil && (strings.Contains(body, "problem converting") || strings.Contains(body, "Invalid addr")) {
 			t.Fatalf("addr error classified as success: %q", body)
 		}
-		if k, _ := classify(state, body); k == nil && strings.TrimRight(body, "\n") != "" {
+		if _, k := classify(state, body); k == nil && strings.TrimRight(body, "\n") != "" {
 			t.Fatalf("non-empty reply to state classified as success: %q", body)
 		}
 		_, _ = splitPromptReply(body, 2)

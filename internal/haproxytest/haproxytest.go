@@ -134,7 +134,7 @@ func Binary(t testing.TB) string {
 
 func start(t testing.TB, bin string, o Options) (*Instance, error) {
 	// Unix socket paths are limited to ~100 bytes; t.TempDir() can be longer.
-	dir, err := os.MkdirTemp("/tmp", "hx")
+	dir, err := os.MkdirTemp("/tmp", "hx") //nolint:usetesting // t.TempDir() paths overflow the ~100-byte unix socket limit
 	if err != nil {
 		return nil, err
 	}
@@ -175,7 +175,7 @@ func start(t testing.TB, bin string, o Options) (*Instance, error) {
 	if err := inst.waitReady(5 * time.Second); err != nil {
 		inst.stop()
 		_ = os.RemoveAll(dir)
-		return nil, fmt.Errorf("%v; haproxy log:\n%s", err, inst.log.String())
+		return nil, fmt.Errorf("%w; haproxy log:\n%s", err, inst.log.String())
 	}
 	t.Cleanup(func() {
 		inst.stop()
@@ -199,7 +199,7 @@ func (i *Instance) waitReady(limit time.Duration) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("sockets did not answer within %s: unix: %v, tcp: %v", limit, errU, errT)
+			return fmt.Errorf("sockets did not answer within %s: unix: %w, tcp: %w", limit, errU, errT)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -291,9 +291,15 @@ func (i *Instance) State(t testing.TB, backend, server string) Server {
 		}
 		var s Server
 		s.Addr, s.Port = f[idx["srv_addr"]], f[idx["srv_port"]]
-		fmt.Sscan(f[idx["srv_admin_state"]], &s.Admin)
-		fmt.Sscan(f[idx["srv_op_state"]], &s.Op)
-		fmt.Sscan(f[idx["srv_uweight"]], &s.Wt)
+		if _, err := fmt.Sscan(f[idx["srv_admin_state"]], &s.Admin); err != nil {
+			t.Fatalf("haproxytest: srv_admin_state: %v", err)
+		}
+		if _, err := fmt.Sscan(f[idx["srv_op_state"]], &s.Op); err != nil {
+			t.Fatalf("haproxytest: srv_op_state: %v", err)
+		}
+		if _, err := fmt.Sscan(f[idx["srv_uweight"]], &s.Wt); err != nil {
+			t.Fatalf("haproxytest: srv_uweight: %v", err)
+		}
 		return s
 	}
 	t.Fatalf("haproxytest: server %s/%s not found in %q", backend, server, out)

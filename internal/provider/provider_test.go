@@ -73,7 +73,11 @@ func startBackend(t *testing.T, name, host string) httpBackend {
 	}
 	go func() { _ = srv.Serve(l) }()
 	t.Cleanup(func() { _ = srv.Close() })
-	return httpBackend{Name: name, Host: host, Port: l.Addr().(*net.TCPAddr).Port}
+	addr, ok := l.Addr().(*net.TCPAddr)
+	if !ok {
+		t.Fatalf("listener address %v is not TCP", l.Addr())
+	}
+	return httpBackend{Name: name, Host: host, Port: addr.Port}
 }
 
 // hits sends n requests through an instance's frontend and counts which
@@ -88,7 +92,7 @@ func hits(inst *haproxytest.Instance, n int) map[string]int {
 			continue
 		}
 		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
 			out[fmt.Sprintf("error %d", resp.StatusCode)]++
 			continue

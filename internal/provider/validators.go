@@ -90,4 +90,3 @@ func (addressValidator) ValidateString(_ context.Context, req validator.StringRe
 		return nil
 	})
 }
-

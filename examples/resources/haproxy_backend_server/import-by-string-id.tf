@@ -1,0 +1,4 @@
+import {
+  to = haproxy_backend_server.api
+  id = "app/websrv50"
+}

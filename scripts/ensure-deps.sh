@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what `make test` and `make demo` need and a fresh machine lacks:
+# haproxy (Debian package) when running as root, otherwise it stops with the
+# exact command to run. terraform and go must already be on PATH.
+set -euo pipefail
+
+missing=0
+if ! command -v haproxy >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> installing haproxy (apt-get)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null
+  else
+    echo "haproxy is not installed. Run: sudo apt-get update && sudo apt-get install -y haproxy" >&2
+    missing=1
+  fi
+fi
+# The Debian package starts a system haproxy; we never touch it, and our
+# tests and demo use their own processes, sockets and ports.
+for tool in go terraform; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "$tool is not on PATH; install it first (terraform: https://developer.hashicorp.com/terraform/install)" >&2
+    missing=1
+  fi
+done
+[ "$missing" = 0 ] || exit 1
+echo "==> $(haproxy -v | head -1)"
+echo "==> $(terraform version | head -1)"
