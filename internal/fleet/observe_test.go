@@ -1,0 +1,85 @@
+package fleet
+
+import (
+	"errors"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
+)
+
+func row(addr string, port int, admin haproxy.AdminFlags, weight int) haproxy.ServerState {
+	return haproxy.ServerState{Backend: "app", Name: "w1", ID: 1, Addr: netip.MustParseAddr(addr), Port: port, Admin: admin, UserWeight: weight}
+}
+
+func found(socket string, s haproxy.ServerState) Observation {
+	return Observation{Socket: socket, Found: true, Server: s}
+}
+
+func TestReconcileAgreement(t *testing.T) {
+	obs := []Observation{found("unix:///a", row("10.0.0.1", 80, 4, 10)), found("tcp://b:1", row("10.0.0.1", 80, 4, 10))}
+	r, err := Reconcile("app", "w1", &Values{Addr: "10.0.0.1", Port: 80, State: "ready", Weight: 10}, obs)
+	if err != nil || r.Gone || len(r.Warnings) != 0 {
+		t.Fatalf("r=%+v err=%v", r, err)
+	}
+	if r.Values != (Values{Addr: "10.0.0.1", Port: 80, State: haproxy.StateReady, Weight: 10}) {
+		t.Fatalf("values = %+v", r.Values)
+	}
+}
+
+// Disagreement reports the value that differs from prior, whichever socket
+// holds it, so the plan shows a change; and a warning names each socket.
+func TestReconcileDisagreementPicksTheDrift(t *testing.T) {
+	prior := &Values{Addr: "10.0.0.1", Port: 80, State: "ready", Weight: 10}
+	for _, driftFirst := range []bool{true, false} {
+		good := found("unix:///a", row("10.0.0.1", 80, 4, 10))
+		bad := found("tcp://b:1", row("127.0.0.1", 1, 5, 1))
+		obs := []Observation{good, bad}
+		if driftFirst {
+			obs = []Observation{bad, good}
+		}
+		r, err := Reconcile("app", "w1", prior, obs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Values != (Values{Addr: "127.0.0.1", Port: 1, State: haproxy.StateMaint, Weight: 1}) {
+			t.Fatalf("driftFirst=%v: values = %+v", driftFirst, r.Values)
+		}
+		if len(r.Warnings) != 4 {
+			t.Fatalf("warnings = %q", r.Warnings)
+		}
+		if w := r.Warnings[0]; !strings.Contains(w, "unix:///a has 10.0.0.1") || !strings.Contains(w, "tcp://b:1 has 127.0.0.1") {
+			t.Fatalf("warning does not say which socket holds what: %q", w)
+		}
+	}
+}
+
+func TestReconcileGoneAndErrors(t *testing.T) {
+	absent := Observation{Socket: "unix:///a"}
+	absent2 := Observation{Socket: "tcp://b:1"}
+	r, err := Reconcile("app", "w1", nil, []Observation{absent, absent2})
+	if err != nil || !r.Gone {
+		t.Fatalf("absent everywhere: r=%+v err=%v", r, err)
+	}
+
+	_, err = Reconcile("app", "w1", nil, []Observation{found("unix:///a", row("10.0.0.1", 80, 4, 1)), absent2})
+	if err == nil || !strings.Contains(err.Error(), "exists on unix:///a but not on tcp://b:1") {
+		t.Fatalf("absent on some: err = %v", err)
+	}
+
+	// An unreachable socket is an error even when every other one says gone.
+	down := Observation{Socket: "tcp://b:1", Err: &haproxy.Error{Kind: haproxy.ErrTransport, Target: "tcp://b:1"}}
+	r, err = Reconcile("app", "w1", nil, []Observation{absent, down})
+	if err == nil || r.Gone || !errors.Is(err, haproxy.ErrTransport) || !strings.Contains(err.Error(), "tcp://b:1") {
+		t.Fatalf("unreachable: r=%+v err=%v", r, err)
+	}
+}
+
+func TestReconcileWarnsAboutStatesItDoesNotManage(t *testing.T) {
+	obs := []Observation{found("unix:///a", row("10.0.0.1", 80, haproxy.AdminInheritedMaint, 1))}
+	r, err := Reconcile("app", "w1", nil, obs)
+	if err != nil || r.Values.State != haproxy.StateReady || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "tracked server") {
+		t.Fatalf("r=%+v err=%v", r, err)
+	}
+}
