@@ -116,6 +116,9 @@ func (f *Fleet) runAndConfirm(ctx context.Context, c *haproxy.Client, backend, s
 	if len(nonEmpty) == 0 {
 		nonEmpty = [][]haproxy.Command{nil}
 	}
+	// Reads cached before this write must not answer reads made after it.
+	f.reads.invalidate(c.Target(), backend)
+	defer f.reads.invalidate(c.Target(), backend)
 	var last []string
 	for i, g := range nonEmpty {
 		if i == len(nonEmpty)-1 {

@@ -20,6 +20,7 @@ import (
 type Fleet struct {
 	clients []*haproxy.Client
 	timeout time.Duration
+	reads   *readCache
 }
 
 // New parses every target and builds one client per socket. timeout bounds
@@ -29,7 +30,7 @@ func New(targets []string, timeout time.Duration, observe haproxy.Observer) (*Fl
 		return nil, fmt.Errorf("no HAProxy sockets configured")
 	}
 	seen := map[string]bool{}
-	f := &Fleet{timeout: timeout}
+	f := &Fleet{timeout: timeout, reads: newReadCache()}
 	for _, t := range targets {
 		tr, err := haproxy.ParseTarget(t)
 		if err != nil {
@@ -42,6 +43,15 @@ func New(targets []string, timeout time.Duration, observe haproxy.Observer) (*Fl
 		f.clients = append(f.clients, haproxy.New(tr, haproxy.WithObserver(observe)))
 	}
 	return f, nil
+}
+
+// RoundTrips is the total number of connections made to all sockets.
+func (f *Fleet) RoundTrips() uint64 {
+	var n uint64
+	for _, c := range f.clients {
+		n += c.RoundTrips()
+	}
+	return n
 }
 
 // Sockets lists the sockets in configuration order.

@@ -40,13 +40,15 @@ func (f *Fleet) Observe(ctx context.Context, backend, server string) []Observati
 	return each(ctx, f, func(ctx context.Context, c *haproxy.Client) Observation {
 		ctx, cancel := f.op(ctx)
 		defer cancel()
-		return observeOne(ctx, c, backend, server)
+		return f.observeOne(ctx, c, backend, server)
 	})
 }
 
-func observeOne(ctx context.Context, c *haproxy.Client, backend, server string) Observation {
+func (f *Fleet) observeOne(ctx context.Context, c *haproxy.Client, backend, server string) Observation {
 	o := Observation{Socket: c.Target()}
-	st, err := c.ServersState(ctx, backend)
+	st, err := f.reads.get(ctx, c, backend, func(ctx context.Context) (*haproxy.ServersState, error) {
+		return c.ServersState(ctx, backend)
+	})
 	switch {
 	case errors.Is(err, haproxy.ErrNoSuchBackend):
 		return o // confirmed absent: the whole backend is gone

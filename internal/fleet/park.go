@@ -71,6 +71,7 @@ func (f *Fleet) parkOne(ctx context.Context, c *haproxy.Client, backend, server 
 	if err != nil {
 		return "", err
 	}
+	f.reads.invalidate(c.Target(), backend)
 	opCtx, cancel := f.op(ctx)
 	_, err = c.Run(opCtx, maint)
 	cancel()

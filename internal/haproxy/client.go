@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -36,9 +37,10 @@ type Observer func(ctx context.Context, ex Exchange)
 
 // Client talks to one HAProxy CLI socket. It is safe for concurrent use.
 type Client struct {
-	transport Transport
-	slots     chan struct{}
-	observe   Observer
+	transport  Transport
+	slots      chan struct{}
+	observe    Observer
+	roundTrips atomic.Uint64
 }
 
 // Option configures a Client.
@@ -68,6 +70,10 @@ func New(t Transport, opts ...Option) *Client {
 
 // Target is the socket this client talks to, as written in errors.
 func (c *Client) Target() string { return c.transport.String() }
+
+// RoundTrips counts the connections this client has made (for benchmarks
+// and for tests that check reads are shared).
+func (c *Client) RoundTrips() uint64 { return c.roundTrips.Load() }
 
 // Run sends commands over one connection, in order, and checks each reply
 // against what that command may answer. It returns every reply body, and an
@@ -185,6 +191,7 @@ func (c *Client) exchange(ctx context.Context, payload string) (string, *Error) 
 		return "", fail(ErrTimeout, "waiting for a free connection slot", ctx.Err())
 	}
 
+	c.roundTrips.Add(1)
 	conn, err := c.transport.Dial(ctx)
 	if err != nil {
 		return "", fail(ioKind(err), "connect", err)

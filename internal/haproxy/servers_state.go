@@ -35,16 +35,16 @@ func (s ServerState) HasInetAddr() bool { return s.Addr.IsValid() }
 // ServersState is a parsed `show servers state` reply.
 type ServersState struct {
 	Servers []ServerState
+	index   map[string]int // "backend/server" → position; one reply serves many lookups
 }
 
 // Find returns the named server of the named backend.
 func (s *ServersState) Find(backend, server string) (ServerState, bool) {
-	for _, r := range s.Servers {
-		if r.Backend == backend && r.Name == server {
-			return r, true
-		}
+	i, ok := s.index[backend+"/"+server]
+	if !ok {
+		return ServerState{}, false
 	}
-	return ServerState{}, false
+	return s.Servers[i], true
 }
 
 // requiredColumns must be present in the header; the format has grown from 17
@@ -82,7 +82,7 @@ func ParseServersState(body string) (*ServersState, error) {
 		}
 	}
 
-	out := &ServersState{Servers: make([]ServerState, 0, len(lines)-2)}
+	out := &ServersState{Servers: make([]ServerState, 0, len(lines)-2), index: make(map[string]int, len(lines)-2)}
 	for n, line := range lines[2:] {
 		fields := strings.Split(line, " ")
 		if len(fields) != len(header) {
@@ -92,6 +92,11 @@ func ParseServersState(body string) (*ServersState, error) {
 		if err != nil {
 			return nil, fmt.Errorf("servers state: row %d: %w", n+1, err)
 		}
+		key := row.Backend + "/" + row.Name
+		if _, dup := out.index[key]; dup {
+			return nil, fmt.Errorf("servers state: server %s appears twice", key)
+		}
+		out.index[key] = len(out.Servers)
 		out.Servers = append(out.Servers, row)
 	}
 	return out, nil

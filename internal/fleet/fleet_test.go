@@ -1,0 +1,128 @@
+package fleet_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleet"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
+)
+
+func newFleet(t *testing.T, targets ...string) *fleet.Fleet {
+	t.Helper()
+	f, err := fleet.New(targets, 3*time.Second, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func intp(i int) *int { return &i }
+
+// Reads of many servers of one backend share one `show servers state` per
+// socket; a write drops the shared reply so the next read sees the change.
+func TestObserveSharesReadsAndWritesInvalidate(t *testing.T) {
+	a, b := haproxytest.Start(t), haproxytest.Start(t)
+	f := newFleet(t, a.UnixTarget(), b.TCPTarget())
+	ctx := context.Background()
+
+	var wg sync.WaitGroup
+	for i := 1; i <= haproxytest.Slots; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := fleet.Reconcile("app", fmt.Sprintf("websrv%d", i), nil, f.Observe(ctx, "app", fmt.Sprintf("websrv%d", i)))
+			if err != nil || r.Gone || r.Values.Addr != "127.0.0.1" {
+				t.Errorf("websrv%d: %+v %v", i, r, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := f.RoundTrips(); n != 2 {
+		t.Fatalf("%d reads of one backend on 2 sockets made %d round trips, want 2", haproxytest.Slots, n)
+	}
+
+	d := fleet.Desired{Backend: "app", Server: "websrv3", Addr: netip.MustParseAddr("127.0.0.9"), Port: intp(9), State: haproxy.StateMaint}
+	slots, err := f.Preflight(ctx, "app", "websrv3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range f.Apply(ctx, d, slots) {
+		if r.Err != nil {
+			t.Fatal(r.Err)
+		}
+	}
+	r, err := fleet.Reconcile("app", "websrv3", nil, f.Observe(ctx, "app", "websrv3"))
+	if err != nil || r.Values.Addr != "127.0.0.9" || r.Values.Port != 9 {
+		t.Fatalf("read after write is stale: %+v %v", r, err)
+	}
+}
+
+// An instance that dies between pre-flight and write: the healthy one takes
+// the change, the dead one reports a transport error naming its socket, and
+// a read afterwards reports the failure instead of a value.
+func TestApplyPartialFailure(t *testing.T) {
+	a, b := haproxytest.Start(t), haproxytest.Start(t)
+	f := newFleet(t, a.UnixTarget(), b.TCPTarget())
+	ctx := context.Background()
+	slots, err := f.Preflight(ctx, "app", "websrv1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Kill()
+	d := fleet.Desired{Backend: "app", Server: "websrv1", Addr: netip.MustParseAddr("127.0.0.7"), Port: intp(7), State: haproxy.StateMaint}
+	res := f.Apply(ctx, d, slots)
+	if res[0].Err != nil {
+		t.Fatalf("healthy socket failed: %v", res[0].Err)
+	}
+	if s := a.State(t, "app", "websrv1"); s.Addr != "127.0.0.7" || s.Port != "7" {
+		t.Fatalf("healthy socket not changed: %+v", s)
+	}
+	if !errors.Is(res[1].Err, haproxy.ErrTransport) || res[1].Socket != b.TCPTarget() {
+		t.Fatalf("dead socket: %+v", res[1])
+	}
+	_, err = fleet.Reconcile("app", "websrv1", nil, f.Observe(ctx, "app", "websrv1"))
+	if !errors.Is(err, haproxy.ErrTransport) {
+		t.Fatalf("read with a dead socket: %v", err)
+	}
+}
+
+// Park restores each socket's own origin, and borrows another socket's when
+// one has none recorded.
+func TestParkRestoresOrigins(t *testing.T) {
+	a, b := haproxytest.Start(t), haproxytest.Start(t)
+	f := newFleet(t, a.UnixTarget(), b.TCPTarget())
+	ctx := context.Background()
+	slots, err := f.Preflight(ctx, "app", "websrv2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	origins := fleet.OriginsOf(slots)
+	d := fleet.Desired{Backend: "app", Server: "websrv2", Addr: netip.MustParseAddr("127.0.0.8"), Port: intp(8), State: haproxy.StateReady, Weight: intp(30)}
+	for _, r := range f.Apply(ctx, d, slots) {
+		if r.Err != nil {
+			t.Fatal(r.Err)
+		}
+	}
+	delete(origins, b.TCPTarget())
+	warnings, err := f.Park(ctx, "app", "websrv2", origins)
+	if err != nil || len(warnings) != 0 {
+		t.Fatalf("park: %v %v", warnings, err)
+	}
+	for _, inst := range []*haproxytest.Instance{a, b} {
+		if s := inst.State(t, "app", "websrv2"); s.Addr != "127.0.0.1" || s.Port != "1" || s.Admin != 5 || s.Wt != 1 {
+			t.Fatalf("%s not parked: %+v", inst.AdminSock, s)
+		}
+	}
+	// Without any origin: maint where it is, with a warning.
+	warnings, err = f.Park(ctx, "app", "websrv2", nil)
+	if err != nil || len(warnings) != 2 {
+		t.Fatalf("park without origin: %v %v", warnings, err)
+	}
+}
