@@ -54,6 +54,11 @@ func (i *Instance) FrontendURL() string { return "http://" + i.Frontend }
 type Options struct {
 	// ExtraConfig is appended verbatim (more backends for a test).
 	ExtraConfig string
+	// Slots overrides how many server-template slots `app` has (default Slots).
+	Slots int
+	// NoHealthChecks drops `check` from the slots (benchmarks: no check
+	// traffic competing with what is measured).
+	NoHealthChecks bool
 }
 
 var configTemplate = template.Must(template.New("cfg").Parse(`global
@@ -78,7 +83,7 @@ frontend fe
 # 'set server addr' fail) and start disabled.
 backend app
     balance roundrobin
-    server-template websrv 1-{{.Slots}} 127.0.0.1:1 check inter 300ms fall 2 rise 1 disabled
+    server-template websrv 1-{{.Slots}} 127.0.0.1:1 {{.Check}}disabled
 
 backend plain
     balance roundrobin
@@ -95,6 +100,13 @@ backend off
 {{.Extra}}
 `))
 
+func (o Options) check() string {
+	if o.NoHealthChecks {
+		return ""
+	}
+	return "check inter 300ms fall 2 rise 1 "
+}
+
 // Start runs a new haproxy for t and stops it when t ends. Without haproxy
 // on PATH the test is skipped, unless CI is set: then it fails, because a
 // CI run that skips its integration tests proves nothing.
@@ -104,6 +116,9 @@ func Start(t testing.TB, opts ...Options) *Instance {
 	var o Options
 	if len(opts) > 0 {
 		o = opts[0]
+	}
+	if o.Slots == 0 {
+		o.Slots = Slots
 	}
 	var lastErr error
 	// Free ports are picked by binding :0 and closing; another process can
@@ -151,7 +166,7 @@ func start(t testing.TB, bin string, o Options) (*Instance, error) {
 	var cfg bytes.Buffer
 	err = configTemplate.Execute(&cfg, map[string]any{
 		"AdminSock": inst.AdminSock, "UserSock": inst.UserSock, "AdminTCP": inst.AdminTCP,
-		"Frontend": inst.Frontend, "Slots": Slots, "Extra": o.ExtraConfig,
+		"Frontend": inst.Frontend, "Slots": o.Slots, "Extra": o.ExtraConfig, "Check": o.check(),
 	})
 	if err != nil {
 		return nil, err

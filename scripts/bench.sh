@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# `make bench`: provider cost against terraform's floor and the socat
+# workflow, on real haproxy. BENCH_N / BENCH_K pick sizes (default 100,500 / 1,3).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v socat >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq socat >/dev/null
+  else
+    echo "socat is needed for the shell-workflow baseline: sudo apt-get install -y socat" >&2; exit 1
+  fi
+fi
+export CHECKPOINT_DISABLE=1
+cd bench
+go test -tags bench -count=1 -timeout 60m -run '^TestBench$' -v . 2>&1 | grep -v '^=== RUN' 
+echo "==> results written to bench/results.md"
