@@ -20,9 +20,10 @@ type Desired struct {
 
 // Result is one socket's outcome of a write.
 type Result struct {
-	Socket string
-	After  haproxy.ServerState // confirmed by reading back; valid when Err is nil
-	Err    error
+	Socket  string
+	After   haproxy.ServerState // confirmed by reading back; valid when Err is nil and not Skipped
+	Err     error
+	Skipped bool // unreachable at pre-flight; nothing was sent
 }
 
 // Apply writes d to every socket concurrently, each starting from the state
@@ -34,6 +35,10 @@ func (f *Fleet) Apply(ctx context.Context, d Desired, slots []Slot) []Result {
 		go func() {
 			defer func() { done <- struct{}{} }()
 			c := f.clients[i]
+			if slots[i].Skipped != nil {
+				out[i] = Result{Socket: c.Target(), Skipped: true}
+				return
+			}
 			after, err := f.applyOne(ctx, c, slots[i].Current, d)
 			out[i] = Result{Socket: c.Target(), After: after, Err: err}
 		}()

@@ -7,6 +7,7 @@ package fleet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -18,19 +19,41 @@ import (
 
 // Fleet is the set of sockets one provider configuration manages.
 type Fleet struct {
-	clients []*haproxy.Client
-	timeout time.Duration
-	reads   *readCache
+	clients         []*haproxy.Client
+	timeout         time.Duration
+	reads           *readCache
+	skipUnreachable bool
+	maxConns        int
+}
+
+// Option tunes a Fleet.
+type Option func(*Fleet)
+
+// SkipUnreachable makes reads and writes go on without sockets that cannot
+// be reached (refused, reset or timed out), reporting each as a warning,
+// instead of failing. A socket that answers with an error is never skipped.
+func SkipUnreachable() Option { return func(f *Fleet) { f.skipUnreachable = true } }
+
+// MaxConns caps concurrent connections per socket (default haproxy.DefaultMaxConns).
+func MaxConns(n int) Option { return func(f *Fleet) { f.maxConns = n } }
+
+// Unreachable reports whether err means the socket could not be talked to at
+// all, as opposed to HAProxy answering with an error.
+func Unreachable(err error) bool {
+	return errors.Is(err, haproxy.ErrTransport) || errors.Is(err, haproxy.ErrTimeout)
 }
 
 // New parses every target and builds one client per socket. timeout bounds
 // each socket operation (one connection's dial, write and read).
-func New(targets []string, timeout time.Duration, observe haproxy.Observer) (*Fleet, error) {
+func New(targets []string, timeout time.Duration, observe haproxy.Observer, opts ...Option) (*Fleet, error) {
 	if len(targets) == 0 {
 		return nil, fmt.Errorf("no HAProxy sockets configured")
 	}
 	seen := map[string]bool{}
-	f := &Fleet{timeout: timeout, reads: newReadCache()}
+	f := &Fleet{timeout: timeout, reads: newReadCache(), maxConns: haproxy.DefaultMaxConns}
+	for _, o := range opts {
+		o(f)
+	}
 	for _, t := range targets {
 		tr, err := haproxy.ParseTarget(t)
 		if err != nil {
@@ -40,7 +63,7 @@ func New(targets []string, timeout time.Duration, observe haproxy.Observer) (*Fl
 			return nil, fmt.Errorf("socket %s is listed twice", tr.String())
 		}
 		seen[tr.String()] = true
-		f.clients = append(f.clients, haproxy.New(tr, haproxy.WithObserver(observe)))
+		f.clients = append(f.clients, haproxy.New(tr, haproxy.WithObserver(observe), haproxy.WithMaxConns(f.maxConns)))
 	}
 	return f, nil
 }

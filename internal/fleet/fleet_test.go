@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -49,7 +50,7 @@ func TestObserveSharesReadsAndWritesInvalidate(t *testing.T) {
 	}
 
 	d := fleet.Desired{Backend: "app", Server: "websrv3", Addr: netip.MustParseAddr("127.0.0.9"), Port: intp(9), State: haproxy.StateMaint}
-	slots, err := f.Preflight(ctx, "app", "websrv3")
+	slots, _, err := f.Preflight(ctx, "app", "websrv3")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +72,7 @@ func TestApplyPartialFailure(t *testing.T) {
 	a, b := haproxytest.Start(t), haproxytest.Start(t)
 	f := newFleet(t, a.UnixTarget(), b.TCPTarget())
 	ctx := context.Background()
-	slots, err := f.Preflight(ctx, "app", "websrv1")
+	slots, _, err := f.Preflight(ctx, "app", "websrv1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +100,7 @@ func TestParkRestoresOrigins(t *testing.T) {
 	a, b := haproxytest.Start(t), haproxytest.Start(t)
 	f := newFleet(t, a.UnixTarget(), b.TCPTarget())
 	ctx := context.Background()
-	slots, err := f.Preflight(ctx, "app", "websrv2")
+	slots, _, err := f.Preflight(ctx, "app", "websrv2")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,5 +125,80 @@ func TestParkRestoresOrigins(t *testing.T) {
 	warnings, err = f.Park(ctx, "app", "websrv2", nil)
 	if err != nil || len(warnings) != 2 {
 		t.Fatalf("park without origin: %v %v", warnings, err)
+	}
+}
+
+// One case per pre-flight reason: a healthy instance B and a second socket
+// that fails for that reason. The write must be refused, the error must name
+// the failing socket, and B must be unchanged.
+func TestPreflightFailuresWriteNothing(t *testing.T) {
+	extra := func(cfg string) haproxytest.Options { return haproxytest.Options{ExtraConfig: cfg} }
+	b := haproxytest.Start(t, extra("backend extra\n    server e1 127.0.0.1:1 disabled\n"))
+	dead := "unix:///tmp/no-such-haproxy-" + fmt.Sprint(time.Now().UnixNano()) + ".sock"
+	cases := []struct {
+		name   string
+		socket func() string
+		want   string
+	}{
+		{"unreachable", func() string { return dead }, "connect"},
+		{"user level", func() string { return "unix://" + b.UserSock }, `level is "user"`},
+		{"missing backend", func() string { return haproxytest.Start(t).UnixTarget() }, `backend "extra" does not exist`},
+		{"missing server", func() string {
+			return haproxytest.Start(t, extra("backend extra\n    server e2 127.0.0.1:1 disabled\n")).TCPTarget()
+		}, `has no server "e1"`},
+		{"no inet address", func() string {
+			return haproxytest.Start(t, extra("backend extra\n    server e1 doesnotexist.invalid:80 init-addr none disabled\n")).UnixTarget()
+		}, "has no IP address"},
+		{"disabled backend", func() string {
+			return haproxytest.Start(t, extra("backend extra\n    disabled\n    server e1 127.0.0.1:1\n")).UnixTarget()
+		}, "is disabled"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			bad := tc.socket()
+			f := newFleet(t, b.UnixTarget(), bad)
+			slots, _, err := f.Preflight(context.Background(), "extra", "e1")
+			if err == nil || slots != nil {
+				t.Fatalf("pre-flight passed: %+v", slots)
+			}
+			if !strings.Contains(err.Error(), bad) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error does not name %s and say %q: %v", bad, tc.want, err)
+			}
+			if s := b.State(t, "extra", "e1"); s.Addr != "127.0.0.1" || s.Port != "1" || s.Admin != 5 {
+				t.Fatalf("healthy instance changed: %+v", s)
+			}
+		})
+	}
+}
+
+// With SkipUnreachable a dead socket is skipped with a warning, the rest is
+// written, and a socket that answers with an error still stops everything.
+func TestSkipUnreachable(t *testing.T) {
+	a := haproxytest.Start(t)
+	dead := "unix:///tmp/no-such-haproxy-" + fmt.Sprint(time.Now().UnixNano()) + ".sock"
+	f, err := fleet.New([]string{a.UnixTarget(), dead}, 2*time.Second, nil, fleet.SkipUnreachable())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	slots, warnings, err := f.Preflight(ctx, "app", "websrv4")
+	if err != nil || len(warnings) != 1 || !strings.Contains(warnings[0], dead) || slots[1].Skipped == nil {
+		t.Fatalf("slots=%+v warnings=%q err=%v", slots, warnings, err)
+	}
+	d := fleet.Desired{Backend: "app", Server: "websrv4", Addr: netip.MustParseAddr("127.0.0.4"), Port: intp(4), State: haproxy.StateMaint}
+	res := f.Apply(ctx, d, slots)
+	if res[0].Err != nil || !res[1].Skipped {
+		t.Fatalf("results = %+v", res)
+	}
+	r, err := fleet.Reconcile("app", "websrv4", nil, f.Observe(ctx, "app", "websrv4"))
+	if err != nil || r.Values.Addr != "127.0.0.4" || len(r.Warnings) != 1 {
+		t.Fatalf("read: %+v %v", r, err)
+	}
+	if _, _, err := f.Preflight(ctx, "app", "nope"); err == nil {
+		t.Fatal("a socket answering `no such server` was skipped")
+	}
+	_, err = fleet.Reconcile("app", "websrv4", nil, []fleet.Observation{{Socket: dead, Err: &haproxy.Error{Kind: haproxy.ErrTransport}, Skipped: true}})
+	if err == nil {
+		t.Fatal("nothing reachable, yet no error")
 	}
 }

@@ -29,10 +29,11 @@ func ValuesOf(s haproxy.ServerState) Values {
 
 // Observation is one socket's view of one server.
 type Observation struct {
-	Socket string
-	Found  bool // false with a nil Err only when HAProxy confirmed the absence
-	Server haproxy.ServerState
-	Err    error
+	Socket  string
+	Found   bool // false with a nil Err only when HAProxy confirmed the absence
+	Server  haproxy.ServerState
+	Err     error
+	Skipped bool // unreachable, and the fleet was told to go on without it
 }
 
 // Observe reads the server's row from every socket concurrently.
@@ -40,7 +41,9 @@ func (f *Fleet) Observe(ctx context.Context, backend, server string) []Observati
 	return each(ctx, f, func(ctx context.Context, c *haproxy.Client) Observation {
 		ctx, cancel := f.op(ctx)
 		defer cancel()
-		return f.observeOne(ctx, c, backend, server)
+		o := f.observeOne(ctx, c, backend, server)
+		o.Skipped = f.skipUnreachable && Unreachable(o.Err)
+		return o
 	})
 }
 
@@ -78,8 +81,11 @@ type Reading struct {
 func Reconcile(backend, server string, prior *Values, obs []Observation) (Reading, error) {
 	var failed Errors
 	var found, missing []Observation
+	var skipped []string
 	for _, o := range obs {
 		switch {
+		case o.Skipped:
+			skipped = append(skipped, fmt.Sprintf("%s could not be reached and was skipped (unreachable_sockets = \"warn\"); drift there shows once it answers again: %v", o.Socket, o.Err))
 		case o.Err != nil:
 			failed = append(failed, SocketError{o.Socket, o.Err})
 		case o.Found:
@@ -91,15 +97,18 @@ func Reconcile(backend, server string, prior *Values, obs []Observation) (Readin
 	if len(failed) > 0 {
 		return Reading{}, failed
 	}
+	if len(skipped) == len(obs) {
+		return Reading{}, fmt.Errorf("no HAProxy socket could be reached:\n%s", strings.Join(skipped, "\n"))
+	}
 	if len(found) == 0 {
-		return Reading{Gone: true}, nil
+		return Reading{Gone: true, Warnings: skipped}, nil
 	}
 	if len(missing) > 0 {
 		return Reading{}, fmt.Errorf("server %s/%s exists on %s but not on %s: the HAProxy configurations differ; fix them before applying",
 			backend, server, socketList(found), socketList(missing))
 	}
 
-	var r Reading
+	r := Reading{Warnings: skipped}
 	vals := make([]Values, len(found))
 	for i, o := range found {
 		vals[i] = ValuesOf(o.Server)

@@ -49,6 +49,9 @@ func (f *Fleet) Park(ctx context.Context, backend, server string, origins map[st
 			o, ok = fallback, haveFallback
 		}
 		w, err := f.parkOne(ctx, c, backend, server, o, ok)
+		if err != nil && f.skipUnreachable && Unreachable(err) {
+			return result{fmt.Sprintf("%s could not be reached and was not parked (unreachable_sockets = \"warn\"): %v", c.Target(), err), nil}
+		}
 		return result{w, err}
 	})
 	var failed Errors

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
 )
@@ -12,6 +13,7 @@ import (
 type Slot struct {
 	Socket  string
 	Current haproxy.ServerState
+	Skipped error // non-nil: unreachable and skipped (SkipUnreachable); no write goes there
 }
 
 // Preflight checks every socket before anything is written anywhere: it is
@@ -19,10 +21,12 @@ type Slot struct {
 // and the server holds an IP address (HAProxy cannot give an address to a
 // server that has none). One connection per socket. If any socket fails,
 // the error names each failing socket and why, and the caller writes nothing.
-func (f *Fleet) Preflight(ctx context.Context, backend, server string) ([]Slot, error) {
+// With SkipUnreachable, sockets that cannot be reached are marked Skipped
+// and reported in warnings instead; at least one socket must pass.
+func (f *Fleet) Preflight(ctx context.Context, backend, server string) (slots []Slot, warnings []string, err error) {
 	show, err := haproxy.ShowServersState(backend)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	type result struct {
 		slot Slot
@@ -35,17 +39,25 @@ func (f *Fleet) Preflight(ctx context.Context, backend, server string) ([]Slot, 
 		return result{slot, err}
 	})
 	var failed Errors
-	slots := make([]Slot, len(results))
+	slots = make([]Slot, len(results))
 	for i, r := range results {
 		slots[i] = r.slot
-		if r.err != nil {
+		switch {
+		case r.err == nil:
+		case f.skipUnreachable && Unreachable(r.err):
+			slots[i].Skipped = r.err
+			warnings = append(warnings, fmt.Sprintf("%s could not be reached and was not changed (unreachable_sockets = \"warn\"); the next plan shows the difference once it answers: %v", r.slot.Socket, r.err))
+		default:
 			failed = append(failed, SocketError{f.clients[i].Target(), r.err})
 		}
 	}
 	if len(failed) > 0 {
-		return nil, failed
+		return nil, nil, failed
 	}
-	return slots, nil
+	if len(warnings) == len(slots) {
+		return nil, nil, fmt.Errorf("no HAProxy socket could be reached:\n%s", strings.Join(warnings, "\n"))
+	}
+	return slots, warnings, nil
 }
 
 func preflightOne(ctx context.Context, c *haproxy.Client, show haproxy.Command, backend, server string) (Slot, error) {

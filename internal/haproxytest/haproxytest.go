@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"text/template"
@@ -36,9 +37,29 @@ type Instance struct {
 	Frontend   string // host:port of the HTTP frontend (default_backend app)
 	ConfigPath string
 
+	bin  string
 	cmd  *exec.Cmd
 	done chan struct{}
-	log  *bytes.Buffer
+	log  *syncBuffer
+}
+
+// syncBuffer is haproxy's output, written by exec's copier goroutine and
+// read by tests.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // UnixTarget is the admin socket as a provider target string.
@@ -160,8 +181,7 @@ func start(t testing.TB, bin string, o Options) (*Instance, error) {
 		AdminTCP:   FreeAddr(t),
 		Frontend:   FreeAddr(t),
 		ConfigPath: filepath.Join(dir, "haproxy.cfg"),
-		done:       make(chan struct{}),
-		log:        &bytes.Buffer{},
+		log:        &syncBuffer{},
 	}
 	var cfg bytes.Buffer
 	err = configTemplate.Execute(&cfg, map[string]any{
@@ -179,24 +199,43 @@ func start(t testing.TB, bin string, o Options) (*Instance, error) {
 		t.Fatalf("haproxytest: config rejected: %v\n%s\n%s", err, out, cfg.String())
 	}
 
-	inst.cmd = exec.Command(bin, "-db", "-f", inst.ConfigPath)
-	inst.cmd.Stdout, inst.cmd.Stderr = inst.log, inst.log
-	if err := inst.cmd.Start(); err != nil {
+	inst.bin = bin
+	if err := inst.launch(); err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, err
-	}
-	go func() { _ = inst.cmd.Wait(); close(inst.done) }()
-
-	if err := inst.waitReady(5 * time.Second); err != nil {
-		inst.stop()
-		_ = os.RemoveAll(dir)
-		return nil, fmt.Errorf("%w; haproxy log:\n%s", err, inst.log.String())
 	}
 	t.Cleanup(func() {
 		inst.stop()
 		_ = os.RemoveAll(dir)
 	})
 	return inst, nil
+}
+
+// launch starts haproxy on the instance's config and waits for its sockets.
+func (i *Instance) launch() error {
+	i.done = make(chan struct{})
+	i.cmd = exec.Command(i.bin, "-db", "-f", i.ConfigPath)
+	i.cmd.Stdout, i.cmd.Stderr = i.log, i.log
+	if err := i.cmd.Start(); err != nil {
+		return err
+	}
+	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(i.cmd, i.done)
+	if err := i.waitReady(5 * time.Second); err != nil {
+		i.stop()
+		return fmt.Errorf("%w; haproxy log:\n%s", err, i.log.String())
+	}
+	return nil
+}
+
+// Restart stops haproxy and starts it again on the same config, sockets and
+// ports: every runtime change is lost, as after a reload without a
+// server-state file.
+func (i *Instance) Restart(t testing.TB) {
+	t.Helper()
+	i.stop()
+	if err := i.launch(); err != nil {
+		t.Fatalf("haproxytest: restart: %v", err)
+	}
 }
 
 // waitReady polls `show version` on both admin sockets.

@@ -211,21 +211,31 @@ func (r *backendServerResource) write(ctx context.Context, plan backendServerMod
 		diags.AddError("Invalid value", err.Error())
 		return nil
 	}
-	slots, err := r.fleet.Preflight(ctx, d.Backend, d.Server)
+	slots, warnings, err := r.fleet.Preflight(ctx, d.Backend, d.Server)
 	if err != nil {
 		diags.AddError(fmt.Sprintf("Pre-flight check failed for %s/%s: nothing was changed on any socket", d.Backend, d.Server),
 			err.Error())
 		return nil
 	}
+	for _, w := range warnings {
+		diags.AddWarning(fmt.Sprintf("%s/%s not changed on every socket", d.Backend, d.Server), w)
+	}
 	results := r.fleet.Apply(ctx, d, slots)
 	var applied []string
 	var failed fleet.Errors
-	for _, res := range results {
+	var confirmed *fleet.Result
+	for i, res := range results {
+		if res.Skipped {
+			continue
+		}
 		if res.Err != nil {
 			failed = append(failed, fleet.SocketError{Socket: res.Socket, Err: res.Err})
 			continue
 		}
 		applied = append(applied, res.Socket)
+		if confirmed == nil {
+			confirmed = &results[i]
+		}
 	}
 	if len(failed) > 0 {
 		ok := "none"
@@ -243,7 +253,7 @@ func (r *backendServerResource) write(ctx context.Context, plan backendServerMod
 		}
 		return slots
 	}
-	out.setValues(fleet.ValuesOf(results[0].After))
+	out.setValues(fleet.ValuesOf(confirmed.After))
 	return slots
 }
 

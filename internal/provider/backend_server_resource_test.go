@@ -237,3 +237,56 @@ func TestAccBackendServerPlanTimeValidation(t *testing.T) {
 func wrapped(text string) *regexp.Regexp {
 	return regexp.MustCompile(strings.ReplaceAll(regexp.QuoteMeta(text), " ", `\s+`))
 }
+
+// A restart (or a reload without a server-state file) resets every slot on
+// one instance: the next plan shows it and apply restores it. The same holds
+// for an instance that was down during an apply with unreachable_sockets =
+// "warn".
+func TestAccBackendServerRecoversFromRestart(t *testing.T) {
+	preCheck(t)
+	a, b := haproxytest.Start(t), haproxytest.Start(t)
+	be1 := startBackend(t, "be1", "127.0.0.1")
+	cfg := providerBlock(a.UnixTarget(), b.TCPTarget()) + serverConfig("one", "websrv1", be1.Host, be1.Port, "")
+	warnCfg := fmt.Sprintf("provider \"haproxy\" {\n  sockets = [%s]\n  timeout = \"2s\"\n  unreachable_sockets = \"warn\"\n}\n", quoteAll([]string{a.UnixTarget(), b.TCPTarget()})) +
+		serverConfig("one", "websrv1", be1.Host, be1.Port, "  weight = 7\n")
+	bothServe := checkAll([]*haproxytest.Instance{a, b}, func(inst *haproxytest.Instance) error {
+		if err := expectSlot(t, inst, "app", "websrv1", be1.Host, be1.Port, adminReady, -1); err != nil {
+			return err
+		}
+		return expectTraffic(inst, "be1")
+	})
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{
+			{Config: cfg, Check: bothServe},
+			{
+				PreConfig:          func() { b.Restart(t) },
+				Config:             cfg,
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{Config: cfg, Check: bothServe},
+			{
+				// b is down: with "warn" the change goes to a only.
+				PreConfig: func() { b.Kill() },
+				Config:    warnCfg,
+				Check: func(*terraform.State) error {
+					return expectSlot(t, a, "app", "websrv1", be1.Host, be1.Port, adminReady, 7)
+				},
+			},
+			{
+				// b comes back with its slots reset: the plan shows it.
+				PreConfig:          func() { b.Restart(t) },
+				Config:             warnCfg,
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				Config: warnCfg,
+				Check: checkAll([]*haproxytest.Instance{a, b}, func(inst *haproxytest.Instance) error {
+					return expectSlot(t, inst, "app", "websrv1", be1.Host, be1.Port, adminReady, 7)
+				}),
+			},
+		},
+	})
+}

@@ -4,11 +4,14 @@ package provider
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
@@ -42,8 +45,10 @@ type haproxyProvider struct {
 }
 
 type providerModel struct {
-	Sockets types.List   `tfsdk:"sockets"`
-	Timeout types.String `tfsdk:"timeout"`
+	Sockets            types.List   `tfsdk:"sockets"`
+	Timeout            types.String `tfsdk:"timeout"`
+	UnreachableSockets types.String `tfsdk:"unreachable_sockets"`
+	MaxConnections     types.Int64  `tfsdk:"max_connections"`
 }
 
 func (p *haproxyProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -75,9 +80,30 @@ func (p *haproxyProvider) Schema(_ context.Context, _ provider.SchemaRequest, re
 					"as a Go duration such as `10s` or `500ms`. Defaults to `" + envTimeout + "`, else `10s`.",
 				Validators: []validator.String{durationValidator{}},
 			},
+			"unreachable_sockets": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "What to do when a socket cannot be reached (connection refused, reset or timed out): " +
+					"`error` (default) fails the plan or apply and names the socket; `warn` goes on with the other " +
+					"sockets and says which one was skipped. A skipped instance is not changed; once it answers " +
+					"again, the next plan shows what it lacks. A socket that answers with an error is never skipped.",
+				Validators: []validator.String{stringvalidator.OneOf(unreachableError, unreachableWarn)},
+			},
+			"max_connections": schema.Int64Attribute{
+				Optional: true,
+				MarkdownDescription: fmt.Sprintf("Most connections the provider opens at once to each socket (1-10, default %d). "+
+					"All stats sockets of one HAProxy process share a single 10-connection CLI: if you list several "+
+					"sockets of the same process, keep their sum below 10.", haproxy.DefaultMaxConns),
+				Validators: []validator.Int64{int64validator.Between(1, 10)},
+			},
 		},
 	}
 }
+
+// Values of unreachable_sockets.
+const (
+	unreachableError = "error"
+	unreachableWarn  = "warn"
+)
 
 func (p *haproxyProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
 	var cfg providerModel
@@ -85,7 +111,7 @@ func (p *haproxyProvider) Configure(ctx context.Context, req provider.ConfigureR
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if cfg.Sockets.IsUnknown() || cfg.Timeout.IsUnknown() {
+	if cfg.Sockets.IsUnknown() || cfg.Timeout.IsUnknown() || cfg.UnreachableSockets.IsUnknown() || cfg.MaxConnections.IsUnknown() {
 		// Known only after apply of something else; Terraform calls again then.
 		return
 	}
@@ -121,7 +147,14 @@ func (p *haproxyProvider) Configure(ctx context.Context, req provider.ConfigureR
 		timeout = d
 	}
 
-	f, err := fleet.New(sockets, timeout, logExchange)
+	var opts []fleet.Option
+	if cfg.UnreachableSockets.ValueString() == unreachableWarn {
+		opts = append(opts, fleet.SkipUnreachable())
+	}
+	if !cfg.MaxConnections.IsNull() {
+		opts = append(opts, fleet.MaxConns(int(cfg.MaxConnections.ValueInt64())))
+	}
+	f, err := fleet.New(sockets, timeout, logExchange, opts...)
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("sockets"), "Invalid HAProxy socket", err.Error())
 		return

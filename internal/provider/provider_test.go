@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
 )
@@ -133,4 +136,80 @@ func expectSlot(t *testing.T, inst *haproxytest.Instance, backend, server, addr 
 		return fmt.Errorf("%s %s/%s = %+v, want addr %s port %d admin %d weight %d", inst.AdminSock, backend, server, s, addr, port, admin, weight)
 	}
 	return nil
+}
+
+// hungSocket accepts connections and never answers: the one fault a real
+// haproxy cannot produce on demand.
+func hungSocket(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("/tmp", "hxh") //nolint:usetesting // t.TempDir() paths overflow the ~100-byte unix socket limit
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("unix", dir+"/hung.sock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop); _ = l.Close(); _ = os.RemoveAll(dir) })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() { <-stop; _ = c.Close() }()
+		}
+	}()
+	return "unix://" + dir + "/hung.sock"
+}
+
+// A hung socket fails the operation after `timeout`, naming the socket, and
+// nothing is written to the healthy one. With unreachable_sockets = "warn"
+// the hung socket is skipped with a warning and the healthy one is changed.
+func TestAccProviderHungSocket(t *testing.T) {
+	preCheck(t)
+	a := haproxytest.Start(t)
+	hung := hungSocket(t)
+	be := startBackend(t, "be1", "127.0.0.1")
+	res := fmt.Sprintf(`
+resource "haproxy_backend_server" "x" {
+  backend = "app"
+  server  = "websrv1"
+  address = %q
+  port    = %d
+}
+`, be.Host, be.Port)
+	prov := func(extra string) string {
+		return fmt.Sprintf("provider \"haproxy\" {\n  sockets = [%s]\n  timeout = \"1s\"\n%s}\n", quoteAll([]string{a.UnixTarget(), hung}), extra)
+	}
+	var started time.Time
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{
+			{
+				PreConfig:   func() { started = time.Now() },
+				Config:      prov("") + res,
+				ExpectError: regexp.MustCompile(`(?s)Pre-flight check failed.*` + regexp.QuoteMeta(hung) + `.*timed out`),
+			},
+			{
+				Config: prov(""),
+				Check: func(*terraform.State) error {
+					if el := time.Since(started); el > 60*time.Second {
+						return fmt.Errorf("a 1s timeout took %s to fail", el)
+					}
+					return expectSlot(t, a, "app", "websrv1", "127.0.0.1", 1, 5, 1)
+				},
+			},
+			{
+				Config: prov("  unreachable_sockets = \"warn\"\n") + res,
+				Check: func(*terraform.State) error {
+					if err := expectSlot(t, a, "app", "websrv1", be.Host, be.Port, 4, 1); err != nil {
+						return err
+					}
+					return expectTraffic(a, "be1")
+				},
+			},
+		},
+	})
 }
