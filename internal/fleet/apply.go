@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"time"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
 )
@@ -104,44 +105,30 @@ func (f *Fleet) applyOne(ctx context.Context, c *haproxy.Client, cur haproxy.Ser
 	return f.runAndConfirm(ctx, c, d.Backend, d.Server, groups, want)
 }
 
-// runAndConfirm runs the non-empty groups in order, one connection each, the
-// last one followed by `show servers state`, and checks the server now holds
-// want.
+// runAndConfirm runs the non-empty groups in order, one connection each, and
+// then checks, with a read that started after the last write, that the
+// server now holds want.
 func (f *Fleet) runAndConfirm(ctx context.Context, c *haproxy.Client, backend, server string, groups [][]haproxy.Command, want Values) (haproxy.ServerState, error) {
-	show, err := haproxy.ShowServersState(backend)
-	if err != nil {
-		return haproxy.ServerState{}, err
-	}
-	var nonEmpty [][]haproxy.Command
+	key := readKey{c.Target(), backend}
 	for _, g := range groups {
-		if len(g) > 0 {
-			nonEmpty = append(nonEmpty, g)
-		}
-	}
-	if len(nonEmpty) == 0 {
-		nonEmpty = [][]haproxy.Command{nil}
-	}
-	// Reads cached before this write must not answer reads made after it.
-	f.reads.invalidate(c.Target(), backend)
-	defer f.reads.invalidate(c.Target(), backend)
-	var last []string
-	for i, g := range nonEmpty {
-		if i == len(nonEmpty)-1 {
-			g = append(g, show)
+		if len(g) == 0 {
+			continue
 		}
 		opCtx, cancel := f.op(ctx)
-		bodies, err := c.Run(opCtx, g...)
+		_, err := c.Run(opCtx, g...)
 		cancel()
+		f.reads.wrote(key) // even a failed batch may have changed something
 		if err != nil {
 			return haproxy.ServerState{}, err
 		}
-		last = bodies
 	}
-	st, err := c.ParseServersStateReply(show, last[len(last)-1])
+	opCtx, cancel := f.op(ctx)
+	defer cancel()
+	snap, err := f.read(opCtx, c, backend, time.Now())
 	if err != nil {
 		return haproxy.ServerState{}, err
 	}
-	row, ok := st.Find(backend, server)
+	row, ok := snap.st.Find(backend, server)
 	if !ok {
 		return haproxy.ServerState{}, fmt.Errorf("%s: server %s/%s vanished during the change", c.Target(), backend, server)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
 )
@@ -49,9 +50,7 @@ func (f *Fleet) Observe(ctx context.Context, backend, server string) []Observati
 
 func (f *Fleet) observeOne(ctx context.Context, c *haproxy.Client, backend, server string) Observation {
 	o := Observation{Socket: c.Target()}
-	st, err := f.reads.get(ctx, c, backend, func(ctx context.Context) (*haproxy.ServersState, error) {
-		return c.ServersState(ctx, backend)
-	})
+	snap, err := f.read(ctx, c, backend, time.Now().Add(-freshness))
 	switch {
 	case errors.Is(err, haproxy.ErrNoSuchBackend):
 		return o // confirmed absent: the whole backend is gone
@@ -59,7 +58,7 @@ func (f *Fleet) observeOne(ctx context.Context, c *haproxy.Client, backend, serv
 		o.Err = err
 		return o
 	}
-	o.Server, o.Found = st.Find(backend, server)
+	o.Server, o.Found = snap.st.Find(backend, server)
 	return o
 }
 

@@ -74,10 +74,10 @@ func (f *Fleet) parkOne(ctx context.Context, c *haproxy.Client, backend, server 
 	if err != nil {
 		return "", err
 	}
-	f.reads.invalidate(c.Target(), backend)
 	opCtx, cancel := f.op(ctx)
 	_, err = c.Run(opCtx, maint)
 	cancel()
+	f.reads.wrote(readKey{c.Target(), backend})
 	if haproxy.IsGone(err) {
 		return fmt.Sprintf("%s: %s/%s no longer exists there; nothing to park", c.Target(), backend, server), nil
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
 )
@@ -24,10 +25,10 @@ type Slot struct {
 // With SkipUnreachable, sockets that cannot be reached are marked Skipped
 // and reported in warnings instead; at least one socket must pass.
 func (f *Fleet) Preflight(ctx context.Context, backend, server string) (slots []Slot, warnings []string, err error) {
-	show, err := haproxy.ShowServersState(backend)
-	if err != nil {
+	if err := haproxy.ValidateName("backend", backend); err != nil {
 		return nil, nil, err
 	}
+	asked := time.Now()
 	type result struct {
 		slot Slot
 		err  error
@@ -35,7 +36,7 @@ func (f *Fleet) Preflight(ctx context.Context, backend, server string) (slots []
 	results := each(ctx, f, func(ctx context.Context, c *haproxy.Client) result {
 		ctx, cancel := f.op(ctx)
 		defer cancel()
-		slot, err := preflightOne(ctx, c, show, backend, server)
+		slot, err := f.preflightOne(ctx, c, asked, backend, server)
 		return result{slot, err}
 	})
 	var failed Errors
@@ -60,14 +61,13 @@ func (f *Fleet) Preflight(ctx context.Context, backend, server string) (slots []
 	return slots, warnings, nil
 }
 
-func preflightOne(ctx context.Context, c *haproxy.Client, show haproxy.Command, backend, server string) (Slot, error) {
+// preflightOne needs a read that started after the caller asked: a shared
+// one if another resource's pre-flight or confirmation is about to fetch.
+func (f *Fleet) preflightOne(ctx context.Context, c *haproxy.Client, asked time.Time, backend, server string) (Slot, error) {
 	slot := Slot{Socket: c.Target()}
-	bodies, err := c.Run(ctx, haproxy.ShowCLILevel(), show)
-	if bodies == nil { // transport failure: nothing to look at
-		return slot, err
-	}
-	if level := trimNL(bodies[0]); level != "admin" {
-		return slot, fmt.Errorf("%s: the socket's level is %q; writes need `level admin` on the stats socket", c.Target(), level)
+	snap, err := f.read(ctx, c, backend, asked)
+	if snap.level != "" && snap.level != "admin" {
+		return slot, fmt.Errorf("%s: the socket's level is %q; writes need `level admin` on the stats socket", c.Target(), snap.level)
 	}
 	if errors.Is(err, haproxy.ErrNoSuchBackend) {
 		return slot, fmt.Errorf("%s: backend %q does not exist", c.Target(), backend)
@@ -75,11 +75,7 @@ func preflightOne(ctx context.Context, c *haproxy.Client, show haproxy.Command, 
 	if err != nil {
 		return slot, err
 	}
-	st, err := c.ParseServersStateReply(show, bodies[1])
-	if err != nil {
-		return slot, err
-	}
-	cur, ok := st.Find(backend, server)
+	cur, ok := snap.st.Find(backend, server)
 	switch {
 	case !ok:
 		return slot, fmt.Errorf("%s: backend %q has no server %q", c.Target(), backend, server)
@@ -90,6 +86,34 @@ func preflightOne(ctx context.Context, c *haproxy.Client, show haproxy.Command, 
 	}
 	slot.Current = cur
 	return slot, nil
+}
+
+// read returns the socket's level and the backend's servers, from a fetch
+// that started no earlier than notBefore (see readCache).
+func (f *Fleet) read(ctx context.Context, c *haproxy.Client, backend string, notBefore time.Time) (snapshot, error) {
+	return f.reads.get(ctx, readKey{c.Target(), backend}, notBefore, func(ctx context.Context) (snapshot, error) {
+		ctx, cancel := f.op(ctx)
+		defer cancel()
+		return fetchSnapshot(ctx, c, backend)
+	})
+}
+
+// fetchSnapshot is one connection: `show cli level` and `show servers state`.
+func fetchSnapshot(ctx context.Context, c *haproxy.Client, backend string) (snapshot, error) {
+	show, err := haproxy.ShowServersState(backend)
+	if err != nil {
+		return snapshot{}, err
+	}
+	bodies, err := c.Run(ctx, haproxy.ShowCLILevel(), show)
+	if bodies == nil { // transport failure: nothing to look at
+		return snapshot{}, err
+	}
+	snap := snapshot{level: trimNL(bodies[0])}
+	if err != nil {
+		return snap, err
+	}
+	snap.st, err = c.ParseServersStateReply(show, bodies[1])
+	return snap, err
 }
 
 func trimNL(s string) string {

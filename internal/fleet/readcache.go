@@ -8,12 +8,29 @@ import (
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
 )
 
-// freshness is how long a `show servers state <backend>` reply answers other
-// reads of the same backend on the same socket. Terraform refreshes every
-// resource of a plan within moments of each other, so a short window turns
-// N reads of one backend into one round trip per socket; any write to that
-// backend on that socket drops the entry at once.
+// `show servers state <backend>` lists every server of the backend, so one
+// reply per socket can answer every resource of that backend. Without
+// sharing, N resources of one backend would cost N round trips and N² rows
+// parsed on each socket. The readCache shares replies under one rule: a
+// caller states how fresh the reply must be (the earliest moment its fetch
+// may have started), and gets either a fetch that started no earlier, or a
+// new one.
+//
+//   - Refresh (Observe) accepts replies up to `freshness` old: a plan's
+//     reads of one backend share one round trip per socket.
+//   - Pre-flight and write confirmation accept only a fetch that starts after
+//     they ask. While one fetch is in flight, such callers queue for the next
+//     one, which then serves all of them: under Terraform's parallelism ten
+//     concurrent writes cost about two reads per socket, not ten.
+//   - A completed write moves the floor for every later caller, so no reply
+//     fetched before a write ever answers a read made after it.
 const freshness = 2 * time.Second
+
+// snapshot is one fetch: the socket's level and the backend's servers.
+type snapshot struct {
+	level string
+	st    *haproxy.ServersState
+}
 
 type readKey struct {
 	socket  string
@@ -21,74 +38,103 @@ type readKey struct {
 }
 
 type readEntry struct {
-	done chan struct{} // closed when st/err are set
-	st   *haproxy.ServersState
-	err  error
-	at   time.Time
+	started time.Time
+	done    chan struct{} // closed when snap/err are set
+	snap    snapshot
+	err     error
 }
 
-// readCache coalesces concurrent and near-simultaneous reads (singleflight
-// plus a freshness window). Errors are shared only with reads already
-// waiting, never cached.
+func (e *readEntry) finished() bool {
+	select {
+	case <-e.done:
+		return true
+	default:
+		return false
+	}
+}
+
+type readSlot struct {
+	current   *readEntry // latest fetch, in flight or done
+	next      *readEntry // queued behind current; starts when it finishes
+	lastWrite time.Time
+}
+
 type readCache struct {
-	mu      sync.Mutex
-	entries map[readKey]*readEntry
-	now     func() time.Time
+	mu    sync.Mutex
+	slots map[readKey]*readSlot
+	now   func() time.Time
 }
 
 func newReadCache() *readCache {
-	return &readCache{entries: map[readKey]*readEntry{}, now: time.Now}
+	return &readCache{slots: map[readKey]*readSlot{}, now: time.Now}
 }
 
-// get returns the backend's state on the client's socket, fetching it at
-// most once per freshness window.
-func (rc *readCache) get(ctx context.Context, c *haproxy.Client, backend string, fetch func(context.Context) (*haproxy.ServersState, error)) (*haproxy.ServersState, error) {
-	key := readKey{c.Target(), backend}
+// fetchFunc performs one fetch; it gets its own context because a queued
+// fetch serves several callers and must not die with the first one.
+type fetchFunc func(ctx context.Context) (snapshot, error)
+
+// get returns a snapshot whose fetch started at or after notBefore (and
+// after the last write recorded for this socket and backend).
+func (rc *readCache) get(ctx context.Context, key readKey, notBefore time.Time, fetch fetchFunc) (snapshot, error) {
 	rc.mu.Lock()
-	e, ok := rc.entries[key]
-	if ok {
-		select {
-		case <-e.done:
-			if e.err != nil || rc.now().Sub(e.at) > freshness {
-				ok = false
-			}
-		default: // in flight: join it
-		}
+	s := rc.slots[key]
+	if s == nil {
+		s = &readSlot{}
+		rc.slots[key] = s
 	}
-	if !ok {
-		e = &readEntry{done: make(chan struct{})}
-		rc.entries[key] = e
-		rc.mu.Unlock()
-		e.st, e.err = fetch(ctx)
-		e.at = rc.now()
-		close(e.done)
-		if e.err != nil {
-			rc.drop(key, e)
+	if s.lastWrite.After(notBefore) {
+		notBefore = s.lastWrite
+	}
+	var e *readEntry
+	cur := s.current
+	switch {
+	case cur != nil && !cur.started.Before(notBefore) && !(cur.finished() && cur.err != nil):
+		e = cur // fresh enough: in flight or done
+	case cur != nil && !cur.finished():
+		// Too old but still running: queue for the fetch that starts when it ends.
+		if s.next == nil {
+			s.next = &readEntry{done: make(chan struct{})}
 		}
-		return e.st, e.err
+		e = s.next
+	default:
+		e = &readEntry{started: rc.now(), done: make(chan struct{})}
+		s.current = e
+		go rc.run(key, s, e, fetch)
 	}
 	rc.mu.Unlock()
+
 	select {
 	case <-e.done:
-		return e.st, e.err
+		return e.snap, e.err
 	case <-ctx.Done():
-		return nil, &haproxy.Error{Kind: haproxy.ErrTimeout, Target: c.Target(), Command: "show servers state " + backend,
-			Detail: "waiting for a shared read", Cause: ctx.Err()}
+		return snapshot{}, &haproxy.Error{Kind: haproxy.ErrTimeout, Target: key.socket,
+			Command: "show servers state " + key.backend, Detail: "waiting for a shared read", Cause: ctx.Err()}
 	}
 }
 
-// invalidate forgets the backend's state on one socket: called around every
-// write, so no read started before a write answers a read made after it.
-func (rc *readCache) invalidate(socket, backend string) {
+// run performs e's fetch and then starts the queued one, if any.
+func (rc *readCache) run(key readKey, s *readSlot, e *readEntry, fetch fetchFunc) {
+	e.snap, e.err = fetch(context.Background())
+	close(e.done)
 	rc.mu.Lock()
-	delete(rc.entries, readKey{socket, backend})
-	rc.mu.Unlock()
+	defer rc.mu.Unlock()
+	if n := s.next; n != nil && s.current == e {
+		s.next = nil
+		n.started = rc.now()
+		s.current = n
+		go rc.run(key, s, n, fetch)
+	}
 }
 
-func (rc *readCache) drop(key readKey, e *readEntry) {
+// wrote records that a write to this socket and backend has completed: no
+// fetch started before now may answer a later caller.
+func (rc *readCache) wrote(key readKey) {
 	rc.mu.Lock()
-	if rc.entries[key] == e {
-		delete(rc.entries, key)
+	defer rc.mu.Unlock()
+	s := rc.slots[key]
+	if s == nil {
+		s = &readSlot{}
+		rc.slots[key] = s
 	}
-	rc.mu.Unlock()
+	s.lastWrite = rc.now()
 }
