@@ -99,7 +99,9 @@ func (rc *readCache) get(ctx context.Context, key readKey, notBefore time.Time, 
 	default:
 		e = &readEntry{started: rc.now(), done: make(chan struct{})}
 		s.current = e
-		go rc.run(key, s, e, fetch)
+		// The fetch keeps the caller's values (its logger) but not its
+		// cancellation: it may serve other callers too.
+		go rc.run(context.WithoutCancel(ctx), key, s, e, fetch)
 	}
 	rc.mu.Unlock()
 
@@ -113,8 +115,8 @@ func (rc *readCache) get(ctx context.Context, key readKey, notBefore time.Time, 
 }
 
 // run performs e's fetch and then starts the queued one, if any.
-func (rc *readCache) run(key readKey, s *readSlot, e *readEntry, fetch fetchFunc) {
-	e.snap, e.err = fetch(context.Background())
+func (rc *readCache) run(ctx context.Context, key readKey, s *readSlot, e *readEntry, fetch fetchFunc) {
+	e.snap, e.err = fetch(ctx)
 	close(e.done)
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
@@ -122,7 +124,7 @@ func (rc *readCache) run(key readKey, s *readSlot, e *readEntry, fetch fetchFunc
 		s.next = nil
 		n.started = rc.now()
 		s.current = n
-		go rc.run(key, s, n, fetch)
+		go rc.run(ctx, key, s, n, fetch)
 	}
 }
 
