@@ -2,8 +2,11 @@ package fleet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
@@ -16,38 +19,136 @@ type Desired struct {
 	Addr    netip.Addr
 	Port    *int // nil: keep each socket's current port
 	State   haproxy.State
-	Weight  *int // nil: leave HAProxy's weight alone
+	Weight  *int  // nil: leave HAProxy's weight alone
+	Health  *bool // nil: leave health checks alone; else enable or disable them
+	Grace   Grace
 }
+
+// Grace says how gently a server is taken out of and put into service.
+type Grace struct {
+	// DrainTimeout > 0: before a serving server is moved or removed, put it
+	// in drain and wait up to this long for its sessions to end.
+	DrainTimeout time.Duration
+	// FailOnDrainTimeout makes sessions still open at DrainTimeout an error
+	// (nothing more is changed on that socket) instead of a warning.
+	FailOnDrainTimeout bool
+	// WaitHealthy > 0: a server that is to become ready after being moved or
+	// out of service is held in drain, with its health forced down, until a
+	// health check made after the change has passed on every socket.
+	WaitHealthy time.Duration
+	// ShutdownSessions closes remaining sessions after `maint` on delete.
+	ShutdownSessions bool
+}
+
+// pollEvery is how often drain and health waits re-read a socket. Each poll
+// is a new, short connection: nothing is held open while waiting.
+const pollEvery = 200 * time.Millisecond
 
 // Result is one socket's outcome of a write.
 type Result struct {
-	Socket  string
-	After   haproxy.ServerState // confirmed by reading back; valid when Err is nil and not Skipped
-	Err     error
-	Skipped bool // unreachable at pre-flight; nothing was sent
+	Socket   string
+	After    haproxy.ServerState // confirmed by reading back; valid when Err is nil and not Skipped
+	Err      error
+	Skipped  bool // unreachable at pre-flight; nothing was sent
+	Warnings []string
+}
+
+// NeedsChecks reports whether d can only be applied to a server whose
+// health checks are configured (and enabled, unless d enables them): Preflight
+// verifies that on every socket before anything is written.
+func (d Desired) NeedsChecks() bool { return d.Grace.WaitHealthy > 0 && d.State == haproxy.StateReady }
+
+// Requirements are the pre-flight conditions d adds: waiting for a health
+// check needs checks that are configured, and enabled unless d enables them.
+func (d Desired) Requirements() []func(haproxy.ServerState) error {
+	if !d.NeedsChecks() {
+		return nil
+	}
+	return []func(haproxy.ServerState) error{func(s haproxy.ServerState) error {
+		configured, enabled := s.HealthChecks()
+		switch {
+		case !configured:
+			return errors.New("wait_healthy_timeout needs health checks, but the server has no `check` in the HAProxy configuration")
+		case !enabled && (d.Health == nil || !*d.Health):
+			return errors.New("wait_healthy_timeout needs health checks, but they are disabled on this server (set health_check = true)")
+		}
+		return nil
+	}}
 }
 
 // Apply writes d to every socket concurrently, each starting from the state
 // Preflight saw there, and confirms each write by reading the server back.
+// With Grace.WaitHealthy, servers that must pass a health check first are
+// held in drain on every socket until all of them have passed; only then are
+// they made ready, anywhere.
 func (f *Fleet) Apply(ctx context.Context, d Desired, slots []Slot) []Result {
 	out := make([]Result, len(slots))
-	done := make(chan struct{})
+	for i, s := range slots {
+		out[i] = Result{Socket: f.clients[i].Target(), Skipped: s.Skipped != nil}
+	}
+	gated := make([]bool, len(slots))
+	f.parallel(slots, func(i int, c *haproxy.Client) {
+		out[i], gated[i] = f.prepare(ctx, c, slots[i], d)
+	})
+
+	var waiting []int
 	for i := range slots {
+		if gated[i] && out[i].Err == nil {
+			waiting = append(waiting, i)
+		}
+	}
+	if len(waiting) == 0 {
+		return out
+	}
+	deadline := time.Now().Add(d.Grace.WaitHealthy)
+	var mu sync.Mutex
+	var unhealthy []string
+	f.parallel(slots, func(i int, c *haproxy.Client) {
+		if !gated[i] || out[i].Err != nil {
+			return
+		}
+		if err := f.waitHealthy(ctx, c, d, deadline); err != nil {
+			out[i].Err = err
+			mu.Lock()
+			unhealthy = append(unhealthy, c.Target())
+			mu.Unlock()
+		}
+	})
+	f.parallel(slots, func(i int, c *haproxy.Client) {
+		if !gated[i] || out[i].Err != nil {
+			return
+		}
+		if len(unhealthy) > 0 {
+			out[i].Err = fmt.Errorf("%s: %s/%s passed its health check here but is held in drain: it has not passed on %s",
+				c.Target(), d.Backend, d.Server, strings.Join(unhealthy, ", "))
+			return
+		}
+		ready, err := haproxy.SetServerState(d.Backend, d.Server, haproxy.StateReady)
+		if err != nil {
+			out[i].Err = err
+			return
+		}
+		want := ValuesOf(out[i].After)
+		want.State = haproxy.StateReady
+		out[i].After, out[i].Err = f.runAndConfirm(ctx, c, d.Backend, d.Server, [][]haproxy.Command{{ready}}, want)
+	})
+	return out
+}
+
+// parallel runs fn for every non-skipped slot concurrently.
+func (f *Fleet) parallel(slots []Slot, fn func(i int, c *haproxy.Client)) {
+	var wg sync.WaitGroup
+	for i := range slots {
+		if slots[i].Skipped != nil {
+			continue
+		}
+		wg.Add(1)
 		go func() {
-			defer func() { done <- struct{}{} }()
-			c := f.clients[i]
-			if slots[i].Skipped != nil {
-				out[i] = Result{Socket: c.Target(), Skipped: true}
-				return
-			}
-			after, err := f.applyOne(ctx, c, slots[i].Current, d)
-			out[i] = Result{Socket: c.Target(), After: after, Err: err}
+			defer wg.Done()
+			fn(i, f.clients[i])
 		}()
 	}
-	for range slots {
-		<-done
-	}
-	return out
+	wg.Wait()
 }
 
 // serving ranks states by how much traffic they let through.
@@ -61,64 +162,127 @@ func serving(s haproxy.State) int {
 	return 0
 }
 
-// applyOne orders the commands so the server never serves from a wrong
-// address: when it is to serve less (ready → drain/maint) the state changes
-// first and the address after; otherwise the address and weight change first
-// and the state last, so a slot is never put `ready` on its placeholder. A
-// failed group stops the rest: HAProxy would run a batch to the end.
-func (f *Fleet) applyOne(ctx context.Context, c *haproxy.Client, cur haproxy.ServerState, d Desired) (haproxy.ServerState, error) {
+// prepare applies d on one socket. It orders the commands so the server
+// never serves from a wrong address: when it is to serve less (ready →
+// drain/maint) the state changes first and the address after; otherwise the
+// address and weight change first and the state last, so a slot is never put
+// `ready` on its placeholder. A failed group stops the rest: HAProxy would
+// run a batch to the end.
+//
+// When the server must first pass a health check, prepare leaves it in drain
+// with its health forced down and reports gated = true; Apply finishes it.
+func (f *Fleet) prepare(ctx context.Context, c *haproxy.Client, slot Slot, d Desired) (res Result, gated bool) {
+	res.Socket = c.Target()
+	cur := slot.Current
 	port := cur.Port
 	if d.Port != nil {
 		port = *d.Port
 	}
-	var move, state []haproxy.Command
-	if cur.Addr != d.Addr || cur.Port != port {
-		cmd, err := haproxy.SetServerAddr(d.Backend, d.Server, d.Addr, port)
-		if err != nil {
-			return cur, err
+	moving := cur.Addr != d.Addr || cur.Port != port
+	curState := cur.Admin.UserState()
+	gate := d.NeedsChecks() && (moving || curState != haproxy.StateReady)
+	fail := func(err error) (Result, bool) { res.Err = err; return res, false }
+
+	// A serving server leaves rotation before it moves, when asked to be gentle.
+	if moving && curState == haproxy.StateReady && (d.Grace.DrainTimeout > 0 || gate) {
+		var drain batch
+		drain.add(haproxy.SetServerState(d.Backend, d.Server, haproxy.StateDrain))
+		if err := f.runWrite(ctx, c, d.Backend, drain); err != nil {
+			return fail(err)
 		}
-		move = append(move, cmd)
-	}
-	if d.Weight != nil && cur.UserWeight != *d.Weight {
-		cmd, err := haproxy.SetServerWeight(d.Backend, d.Server, *d.Weight)
+		curState = haproxy.StateDrain
+		w, err := f.waitDrained(ctx, c, d.Backend, d.Server, d.Grace)
+		res.Warnings = append(res.Warnings, w...)
 		if err != nil {
-			return cur, err
+			return fail(err)
 		}
-		move = append(move, cmd)
-	}
-	if cur.Admin.UserState() != d.State {
-		cmd, err := haproxy.SetServerState(d.Backend, d.Server, d.State)
-		if err != nil {
-			return cur, err
-		}
-		state = append(state, cmd)
-	}
-	groups := [][]haproxy.Command{move, state}
-	if serving(d.State) < serving(cur.Admin.UserState()) {
-		groups = [][]haproxy.Command{state, move}
 	}
 
-	want := Values{Addr: d.Addr.String(), Port: port, State: d.State, Weight: cur.UserWeight}
+	var move, state batch
+	if moving {
+		move.add(haproxy.SetServerAddr(d.Backend, d.Server, d.Addr, port))
+	}
+	if d.Weight != nil && cur.UserWeight != *d.Weight {
+		move.add(haproxy.SetServerWeight(d.Backend, d.Server, *d.Weight))
+	}
+	if _, enabled := cur.HealthChecks(); d.Health != nil && *d.Health != enabled {
+		if *d.Health {
+			move.add(haproxy.EnableHealth(d.Backend, d.Server))
+		} else {
+			move.add(haproxy.DisableHealth(d.Backend, d.Server))
+		}
+	}
+	target := d.State
+	if gate {
+		target = haproxy.StateDrain // ready only once the check has passed
+	}
+	if curState != target {
+		state.add(haproxy.SetServerState(d.Backend, d.Server, target))
+	}
+	if gate {
+		// Leaving maint with checks marks a server UP at once; forcing its
+		// health down after the state change makes UP mean "rise checks
+		// passed since now". Preflight made sure checks are enabled, so
+		// this is never the permanent DOWN of a server without checks.
+		state.add(haproxy.SetServerHealthDown(d.Backend, d.Server))
+	}
+	if move.err != nil || state.err != nil {
+		return fail(errors.Join(move.err, state.err))
+	}
+	groups := [][]haproxy.Command{move.cmds, state.cmds}
+	if serving(target) < serving(curState) {
+		groups = [][]haproxy.Command{state.cmds, move.cmds}
+	}
+
+	want := Values{Addr: d.Addr.String(), Port: port, State: target, Weight: cur.UserWeight, Health: ValuesOf(cur).Health}
 	if d.Weight != nil {
 		want.Weight = *d.Weight
 	}
-	return f.runAndConfirm(ctx, c, d.Backend, d.Server, groups, want)
+	if d.Health != nil {
+		want.Health = *d.Health
+	}
+	res.After, res.Err = f.runAndConfirm(ctx, c, d.Backend, d.Server, groups, want)
+	return res, gate && res.Err == nil
+}
+
+// batch collects commands built from validated values, keeping the first
+// construction error.
+type batch struct {
+	cmds []haproxy.Command
+	err  error
+}
+
+func (b *batch) add(cmd haproxy.Command, err error) {
+	switch {
+	case b.err != nil:
+	case err != nil:
+		b.err = err
+	default:
+		b.cmds = append(b.cmds, cmd)
+	}
+}
+
+// runWrite sends one batch on one connection and records the write.
+func (f *Fleet) runWrite(ctx context.Context, c *haproxy.Client, backend string, b batch) error {
+	if b.err != nil {
+		return b.err
+	}
+	opCtx, cancel := f.op(ctx)
+	defer cancel()
+	_, err := c.Run(opCtx, b.cmds...)
+	f.reads.wrote(readKey{c.Target(), backend}) // even a failed batch may have changed something
+	return err
 }
 
 // runAndConfirm runs the non-empty groups in order, one connection each, and
 // then checks, with a read that started after the last write, that the
 // server now holds want.
 func (f *Fleet) runAndConfirm(ctx context.Context, c *haproxy.Client, backend, server string, groups [][]haproxy.Command, want Values) (haproxy.ServerState, error) {
-	key := readKey{c.Target(), backend}
 	for _, g := range groups {
 		if len(g) == 0 {
 			continue
 		}
-		opCtx, cancel := f.op(ctx)
-		_, err := c.Run(opCtx, g...)
-		cancel()
-		f.reads.wrote(key) // even a failed batch may have changed something
-		if err != nil {
+		if err := f.runWrite(ctx, c, backend, batch{cmds: g}); err != nil {
 			return haproxy.ServerState{}, err
 		}
 	}
@@ -144,5 +308,12 @@ func describe(v Values) string {
 	if addr == "" {
 		addr = "-"
 	}
-	return fmt.Sprintf("address %s port %d state %s weight %d", addr, v.Port, v.State, v.Weight)
+	return fmt.Sprintf("address %s port %d state %s weight %d health checks %s", addr, v.Port, v.State, v.Weight, onOff(v.Health))
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
 }

@@ -112,7 +112,7 @@ func TestParkRestoresOrigins(t *testing.T) {
 		}
 	}
 	delete(origins, b.TCPTarget())
-	warnings, err := f.Park(ctx, "app", "websrv2", origins)
+	warnings, err := f.Park(ctx, "app", "websrv2", origins, fleet.Grace{})
 	if err != nil || len(warnings) != 0 {
 		t.Fatalf("park: %v %v", warnings, err)
 	}
@@ -122,7 +122,7 @@ func TestParkRestoresOrigins(t *testing.T) {
 		}
 	}
 	// Without any origin: maint where it is, with a warning.
-	warnings, err = f.Park(ctx, "app", "websrv2", nil)
+	warnings, err = f.Park(ctx, "app", "websrv2", nil, fleet.Grace{})
 	if err != nil || len(warnings) != 2 {
 		t.Fatalf("park without origin: %v %v", warnings, err)
 	}

@@ -17,11 +17,13 @@ type Values struct {
 	Port   int
 	State  haproxy.State
 	Weight int
+	Health bool // health checks enabled
 }
 
 // ValuesOf extracts the managed values from a servers-state row.
 func ValuesOf(s haproxy.ServerState) Values {
-	v := Values{Port: s.Port, State: s.Admin.UserState(), Weight: s.UserWeight}
+	_, health := s.HealthChecks()
+	v := Values{Port: s.Port, State: s.Admin.UserState(), Weight: s.UserWeight, Health: health}
 	if s.Addr.IsValid() {
 		v.Addr = s.Addr.String()
 	}
@@ -128,6 +130,8 @@ func Reconcile(backend, server string, prior *Values, obs []Observation) (Readin
 	r.Values.State, w = pick("state", p.State, prior != nil, found, vals, func(v Values) haproxy.State { return v.State }, func(s haproxy.State) string { return string(s) })
 	r.addWarning(w)
 	r.Values.Weight, w = pick("weight", p.Weight, prior != nil, found, vals, func(v Values) int { return v.Weight }, strconv.Itoa)
+	r.addWarning(w)
+	r.Values.Health, w = pick("health checks", p.Health, prior != nil, found, vals, func(v Values) bool { return v.Health }, onOff)
 	r.addWarning(w)
 	return r, nil
 }

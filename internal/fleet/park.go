@@ -2,8 +2,10 @@ package fleet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
+	"time"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
 )
@@ -31,7 +33,10 @@ func OriginsOf(slots []Slot) map[string]Origin {
 // socket's; with none at all the server is left in maint where it is, and a
 // warning says so. A server already gone from a socket is skipped with a
 // warning: there is nothing left to park.
-func (f *Fleet) Park(ctx context.Context, backend, server string, origins map[string]Origin) (warnings []string, err error) {
+// With g.DrainTimeout, a server still taking traffic is drained first and
+// its sessions waited for; with g.ShutdownSessions, sessions left after
+// `maint` are closed.
+func (f *Fleet) Park(ctx context.Context, backend, server string, origins map[string]Origin, g Grace) (warnings []string, err error) {
 	fallback, haveFallback := Origin{}, false
 	for _, s := range f.Sockets() {
 		if o, ok := origins[s]; ok {
@@ -40,25 +45,23 @@ func (f *Fleet) Park(ctx context.Context, backend, server string, origins map[st
 		}
 	}
 	type result struct {
-		warning string
-		err     error
+		warnings []string
+		err      error
 	}
 	results := each(ctx, f, func(ctx context.Context, c *haproxy.Client) result {
 		o, ok := origins[c.Target()]
 		if !ok {
 			o, ok = fallback, haveFallback
 		}
-		w, err := f.parkOne(ctx, c, backend, server, o, ok)
+		w, err := f.parkOne(ctx, c, backend, server, o, ok, g)
 		if err != nil && f.skipUnreachable && Unreachable(err) {
-			return result{fmt.Sprintf("%s could not be reached and was not parked (unreachable_sockets = \"warn\"): %v", c.Target(), err), nil}
+			return result{append(w, fmt.Sprintf("%s could not be reached and was not parked (unreachable_sockets = \"warn\"): %v", c.Target(), err)), nil}
 		}
 		return result{w, err}
 	})
 	var failed Errors
 	for i, r := range results {
-		if r.warning != "" {
-			warnings = append(warnings, r.warning)
-		}
+		warnings = append(warnings, r.warnings...)
 		if r.err != nil {
 			failed = append(failed, SocketError{f.clients[i].Target(), r.err})
 		}
@@ -69,37 +72,57 @@ func (f *Fleet) Park(ctx context.Context, backend, server string, origins map[st
 	return warnings, nil
 }
 
-func (f *Fleet) parkOne(ctx context.Context, c *haproxy.Client, backend, server string, o Origin, haveOrigin bool) (string, error) {
-	maint, err := haproxy.SetServerState(backend, server, haproxy.StateMaint)
-	if err != nil {
-		return "", err
-	}
+func (f *Fleet) parkOne(ctx context.Context, c *haproxy.Client, backend, server string, o Origin, haveOrigin bool, g Grace) (warnings []string, err error) {
+	gone := []string{fmt.Sprintf("%s: %s/%s no longer exists there; nothing to park", c.Target(), backend, server)}
 	opCtx, cancel := f.op(ctx)
-	_, err = c.Run(opCtx, maint)
+	snap, err := f.read(opCtx, c, backend, time.Now())
 	cancel()
-	f.reads.wrote(readKey{c.Target(), backend})
-	if haproxy.IsGone(err) {
-		return fmt.Sprintf("%s: %s/%s no longer exists there; nothing to park", c.Target(), backend, server), nil
+	if errors.Is(err, haproxy.ErrNoSuchBackend) {
+		return gone, nil
 	}
 	if err != nil {
-		return "", err
+		return nil, err
+	}
+	cur, ok := snap.st.Find(backend, server)
+	if !ok {
+		return gone, nil
+	}
+
+	if g.DrainTimeout > 0 && cur.Admin.UserState() != haproxy.StateMaint {
+		var drain batch
+		drain.add(haproxy.SetServerState(backend, server, haproxy.StateDrain))
+		if err := f.runWrite(ctx, c, backend, drain); err != nil {
+			return nil, err
+		}
+		if warnings, err = f.waitDrained(ctx, c, backend, server, g); err != nil {
+			return warnings, err
+		}
+	}
+	var out batch
+	out.add(haproxy.SetServerState(backend, server, haproxy.StateMaint))
+	if g.ShutdownSessions {
+		out.add(haproxy.ShutdownSessions(backend, server))
+	}
+	if err := f.runWrite(ctx, c, backend, out); err != nil {
+		if haproxy.IsGone(err) {
+			return gone, nil
+		}
+		return warnings, err
 	}
 	if !haveOrigin {
-		return fmt.Sprintf("%s: %s/%s was put in maint but left on its address: its original address is unknown (the resource was imported)", c.Target(), backend, server), nil
+		return append(warnings, fmt.Sprintf("%s: %s/%s was put in maint but left on its address: its original address is unknown (the resource was imported)", c.Target(), backend, server)), nil
 	}
 	addr, err := netip.ParseAddr(o.Addr)
 	if err != nil {
-		return "", fmt.Errorf("recorded origin address %q is invalid: %w", o.Addr, err)
+		return warnings, fmt.Errorf("recorded origin address %q is invalid: %w", o.Addr, err)
 	}
-	move, err := haproxy.SetServerAddr(backend, server, addr, o.Port)
-	if err != nil {
-		return "", err
+	var move batch
+	move.add(haproxy.SetServerAddr(backend, server, addr, o.Port))
+	move.add(haproxy.SetServerWeight(backend, server, o.Weight))
+	if move.err != nil {
+		return warnings, move.err
 	}
-	weight, err := haproxy.SetServerWeight(backend, server, o.Weight)
-	if err != nil {
-		return "", err
-	}
-	want := Values{Addr: addr.String(), Port: o.Port, State: haproxy.StateMaint, Weight: o.Weight}
-	_, err = f.runAndConfirm(ctx, c, backend, server, [][]haproxy.Command{{move, weight}}, want)
-	return "", err
+	want := Values{Addr: addr.String(), Port: o.Port, State: haproxy.StateMaint, Weight: o.Weight, Health: ValuesOf(cur).Health}
+	_, err = f.runAndConfirm(ctx, c, backend, server, [][]haproxy.Command{move.cmds}, want)
+	return warnings, err
 }

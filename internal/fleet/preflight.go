@@ -24,7 +24,9 @@ type Slot struct {
 // the error names each failing socket and why, and the caller writes nothing.
 // With SkipUnreachable, sockets that cannot be reached are marked Skipped
 // and reported in warnings instead; at least one socket must pass.
-func (f *Fleet) Preflight(ctx context.Context, backend, server string) (slots []Slot, warnings []string, err error) {
+// Each of needs is one more condition the server must meet on every socket
+// (see Desired.Requirements).
+func (f *Fleet) Preflight(ctx context.Context, backend, server string, needs ...func(haproxy.ServerState) error) (slots []Slot, warnings []string, err error) {
 	if err := haproxy.ValidateName("backend", backend); err != nil {
 		return nil, nil, err
 	}
@@ -37,6 +39,13 @@ func (f *Fleet) Preflight(ctx context.Context, backend, server string) (slots []
 		ctx, cancel := f.op(ctx)
 		defer cancel()
 		slot, err := f.preflightOne(ctx, c, asked, backend, server)
+		for _, need := range needs {
+			if err == nil {
+				if e := need(slot.Current); e != nil {
+					err = fmt.Errorf("%s: %s/%s: %w", c.Target(), backend, server, e)
+				}
+			}
+		}
 		return result{slot, err}
 	})
 	var failed Errors

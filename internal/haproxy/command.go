@@ -158,6 +158,31 @@ func healthCommand(verb, backend, server string) (Command, error) {
 	}, nil
 }
 
+// SetServerHealthDown builds `set server <b>/<s> health down`: the server is
+// marked DOWN until its health checks bring it back up (rise successes). On
+// a server without enabled checks this is permanent, so callers must check
+// first.
+func SetServerHealthDown(backend, server string) (Command, error) {
+	ref, err := serverRef(backend, server)
+	if err != nil {
+		return Command{}, invalid(err)
+	}
+	return Command{
+		line:  "set server " + ref + " health down",
+		reply: emptyReply("'set server <srv> health' expects", "cannot change health on a tracking server"),
+	}, nil
+}
+
+// ShutdownSessions builds `shutdown sessions server <b>/<s>`: it closes every
+// session still using the server.
+func ShutdownSessions(backend, server string) (Command, error) {
+	ref, err := serverRef(backend, server)
+	if err != nil {
+		return Command{}, invalid(err)
+	}
+	return Command{line: "shutdown sessions server " + ref, reply: emptyReply()}, nil
+}
+
 // SetServerAddr builds `set server <b>/<s> addr <ip> port <port>`. The port
 // is always sent: HAProxy keeps the old one otherwise, and its own port
 // parsing is too lenient to trust.

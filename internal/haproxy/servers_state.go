@@ -28,6 +28,25 @@ type ServerState struct {
 	FQDN          string
 }
 
+// Health-check bits of srv_check_state (CHK_ST_*); other bits may leak on
+// 2.6 and are ignored.
+const (
+	CheckConfigured = 0x02
+	CheckEnabled    = 0x04
+)
+
+// CheckPassed and CheckCondPassed are the srv_check_result values of a
+// passing check.
+const (
+	CheckPassed     = 3
+	CheckCondPassed = 4
+)
+
+// HealthChecks reports whether health checks are configured and enabled.
+func (s ServerState) HealthChecks() (configured, enabled bool) {
+	return s.CheckState&CheckConfigured != 0, s.CheckState&CheckEnabled != 0
+}
+
 // HasInetAddr reports whether the slot holds an IPv4/IPv6 address, the
 // precondition for `set server … addr` to work at all.
 func (s ServerState) HasInetAddr() bool { return s.Addr.IsValid() }

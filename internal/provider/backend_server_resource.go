@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
@@ -25,9 +26,16 @@ import (
 )
 
 var (
-	_ resource.Resource                = (*backendServerResource)(nil)
-	_ resource.ResourceWithConfigure   = (*backendServerResource)(nil)
-	_ resource.ResourceWithImportState = (*backendServerResource)(nil)
+	_ resource.Resource                   = (*backendServerResource)(nil)
+	_ resource.ResourceWithConfigure      = (*backendServerResource)(nil)
+	_ resource.ResourceWithImportState    = (*backendServerResource)(nil)
+	_ resource.ResourceWithValidateConfig = (*backendServerResource)(nil)
+)
+
+// Values of drain_timeout_action.
+const (
+	drainContinue = "continue"
+	drainFail     = "fail"
 )
 
 // privateOrigin is the private-state key holding each socket's pre-Create
@@ -48,6 +56,12 @@ type backendServerModel struct {
 	Port    types.Int64  `tfsdk:"port"`
 	State   types.String `tfsdk:"state"`
 	Weight  types.Int64  `tfsdk:"weight"`
+
+	HealthCheck              types.Bool   `tfsdk:"health_check"`
+	DrainTimeout             types.String `tfsdk:"drain_timeout"`
+	DrainTimeoutAction       types.String `tfsdk:"drain_timeout_action"`
+	ShutdownSessionsOnDelete types.Bool   `tfsdk:"shutdown_sessions_on_delete"`
+	WaitHealthyTimeout       types.String `tfsdk:"wait_healthy_timeout"`
 }
 
 func (r *backendServerResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -112,7 +126,64 @@ func (r *backendServerResource) Schema(_ context.Context, _ resource.SchemaReque
 				Validators:    []validator.Int64{int64validator.Between(0, 256)},
 				PlanModifiers: []planmodifier.Int64{int64planmodifier.UseStateForUnknown()},
 			},
+			"health_check": schema.BoolAttribute{
+				Optional: true,
+				MarkdownDescription: "Turn the server's health checks on (`true`, `enable health`) or off (`false`, " +
+					"`disable health`). The server line must have `check` for checks to exist. Unset leaves them alone. " +
+					"Turning checks off freezes the server's up/down status as it is.",
+			},
+			"drain_timeout": schema.StringAttribute{
+				Optional: true,
+				Computed: true,
+				Default:  stringdefault.StaticString("0s"),
+				MarkdownDescription: "How long to let a serving server finish its sessions before it is removed " +
+					"(destroy) or moved to another address or port (update). The server is put in `drain` (no new " +
+					"traffic) and its live sessions are polled on every socket until none are left or this time " +
+					"passes. `0s` (the default) does not wait: a move is one atomic address change, and destroy " +
+					"puts the server in `maint` at once.",
+				Validators: []validator.String{durationValidator{allowZero: true}},
+			},
+			"drain_timeout_action": schema.StringAttribute{
+				Optional: true,
+				Computed: true,
+				Default:  stringdefault.StaticString(drainContinue),
+				MarkdownDescription: "What to do when sessions are still open at `drain_timeout`: `continue` (default) " +
+					"goes on with a warning naming the sockets that still had sessions; `fail` stops with an error and " +
+					"leaves the server in `drain`.",
+				Validators: []validator.String{stringvalidator.OneOf(drainContinue, drainFail)},
+			},
+			"shutdown_sessions_on_delete": schema.BoolAttribute{
+				Optional: true,
+				Computed: true,
+				Default:  booldefault.StaticBool(false),
+				MarkdownDescription: "On destroy, close every session still using the server (`shutdown sessions " +
+					"server`) after it is put in `maint`. Default `false`: sessions are left to finish.",
+			},
+			"wait_healthy_timeout": schema.StringAttribute{
+				Optional: true,
+				Computed: true,
+				Default:  stringdefault.StaticString("0s"),
+				MarkdownDescription: "When a server is to become `ready` after being created, moved or out of " +
+					"service, first keep it in `drain` and wait up to this long for a health check made after the " +
+					"change to pass on every socket; only then make it `ready`, on every socket. If a check does not " +
+					"pass in time, the apply fails naming the sockets and the server stays in `drain`. Needs health " +
+					"checks (`check` on the server line). `0s` (the default) does not wait.",
+				Validators: []validator.String{durationValidator{allowZero: true}},
+			},
 		},
+	}
+}
+
+func (r *backendServerResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var cfg backendServerModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	if resp.Diagnostics.HasError() || cfg.WaitHealthyTimeout.IsUnknown() || cfg.HealthCheck.IsUnknown() {
+		return
+	}
+	wait, err := parseDuration(cfg.WaitHealthyTimeout.ValueString(), true)
+	if err == nil && wait > 0 && !cfg.HealthCheck.IsNull() && !cfg.HealthCheck.ValueBool() {
+		resp.Diagnostics.AddAttributeError(path.Root("wait_healthy_timeout"), "Contradictory settings",
+			"wait_healthy_timeout waits for a passing health check, but health_check = false turns checks off.")
 	}
 }
 
@@ -139,7 +210,11 @@ func desired(m backendServerModel) (fleet.Desired, error) {
 	if err != nil {
 		return fleet.Desired{}, err
 	}
-	d := fleet.Desired{Backend: m.Backend.ValueString(), Server: m.Server.ValueString(), Addr: addr, State: st}
+	d := fleet.Desired{Backend: m.Backend.ValueString(), Server: m.Server.ValueString(), Addr: addr, State: st, Grace: grace(m)}
+	if !m.HealthCheck.IsNull() && !m.HealthCheck.IsUnknown() {
+		h := m.HealthCheck.ValueBool()
+		d.Health = &h
+	}
 	if !m.Port.IsNull() && !m.Port.IsUnknown() {
 		p := int(m.Port.ValueInt64())
 		d.Port = &p
@@ -151,8 +226,25 @@ func desired(m backendServerModel) (fleet.Desired, error) {
 	return d, nil
 }
 
-// setValues copies HAProxy's values into the model.
+// grace reads the drain and health-wait settings; they were validated at
+// plan time, so a parse failure means "do not wait".
+func grace(m backendServerModel) fleet.Grace {
+	drain, _ := parseDuration(m.DrainTimeout.ValueString(), true)
+	wait, _ := parseDuration(m.WaitHealthyTimeout.ValueString(), true)
+	return fleet.Grace{
+		DrainTimeout:       drain,
+		FailOnDrainTimeout: m.DrainTimeoutAction.ValueString() == drainFail,
+		WaitHealthy:        wait,
+		ShutdownSessions:   m.ShutdownSessionsOnDelete.ValueBool(),
+	}
+}
+
+// setValues copies HAProxy's values into the model. health_check is only
+// reported when the configuration manages it.
 func (m *backendServerModel) setValues(v fleet.Values) {
+	if !m.HealthCheck.IsNull() && !m.HealthCheck.IsUnknown() {
+		m.HealthCheck = types.BoolValue(v.Health)
+	}
 	m.Address = types.StringValue(v.Addr)
 	m.Port = types.Int64Value(int64(v.Port))
 	m.State = types.StringValue(string(v.State))
@@ -211,7 +303,7 @@ func (r *backendServerResource) write(ctx context.Context, plan backendServerMod
 		diags.AddError("Invalid value", err.Error())
 		return nil
 	}
-	slots, warnings, err := r.fleet.Preflight(ctx, d.Backend, d.Server)
+	slots, warnings, err := r.fleet.Preflight(ctx, d.Backend, d.Server, d.Requirements()...)
 	if err != nil {
 		diags.AddError(fmt.Sprintf("Pre-flight check failed for %s/%s: nothing was changed on any socket", d.Backend, d.Server),
 			err.Error())
@@ -225,6 +317,9 @@ func (r *backendServerResource) write(ctx context.Context, plan backendServerMod
 	var failed fleet.Errors
 	var confirmed *fleet.Result
 	for i, res := range results {
+		for _, w := range res.Warnings {
+			diags.AddWarning(fmt.Sprintf("%s/%s: drain did not finish", d.Backend, d.Server), w)
+		}
 		if res.Skipped {
 			continue
 		}
@@ -275,6 +370,7 @@ func (r *backendServerResource) Read(ctx context.Context, req resource.ReadReque
 			Port:   int(state.Port.ValueInt64()),
 			State:  haproxy.State(state.State.ValueString()),
 			Weight: int(state.Weight.ValueInt64()),
+			Health: state.HealthCheck.ValueBool(),
 		}
 	}
 	reading, err := fleet.Reconcile(backend, server, prior, r.fleet.Observe(ctx, backend, server))
@@ -317,7 +413,7 @@ func (r *backendServerResource) Delete(ctx context.Context, req resource.DeleteR
 		}
 	}
 	backend, server := state.Backend.ValueString(), state.Server.ValueString()
-	warnings, err := r.fleet.Park(ctx, backend, server, origins)
+	warnings, err := r.fleet.Park(ctx, backend, server, origins, grace(state))
 	for _, w := range warnings {
 		resp.Diagnostics.AddWarning(fmt.Sprintf("Parking %s/%s", backend, server), w)
 	}
@@ -337,4 +433,9 @@ func (r *backendServerResource) ImportState(ctx context.Context, req resource.Im
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("backend"), backend)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("server"), server)...)
+	// Settings that only shape how changes are made take their defaults.
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("drain_timeout"), "0s")...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("drain_timeout_action"), drainContinue)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("shutdown_sessions_on_delete"), false)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("wait_healthy_timeout"), "0s")...)
 }

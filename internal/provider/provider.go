@@ -139,7 +139,7 @@ func (p *haproxyProvider) Configure(ctx context.Context, req provider.ConfigureR
 		raw = os.Getenv(envTimeout)
 	}
 	if raw != "" {
-		d, err := parsePositiveDuration(raw)
+		d, err := parseDuration(raw, false)
 		if err != nil {
 			resp.Diagnostics.AddAttributeError(path.Root("timeout"), "Invalid timeout", err.Error())
 			return

@@ -43,25 +43,29 @@ func (socketValidator) ValidateString(_ context.Context, req validator.StringReq
 	})
 }
 
-type durationValidator struct{}
+// durationValidator accepts Go durations; zero only when allowZero.
+type durationValidator struct{ allowZero bool }
 
-func (durationValidator) Description(context.Context) string {
+func (v durationValidator) Description(context.Context) string {
+	if v.allowZero {
+		return "must be a Go duration such as 30s or 2m, or 0s"
+	}
 	return "must be a positive Go duration such as 10s or 500ms"
 }
 func (v durationValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
-func (durationValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+func (v durationValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
 	stringCheck(req, resp, "Invalid duration", func(s string) error {
-		_, err := parsePositiveDuration(s)
+		_, err := parseDuration(s, v.allowZero)
 		return err
 	})
 }
 
-func parsePositiveDuration(s string) (time.Duration, error) {
+func parseDuration(s string, allowZero bool) (time.Duration, error) {
 	d, err := time.ParseDuration(s)
 	if err != nil {
 		return 0, fmt.Errorf("%q is not a duration such as 10s or 500ms", s)
 	}
-	if d <= 0 {
+	if d < 0 || d == 0 && !allowZero {
 		return 0, fmt.Errorf("%q must be greater than zero", s)
 	}
 	return d, nil

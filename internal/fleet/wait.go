@@ -1,0 +1,106 @@
+package fleet
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
+)
+
+// waitDrained polls `show stat` until the server has no sessions or
+// g.DrainTimeout passes. Sessions left at the timeout are a warning, or an
+// error with FailOnDrainTimeout. Live session counts are not in
+// `show servers state`, hence `show stat` (scur).
+func (f *Fleet) waitDrained(ctx context.Context, c *haproxy.Client, backend, server string, g Grace) (warnings []string, err error) {
+	if g.DrainTimeout <= 0 {
+		return nil, nil
+	}
+	deadline := time.Now().Add(g.DrainTimeout)
+	for {
+		opCtx, cancel := f.op(ctx)
+		rows, err := c.Stat(opCtx, backend)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		sessions := -1
+		for _, r := range rows {
+			if r.Server == server {
+				sessions = r.Sessions
+			}
+		}
+		switch {
+		case sessions < 0:
+			return nil, fmt.Errorf("%s: %s/%s is missing from `show stat`", c.Target(), backend, server)
+		case sessions == 0:
+			return nil, nil
+		case time.Now().After(deadline):
+			msg := fmt.Sprintf("%s: %d session(s) still open on %s/%s after drain_timeout %s", c.Target(), sessions, backend, server, g.DrainTimeout)
+			if g.FailOnDrainTimeout {
+				return nil, fmt.Errorf("%s; stopping here (drain_timeout_action = \"fail\"): the server stays in drain", msg)
+			}
+			return []string{msg + "; continuing"}, nil
+		}
+		if err := sleep(ctx, pollEvery); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// waitHealthy polls until a health check made after prepare forced the
+// server's health down has brought it back up: op state running with a
+// passing last check. HAProxy only marks it UP again after `rise` passing
+// checks, so this cannot be satisfied by a stale result.
+func (f *Fleet) waitHealthy(ctx context.Context, c *haproxy.Client, d Desired, deadline time.Time) error {
+	for {
+		opCtx, cancel := f.op(ctx)
+		snap, err := f.read(opCtx, c, d.Backend, time.Now())
+		cancel()
+		if err != nil {
+			return err
+		}
+		row, ok := snap.st.Find(d.Backend, d.Server)
+		if !ok {
+			return fmt.Errorf("%s: %s/%s vanished while waiting for its health check", c.Target(), d.Backend, d.Server)
+		}
+		passed := row.CheckResult == haproxy.CheckPassed || row.CheckResult == haproxy.CheckCondPassed
+		if row.OpState == haproxy.OpRunning && passed {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s: %s/%s did not pass a health check within wait_healthy_timeout %s (op state %s, last check result %s); it is held in drain",
+				c.Target(), d.Backend, d.Server, d.Grace.WaitHealthy, row.OpState, checkResult(row.CheckResult))
+		}
+		if err := sleep(ctx, pollEvery); err != nil {
+			return err
+		}
+	}
+}
+
+func checkResult(r int) string {
+	switch r {
+	case 0:
+		return "unknown (no check has completed)"
+	case 1:
+		return "neutral"
+	case 2:
+		return "failed"
+	case haproxy.CheckPassed:
+		return "passed"
+	case haproxy.CheckCondPassed:
+		return "passed conditionally"
+	}
+	return fmt.Sprint(r)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
