@@ -68,26 +68,13 @@ type recordingTransport struct {
 
 func newRecorder(t *testing.T) *recordingTransport {
 	t.Helper()
-	path := shortSocketPath(t)
-	l, err := net.Listen("unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	r := &recordingTransport{Transport: unixTransport{path: path}, got: make(chan []byte, 16)}
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			buf := make([]byte, 4096)
-			n, _ := c.Read(buf)
-			r.got <- buf[:n]
-			c.Close()
-		}
-	}()
-	return r
+	got := make(chan []byte, 16)
+	tr := fakeSocket(t, func(c net.Conn) {
+		buf := make([]byte, 4096)
+		n, _ := c.Read(buf)
+		got <- buf[:n]
+	})
+	return &recordingTransport{Transport: tr, got: got}
 }
 
 func TestHostileValuesNeverReachTheSocket(t *testing.T) {

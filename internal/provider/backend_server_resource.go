@@ -82,6 +82,18 @@ func nameAttribute(what, example string) schema.StringAttribute {
 	}
 }
 
+// keptWhenUnset is an optional number that, when unset, reports HAProxy's
+// value and keeps it across plans instead of showing it as unknown.
+func keptWhenUnset(lo, hi int64, description string) schema.Int64Attribute {
+	return schema.Int64Attribute{
+		Optional:            true,
+		Computed:            true,
+		MarkdownDescription: description,
+		Validators:          []validator.Int64{int64validator.Between(lo, hi)},
+		PlanModifiers:       []planmodifier.Int64{int64planmodifier.UseStateForUnknown()},
+	}
+}
+
 func (r *backendServerResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Points one HAProxy server (typically a `server-template` slot) at an address and " +
@@ -101,14 +113,8 @@ func (r *backendServerResource) Schema(_ context.Context, _ resource.SchemaReque
 					"(`10.0.3.15`, `2001:db8::15`). The runtime API takes IP addresses only, not hostnames.",
 				Validators: []validator.String{addressValidator{}},
 			},
-			"port": schema.Int64Attribute{
-				Optional: true,
-				Computed: true,
-				MarkdownDescription: "Port the server points at, 1-65535. When unset, the server keeps the port " +
-					"it has in HAProxy and this attribute reports it.",
-				Validators:    []validator.Int64{int64validator.Between(1, 65535)},
-				PlanModifiers: []planmodifier.Int64{int64planmodifier.UseStateForUnknown()},
-			},
+			"port": keptWhenUnset(1, 65535, "Port the server points at, 1-65535. When unset, the server keeps the port "+
+				"it has in HAProxy and this attribute reports it."),
 			"state": schema.StringAttribute{
 				Optional: true,
 				Computed: true,
@@ -118,14 +124,8 @@ func (r *backendServerResource) Schema(_ context.Context, _ resource.SchemaReque
 				Validators: []validator.String{stringvalidator.OneOf(
 					string(haproxy.StateReady), string(haproxy.StateDrain), string(haproxy.StateMaint))},
 			},
-			"weight": schema.Int64Attribute{
-				Optional: true,
-				Computed: true,
-				MarkdownDescription: "Load-balancing weight, 0-256 (0 sends no new traffic, like drain). " +
-					"When unset, HAProxy's weight is left alone and this attribute reports it.",
-				Validators:    []validator.Int64{int64validator.Between(0, 256)},
-				PlanModifiers: []planmodifier.Int64{int64planmodifier.UseStateForUnknown()},
-			},
+			"weight": keptWhenUnset(0, 256, "Load-balancing weight, 0-256 (0 sends no new traffic, like drain). "+
+				"When unset, HAProxy's weight is left alone and this attribute reports it."),
 			"health_check": schema.BoolAttribute{
 				Optional: true,
 				MarkdownDescription: "Turn the server's health checks on (`true`, `enable health`) or off (`false`, " +

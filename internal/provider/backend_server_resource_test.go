@@ -21,14 +21,18 @@ const (
 )
 
 func serverConfig(name, server, addr string, port int, extra string) string {
+	return serverConfigIn(name, "app", server, addr, port, extra)
+}
+
+func serverConfigIn(name, backend, server, addr string, port int, extra string) string {
 	return fmt.Sprintf(`
 resource "haproxy_backend_server" %q {
-  backend = "app"
+  backend = %q
   server  = %q
   address = %q
   port    = %d
 %s}
-`, name, server, addr, port, extra)
+`, name, backend, server, addr, port, extra)
 }
 
 // checkAll runs fn against every instance and fails on the first error.
@@ -165,14 +169,7 @@ func TestAccBackendServerPreflightWritesNothing(t *testing.T) {
 		}
 		return expectSlot(t, a, "app", "websrv9", "127.0.0.1", 1, adminMaint, 1)
 	}
-	extra := fmt.Sprintf(`
-resource "haproxy_backend_server" "x" {
-  backend = "extra"
-  server  = "e1"
-  address = %q
-  port    = %d
-}
-`, be1.Host, be1.Port)
+	extra := serverConfigIn("x", "extra", "e1", be1.Host, be1.Port, "")
 	missing := serverConfig("y", "nope", be1.Host, be1.Port, "")
 	user := providerBlock(a.UnixTarget(), "unix://"+a.UserSock)
 

@@ -172,14 +172,7 @@ func TestAccProviderHungSocket(t *testing.T) {
 	a := haproxytest.Start(t)
 	hung := hungSocket(t)
 	be := startBackend(t, "be1", "127.0.0.1")
-	res := fmt.Sprintf(`
-resource "haproxy_backend_server" "x" {
-  backend = "app"
-  server  = "websrv1"
-  address = %q
-  port    = %d
-}
-`, be.Host, be.Port)
+	res := serverConfig("x", "websrv1", be.Host, be.Port, "")
 	prov := func(extra string) string {
 		return fmt.Sprintf("provider \"haproxy\" {\n  sockets = [%s]\n  timeout = \"1s\"\n%s}\n", quoteAll([]string{a.UnixTarget(), hung}), extra)
 	}
