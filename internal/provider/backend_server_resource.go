@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleet"
@@ -339,12 +340,18 @@ func (r *backendServerResource) write(ctx context.Context, plan backendServerMod
 		}
 		diags.AddError(fmt.Sprintf("Change to %s/%s failed on %d of %d sockets", d.Backend, d.Server, len(failed), len(results)),
 			fmt.Sprintf("Applied on: %s.\nFailed on:\n%s\n\nThe next plan reads every socket again and shows what still differs.", ok, failed.Error()))
-		// Unknown computed values must still become known in state.
-		if out.Port.IsUnknown() {
-			out.Port = types.Int64Value(int64(slots[0].Current.Port))
-		}
-		if out.Weight.IsUnknown() {
-			out.Weight = types.Int64Value(int64(slots[0].Current.UserWeight))
+		// Unknown computed values must still become known in state: take
+		// them from a socket that was read.
+		for _, s := range slots {
+			if s.Skipped != nil {
+				continue
+			}
+			if out.Port.IsUnknown() {
+				out.Port = types.Int64Value(int64(s.Current.Port))
+			}
+			if out.Weight.IsUnknown() {
+				out.Weight = types.Int64Value(int64(s.Current.UserWeight))
+			}
 		}
 		return slots
 	}
@@ -352,14 +359,23 @@ func (r *backendServerResource) write(ctx context.Context, plan backendServerMod
 	return slots
 }
 
-func (r *backendServerResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	var state backendServerModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
+// current reads the resource's state and checks the provider is configured.
+func (r *backendServerResource) current(ctx context.Context, st tfsdk.State, diags *diag.Diagnostics) (backendServerModel, bool) {
+	var m backendServerModel
+	diags.Append(st.Get(ctx, &m)...)
+	if diags.HasError() {
+		return m, false
 	}
 	if r.fleet == nil {
-		resp.Diagnostics.AddError("Provider not configured", "The haproxy provider has no sockets configured.")
+		diags.AddError("Provider not configured", "The haproxy provider has no sockets configured.")
+		return m, false
+	}
+	return m, true
+}
+
+func (r *backendServerResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	state, ok := r.current(ctx, req.State, &resp.Diagnostics)
+	if !ok {
 		return
 	}
 	backend, server := state.Backend.ValueString(), state.Server.ValueString()
@@ -394,13 +410,8 @@ func (r *backendServerResource) Read(ctx context.Context, req resource.ReadReque
 }
 
 func (r *backendServerResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	var state backendServerModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if r.fleet == nil {
-		resp.Diagnostics.AddError("Provider not configured", "The haproxy provider has no sockets configured.")
+	state, ok := r.current(ctx, req.State, &resp.Diagnostics)
+	if !ok {
 		return
 	}
 	origins := map[string]fleet.Origin{}
