@@ -88,8 +88,8 @@ func (rc *readCache) get(ctx context.Context, key readKey, notBefore time.Time, 
 	var e *readEntry
 	cur := s.current
 	switch {
-	case cur != nil && !cur.started.Before(notBefore) && !(cur.finished() && cur.err != nil):
-		e = cur // fresh enough: in flight or done
+	case cur != nil && !cur.started.Before(notBefore) && (!cur.finished() || cur.err == nil):
+		e = cur // fresh enough: in flight, or done without error
 	case cur != nil && !cur.finished():
 		// Too old but still running: queue for the fetch that starts when it ends.
 		if s.next == nil {

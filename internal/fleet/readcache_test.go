@@ -3,6 +3,7 @@ package fleet
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,7 +15,7 @@ func countingFetch(calls *atomic.Int32, release <-chan struct{}) fetchFunc {
 	return func(context.Context) (snapshot, error) {
 		n := calls.Add(1)
 		<-release
-		return snapshot{level: string(rune('0' + n))}, nil
+		return snapshot{level: fmt.Sprint(n)}, nil
 	}
 }
 

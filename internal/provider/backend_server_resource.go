@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
@@ -74,11 +73,7 @@ func nameAttribute(what, example string) schema.StringAttribute {
 		Required: true,
 		MarkdownDescription: fmt.Sprintf("Name of the %s, as in the HAProxy configuration (for example `%s`). "+
 			"It must exist on every socket. Changing it replaces the resource.", what, example),
-		Validators: []validator.String{
-			stringvalidator.LengthBetween(1, haproxy.MaxNameLength),
-			stringvalidator.RegexMatches(regexp.MustCompile(haproxy.NamePattern),
-				"may only contain letters, digits, `_`, `.`, `:` and `-` (HAProxy's own rule for names)"),
-		},
+		Validators:    nameValidators(),
 		PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 	}
 }
@@ -189,15 +184,7 @@ func (r *backendServerResource) ValidateConfig(ctx context.Context, req resource
 }
 
 func (r *backendServerResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	if req.ProviderData == nil {
-		return
-	}
-	f, ok := req.ProviderData.(*fleet.Fleet)
-	if !ok {
-		resp.Diagnostics.AddError("Unexpected provider data", fmt.Sprintf("expected *fleet.Fleet, got %T", req.ProviderData))
-		return
-	}
-	r.fleet = f
+	r.fleet = configureFleet(req.ProviderData, &resp.Diagnostics)
 }
 
 // desired converts a plan into what the fleet should write. Values were

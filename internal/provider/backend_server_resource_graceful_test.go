@@ -283,7 +283,7 @@ resource "haproxy_backend_server" "one" {
 				}),
 			},
 			{
-				Config: prov + serverConfig("one", "websrv1", be1.Host, be1.Port, wait+"  weight = 0\n  health_check = false\n"),
+				Config:      prov + serverConfig("one", "websrv1", be1.Host, be1.Port, wait+"  weight = 0\n  health_check = false\n"),
 				ExpectError: regexp.MustCompile(`Contradictory settings`),
 			},
 			{

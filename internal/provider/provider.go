@@ -184,5 +184,5 @@ func (p *haproxyProvider) Resources(_ context.Context) []func() resource.Resourc
 }
 
 func (p *haproxyProvider) DataSources(_ context.Context) []func() datasource.DataSource {
-	return nil
+	return []func() datasource.DataSource{newBackendServersDataSource, newFreeSlotsDataSource}
 }

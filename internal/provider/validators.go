@@ -3,8 +3,11 @@ package provider
 import (
 	"context"
 	"fmt"
+	"net/netip"
+	"regexp"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
@@ -18,6 +21,7 @@ var (
 	_ validator.String = socketValidator{}
 	_ validator.String = durationValidator{}
 	_ validator.String = addressValidator{}
+	_ validator.String = placeholderValidator{}
 )
 
 // stringCheck adapts a func(string) error into a validator.String body.
@@ -93,4 +97,33 @@ func (addressValidator) ValidateString(_ context.Context, req validator.StringRe
 		}
 		return nil
 	})
+}
+
+// placeholderValidator accepts the address:port free slots are parked on.
+type placeholderValidator struct{}
+
+func (placeholderValidator) Description(context.Context) string {
+	return "must be address:port, such as 127.0.0.1:1 or [::1]:1"
+}
+func (v placeholderValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+func (placeholderValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	stringCheck(req, resp, "Invalid placeholder", func(s string) error {
+		ap, err := netip.ParseAddrPort(s)
+		if err != nil || ap.Addr().Zone() != "" {
+			return fmt.Errorf("%q is not address:port, such as 127.0.0.1:1 or [::1]:1", s)
+		}
+		return nil
+	})
+}
+
+// nameValidators apply HAProxy's own charset for backend and server names
+// (the same rule internal/haproxy enforces before anything is sent).
+func nameValidators() []validator.String {
+	return []validator.String{
+		stringvalidator.LengthBetween(1, haproxy.MaxNameLength),
+		stringvalidator.RegexMatches(regexp.MustCompile(haproxy.NamePattern),
+			"may only contain letters, digits, `_`, `.`, `:` and `-` (HAProxy's own rule for names)"),
+	}
 }

@@ -1,0 +1,153 @@
+package fleet
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
+)
+
+// Listing is one socket's view of every server of a backend.
+type Listing struct {
+	Socket  string
+	Servers []haproxy.ServerState
+}
+
+// List reads every server of a backend on every socket. It fails when a
+// socket cannot be read (or is skipped: with SkipUnreachable a warning says
+// so) and when the sockets disagree about which servers exist, because then
+// the HAProxy configurations differ.
+func (f *Fleet) List(ctx context.Context, backend string) (listings []Listing, warnings []string, err error) {
+	if err := haproxy.ValidateName("backend", backend); err != nil {
+		return nil, nil, err
+	}
+	type result struct {
+		l   Listing
+		err error
+	}
+	results := each(ctx, f, func(ctx context.Context, c *haproxy.Client) result {
+		ctx, cancel := f.op(ctx)
+		defer cancel()
+		snap, err := f.read(ctx, c, backend, time.Now().Add(-freshness))
+		if err != nil {
+			return result{Listing{Socket: c.Target()}, err}
+		}
+		var rows []haproxy.ServerState
+		for _, s := range snap.st.Servers {
+			if s.Backend == backend {
+				rows = append(rows, s)
+			}
+		}
+		return result{Listing{Socket: c.Target(), Servers: rows}, nil}
+	})
+	var failed Errors
+	for _, r := range results {
+		switch {
+		case r.err == nil:
+			listings = append(listings, r.l)
+		case f.skipUnreachable && Unreachable(r.err):
+			warnings = append(warnings, fmt.Sprintf("%s could not be reached and was skipped (unreachable_sockets = \"warn\"): %v", r.l.Socket, r.err))
+		default:
+			failed = append(failed, SocketError{r.l.Socket, r.err})
+		}
+	}
+	if len(failed) > 0 {
+		return nil, nil, failed
+	}
+	if len(listings) == 0 {
+		return nil, nil, fmt.Errorf("no HAProxy socket could be reached:\n%s", strings.Join(warnings, "\n"))
+	}
+	if err := sameServers(backend, listings); err != nil {
+		return nil, nil, err
+	}
+	return listings, warnings, nil
+}
+
+// sameServers checks that every listing names the same servers.
+func sameServers(backend string, listings []Listing) error {
+	names := func(l Listing) map[string]bool {
+		m := make(map[string]bool, len(l.Servers))
+		for _, s := range l.Servers {
+			m[s.Name] = true
+		}
+		return m
+	}
+	first := names(listings[0])
+	var diffs []string
+	for _, l := range listings[1:] {
+		other := names(l)
+		for n := range first {
+			if !other[n] {
+				diffs = append(diffs, fmt.Sprintf("%s is on %s but not on %s", n, listings[0].Socket, l.Socket))
+			}
+		}
+		for n := range other {
+			if !first[n] {
+				diffs = append(diffs, fmt.Sprintf("%s is on %s but not on %s", n, l.Socket, listings[0].Socket))
+			}
+		}
+	}
+	if len(diffs) > 0 {
+		sort.Strings(diffs)
+		return fmt.Errorf("the HAProxy instances disagree about which servers backend %q has: %s", backend, strings.Join(diffs, "; "))
+	}
+	return nil
+}
+
+// IsFree reports whether a server is a free slot on every listing: in
+// forced maintenance and, when placeholder is valid, parked on it.
+func IsFree(name string, listings []Listing, placeholder netip.AddrPort) bool {
+	for _, l := range listings {
+		found := false
+		for _, s := range l.Servers {
+			if s.Name != name {
+				continue
+			}
+			found = true
+			if s.Admin.UserState() != haproxy.StateMaint {
+				return false
+			}
+			if placeholder.IsValid() && (s.Addr != placeholder.Addr() || s.Port != int(placeholder.Port())) {
+				return false
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// FreeSlots lists the free slots named <prefix><number> in allocation order:
+// by number, so websrv2 comes before websrv10.
+func FreeSlots(prefix string, listings []Listing, placeholder netip.AddrPort) []string {
+	type slot struct {
+		name string
+		n    int
+	}
+	var slots []slot
+	for _, s := range listings[0].Servers {
+		rest, ok := strings.CutPrefix(s.Name, prefix)
+		if !ok || rest == "" || rest[0] == '0' && rest != "0" {
+			continue
+		}
+		n, err := strconv.Atoi(rest)
+		if err != nil || n < 0 {
+			continue
+		}
+		if IsFree(s.Name, listings, placeholder) {
+			slots = append(slots, slot{s.Name, n})
+		}
+	}
+	sort.Slice(slots, func(i, j int) bool { return slots[i].n < slots[j].n })
+	out := make([]string, len(slots))
+	for i, s := range slots {
+		out[i] = s.name
+	}
+	return out
+}
