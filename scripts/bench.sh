@@ -13,4 +13,4 @@ fi
 export CHECKPOINT_DISABLE=1
 cd bench
 go test -tags bench -count=1 -timeout 60m -run '^TestBench$' -v . 2>&1 | grep -v '^=== RUN' 
-echo "==> results written to bench/results.md"
+echo "==> results written to ${BENCH_OUT:-bench/results.md}"

@@ -25,4 +25,4 @@ for tool in go terraform; do
 done
 [ "$missing" = 0 ] || exit 1
 echo "==> $(haproxy -v | head -1)"
-echo "==> $(terraform version | head -1)"
+echo "==> $(terraform version 2>/dev/null | head -1)"

@@ -163,21 +163,30 @@ func (p *haproxyProvider) Configure(ctx context.Context, req provider.ConfigureR
 	resp.DataSourceData = f
 }
 
-// logExchange writes every socket round trip to Terraform's debug log
-// (TF_LOG=DEBUG): the socket, each command and HAProxy's raw reply. Fields,
-// not formatted strings, keep it cheap when debug logging is off.
+// logExchange writes every socket round trip to Terraform's log: at DEBUG
+// the socket, each command and HAProxy's reply (long replies, such as
+// `show servers state` of a large backend, cut to their first 2 KiB with the
+// full length given), and at TRACE the whole reply. Fields, not formatted
+// strings, keep it cheap when logging is off.
 func logExchange(ctx context.Context, ex haproxy.Exchange) {
 	fields := map[string]any{
-		"socket":     ex.Target,
-		"commands":   ex.Commands,
-		"reply":      ex.Reply,
-		"elapsed_ms": ex.Elapsed.Milliseconds(),
+		"socket":      ex.Target,
+		"commands":    ex.Commands,
+		"reply":       ex.Reply,
+		"reply_bytes": len(ex.Reply),
+		"elapsed_ms":  ex.Elapsed.Milliseconds(),
 	}
 	if ex.Err != nil {
 		fields["error"] = ex.Err.Error()
 	}
+	if len(ex.Reply) > maxLoggedReply {
+		fields["reply"] = ex.Reply[:maxLoggedReply] + "…"
+		tflog.Trace(ctx, "haproxy runtime API exchange, full reply", map[string]any{"socket": ex.Target, "reply": ex.Reply})
+	}
 	tflog.Debug(ctx, "haproxy runtime API exchange", fields)
 }
+
+const maxLoggedReply = 2048
 
 func (p *haproxyProvider) Resources(_ context.Context) []func() resource.Resource {
 	return []func() resource.Resource{newBackendServerResource}
