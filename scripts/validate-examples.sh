@@ -18,6 +18,11 @@ RC
 export TF_CLI_CONFIG_FILE="$work/terraformrc" CHECKPOINT_DISABLE=1
 
 status=0
+if ! terraform fmt -check -recursive "$root/examples" >/dev/null; then
+  echo "FAIL terraform fmt -check: run 'terraform fmt -recursive examples/'"
+  terraform fmt -check -recursive "$root/examples" || true
+  status=1
+fi
 while IFS= read -r dir; do
   rel=${dir#"$root"/}
   tmp="$work/$(echo "$rel" | tr / _)"
