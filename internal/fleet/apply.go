@@ -91,13 +91,11 @@ func (f *Fleet) Apply(ctx context.Context, d Desired, slots []Slot) []Result {
 		out[i], gated[i] = f.prepare(ctx, c, slots[i], d)
 	})
 
-	var waiting []int
+	anyGated := false
 	for i := range slots {
-		if gated[i] && out[i].Err == nil {
-			waiting = append(waiting, i)
-		}
+		anyGated = anyGated || gated[i] && out[i].Err == nil
 	}
-	if len(waiting) == 0 {
+	if !anyGated {
 		return out
 	}
 	deadline := time.Now().Add(d.Grace.WaitHealthy)

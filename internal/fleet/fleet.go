@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -133,15 +132,5 @@ func (e Errors) Unwrap() []error {
 	for i, se := range e {
 		out[i] = se.Err
 	}
-	return out
-}
-
-// Socket names, sorted, for messages.
-func (e Errors) Sockets() []string {
-	out := make([]string, len(e))
-	for i, se := range e {
-		out[i] = se.Socket
-	}
-	sort.Strings(out)
 	return out
 }
