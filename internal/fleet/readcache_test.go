@@ -36,11 +36,19 @@ func TestReadCacheQueuesFreshReadersBehindOneFetch(t *testing.T) {
 	// Ten callers that need a fetch started after they asked: they must not
 	// join fetch 1, and must all share fetch 2.
 	results := make(chan snapshot, 10)
+	var asking sync.WaitGroup
 	for i := 0; i < 10; i++ {
 		wg.Add(1)
-		go func() { defer wg.Done(); s, _ := rc.get(context.Background(), key, time.Now(), fetch); results <- s }()
+		asking.Add(1)
+		go func() {
+			defer wg.Done()
+			asking.Done()
+			s, _ := rc.get(context.Background(), key, time.Now(), fetch)
+			results <- s
+		}()
 	}
-	time.Sleep(20 * time.Millisecond)
+	asking.Wait()
+	time.Sleep(200 * time.Millisecond) // let every caller reach the queue
 	close(release)
 	wg.Wait()
 	close(results)
