@@ -24,15 +24,17 @@ if [ -z "$tofu" ]; then
     mv "$tofu.tmp" "$tofu"
   fi
 fi
-echo "==> $("$tofu" version | head -1)"
-
 # OpenTofu reads TF_CLI_CONFIG_FILE; it must point at a file that exists.
 rc=$(mktemp)
-trap 'rm -f "$rc"' RETURN 2>/dev/null || true
+export TF_CLI_CONFIG_FILE="$rc"
+echo "==> $("$tofu" version | head -1)"
+
 export TF_ACC=1 CHECKPOINT_DISABLE=1 \
   TF_ACC_TERRAFORM_PATH="$tofu" \
   TF_ACC_PROVIDER_HOST=registry.opentofu.org \
-  TF_ACC_PROVIDER_NAMESPACE=haproxy-runtime \
-  TF_CLI_CONFIG_FILE="$rc"
+  TF_ACC_PROVIDER_NAMESPACE=haproxy-runtime
 cd "$root"
-go test -count=1 -timeout 20m ./internal/provider/
+status=0
+go test -count=1 -timeout 20m ./internal/provider/ || status=$?
+rm -f "$rc"
+exit $status
