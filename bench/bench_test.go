@@ -8,7 +8,9 @@ package bench
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleet"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
 )
 
@@ -232,4 +236,59 @@ func tail(b []byte) string {
 		return "…" + string(b[len(b)-4000:])
 	}
 	return string(b)
+}
+
+// TestBenchPool measures the socket work of one pool apply: BENCH_POOL
+// members (default 1000) on BENCH_POOL_K sockets (default 3), straight
+// through internal/fleet (no Terraform), from parked slots to all ready.
+func TestBenchPool(t *testing.T) {
+	n := sizes(t, "BENCH_POOL", "1000")[0]
+	k := sizes(t, "BENCH_POOL_K", "3")[0]
+	var sockets []string
+	var insts []*haproxytest.Instance
+	for i := 0; i < k; i++ {
+		inst := haproxytest.Start(t, haproxytest.Options{Slots: n, NoHealthChecks: true})
+		insts = append(insts, inst)
+		sockets = append(sockets, inst.UnixTarget())
+	}
+	f, err := fleet.New(sockets, 10*time.Second, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := fleet.Pool{Backend: "app", Prefix: "websrv", Placeholder: netip.MustParseAddrPort("127.0.0.1:1"), Members: map[string]fleet.PoolMember{}}
+	for i := 1; i <= n; i++ {
+		p.Members[fmt.Sprintf("m%05d", i)] = fleet.PoolMember{Addr: netip.MustParseAddr("127.0.0.1"), Port: 20000 + i, State: haproxy.StateReady}
+	}
+	start := time.Now()
+	assigned, _, err := f.ApplyPool(context.Background(), p)
+	el := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(assigned) != n {
+		t.Fatalf("%d members assigned, want %d", len(assigned), n)
+	}
+	for _, inst := range insts {
+		for _, i := range []int{1, n} {
+			if s := inst.State(t, "app", fmt.Sprintf("websrv%d", i)); s.Admin != 4 || s.Port == "1" {
+				t.Fatalf("websrv%d not applied on %s: %+v", i, inst.AdminSock, s)
+			}
+		}
+	}
+	line := fmt.Sprintf("Pool apply (socket work only, no Terraform): %d members on %d sockets in %.2fs, %d connections.\n", n, k, el.Seconds(), f.RoundTrips())
+	fmt.Print(line)
+	if out := os.Getenv("BENCH_OUT"); out == "" {
+		appendFile(t, "results.md", "\n"+line)
+	}
+}
+
+func appendFile(t *testing.T, path, s string) {
+	fh, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	if _, err := fh.WriteString(s); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -23,6 +22,12 @@ type Listing struct {
 // so) and when the sockets disagree about which servers exist, because then
 // the HAProxy configurations differ.
 func (f *Fleet) List(ctx context.Context, backend string) (listings []Listing, warnings []string, err error) {
+	return f.list(ctx, backend, time.Now().Add(-freshness), false)
+}
+
+// list reads with a fetch that started no earlier than notBefore; with
+// needAdmin, a socket whose level is not admin is an error.
+func (f *Fleet) list(ctx context.Context, backend string, notBefore time.Time, needAdmin bool) (listings []Listing, warnings []string, err error) {
 	if err := haproxy.ValidateName("backend", backend); err != nil {
 		return nil, nil, err
 	}
@@ -33,7 +38,10 @@ func (f *Fleet) List(ctx context.Context, backend string) (listings []Listing, w
 	results := each(ctx, f, func(ctx context.Context, c *haproxy.Client) result {
 		ctx, cancel := f.op(ctx)
 		defer cancel()
-		snap, err := f.read(ctx, c, backend, time.Now().Add(-freshness))
+		snap, err := f.read(ctx, c, backend, notBefore)
+		if err == nil && needAdmin && snap.level != "admin" {
+			err = fmt.Errorf("%s: the socket's level is %q; writes need `level admin` on the stats socket", c.Target(), snap.level)
+		}
 		if err != nil {
 			return result{Listing{Socket: c.Target()}, err}
 		}
@@ -132,12 +140,8 @@ func FreeSlots(prefix string, listings []Listing, placeholder netip.AddrPort) []
 	}
 	var slots []slot
 	for _, s := range listings[0].Servers {
-		rest, ok := strings.CutPrefix(s.Name, prefix)
-		if !ok || rest == "" || rest[0] == '0' && rest != "0" {
-			continue
-		}
-		n, err := strconv.Atoi(rest)
-		if err != nil || n < 0 {
+		n, ok := slotNumber(prefix, s.Name)
+		if !ok {
 			continue
 		}
 		if IsFree(s.Name, listings, placeholder) {

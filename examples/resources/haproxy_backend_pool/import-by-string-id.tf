@@ -1,0 +1,4 @@
+import {
+  to = haproxy_backend_pool.app
+  id = "app/websrv"
+}

@@ -1,0 +1,344 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleet"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
+)
+
+var (
+	_ resource.Resource                = (*backendPoolResource)(nil)
+	_ resource.ResourceWithConfigure   = (*backendPoolResource)(nil)
+	_ resource.ResourceWithImportState = (*backendPoolResource)(nil)
+	_ resource.ResourceWithModifyPlan  = (*backendPoolResource)(nil)
+)
+
+func newBackendPoolResource() resource.Resource { return &backendPoolResource{} }
+
+type backendPoolResource struct {
+	fleet *fleet.Fleet
+}
+
+type backendPoolModel struct {
+	ID           types.String          `tfsdk:"id"`
+	Backend      types.String          `tfsdk:"backend"`
+	SlotPrefix   types.String          `tfsdk:"slot_prefix"`
+	Placeholder  types.String          `tfsdk:"placeholder"`
+	DrainTimeout types.String          `tfsdk:"drain_timeout"`
+	Members      map[string]poolMember `tfsdk:"members"`
+	Slots        types.Map             `tfsdk:"slots"`
+}
+
+type poolMember struct {
+	Address types.String `tfsdk:"address"`
+	Port    types.Int64  `tfsdk:"port"`
+	State   types.String `tfsdk:"state"`
+	Weight  types.Int64  `tfsdk:"weight"`
+}
+
+func (r *backendPoolResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_backend_pool"
+}
+
+func (r *backendPoolResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Assigns a map of members to the `server-template` slots of one backend, choosing the " +
+			"slots itself: a member keeps its slot for life, a new member takes the lowest free slot, and a removed " +
+			"member's slot is drained, put in `maint` and parked on `placeholder`. A slot is free when it is in `maint` " +
+			"and parked on `placeholder` on every socket. A slot of the prefix that is in service but not assigned to " +
+			"this pool (set by hand or by another workspace) is never taken and is reported as a warning.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "`<backend>/<slot_prefix>`.",
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"backend": nameAttribute("backend", "app"),
+			"slot_prefix": schema.StringAttribute{
+				Required: true,
+				MarkdownDescription: "The `server-template` name: `websrv` for `server-template websrv 1-100 …`, whose " +
+					"slots are `websrv1` … `websrv100`. Changing it replaces the pool.",
+				Validators:    nameValidators(),
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+			},
+			"placeholder": schema.StringAttribute{
+				Optional: true,
+				Computed: true,
+				Default:  stringdefault.StaticString("127.0.0.1:1"),
+				MarkdownDescription: "The `address:port` free slots are parked on, as in the `server-template` line. " +
+					"Defaults to `127.0.0.1:1`.",
+				Validators: []validator.String{placeholderValidator{}},
+			},
+			"drain_timeout": schema.StringAttribute{
+				Optional: true,
+				Computed: true,
+				Default:  stringdefault.StaticString("0s"),
+				MarkdownDescription: "How long a removed or moved member may finish its sessions in `drain` before " +
+					"its slot is put in `maint` (or moved). `0s` does not wait.",
+				Validators: []validator.String{durationValidator{allowZero: true}},
+			},
+			"members": schema.MapNestedAttribute{
+				Required:            true,
+				MarkdownDescription: "The members, by a key of your choosing (an instance name, say).",
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"address": schema.StringAttribute{
+						Required:            true,
+						MarkdownDescription: "IPv4 or IPv6 address, written as HAProxy prints it.",
+						Validators:          []validator.String{addressValidator{}},
+					},
+					"port": schema.Int64Attribute{
+						Required:            true,
+						MarkdownDescription: "Port, 1-65535.",
+						Validators:          []validator.Int64{int64validator.Between(1, 65535)},
+					},
+					"state": schema.StringAttribute{
+						Optional:            true,
+						Computed:            true,
+						Default:             stringdefault.StaticString(string(haproxy.StateReady)),
+						MarkdownDescription: "`ready` (default), `drain` or `maint`.",
+						Validators: []validator.String{stringvalidator.OneOf(
+							string(haproxy.StateReady), string(haproxy.StateDrain), string(haproxy.StateMaint))},
+					},
+					"weight": schema.Int64Attribute{
+						Optional:            true,
+						MarkdownDescription: "Weight, 0-256. Unset leaves HAProxy's weight alone.",
+						Validators:          []validator.Int64{int64validator.Between(0, 256)},
+					},
+				}},
+			},
+			"slots": schema.MapAttribute{
+				Computed:            true,
+				ElementType:         types.StringType,
+				MarkdownDescription: "The slot each member holds, by member key.",
+			},
+		},
+	}
+}
+
+func (r *backendPoolResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.fleet = configureFleet(req.ProviderData, &resp.Diagnostics)
+}
+
+// ModifyPlan keeps every existing member's slot in the plan, so a reviewer
+// sees that nothing moves; only new members' slots are "known after apply".
+func (r *backendPoolResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() || req.State.Raw.IsNull() {
+		return
+	}
+	var plan, state backendPoolModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() || plan.Members == nil {
+		return
+	}
+	prior := slotMap(state.Slots)
+	next := map[string]attr.Value{}
+	for member := range plan.Members {
+		if slot, ok := prior[member]; ok {
+			next[member] = types.StringValue(slot)
+		} else {
+			next[member] = types.StringUnknown()
+		}
+	}
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("slots"), types.MapValueMust(types.StringType, next))...)
+}
+
+func slotMap(m types.Map) map[string]string {
+	out := map[string]string{}
+	for k, v := range m.Elements() {
+		if s, ok := v.(types.String); ok && !s.IsUnknown() && !s.IsNull() {
+			out[k] = s.ValueString()
+		}
+	}
+	return out
+}
+
+// pool converts the model into the fleet's terms (values validated at plan time).
+func (m backendPoolModel) pool() fleet.Pool {
+	placeholder, _ := netip.ParseAddrPort(m.Placeholder.ValueString())
+	drain, _ := parseDuration(m.DrainTimeout.ValueString(), true)
+	p := fleet.Pool{
+		Backend:     m.Backend.ValueString(),
+		Prefix:      m.SlotPrefix.ValueString(),
+		Placeholder: placeholder,
+		Members:     map[string]fleet.PoolMember{},
+		Assigned:    slotMap(m.Slots),
+		Grace:       fleet.Grace{DrainTimeout: drain},
+	}
+	for key, mem := range m.Members {
+		addr, _ := haproxy.ParseAddress(mem.Address.ValueString())
+		pm := fleet.PoolMember{Addr: addr, Port: int(mem.Port.ValueInt64()), State: haproxy.State(mem.State.ValueString())}
+		if !mem.Weight.IsNull() && !mem.Weight.IsUnknown() {
+			w := int(mem.Weight.ValueInt64())
+			pm.Weight = &w
+		}
+		p.Members[key] = pm
+	}
+	return p
+}
+
+func (r *backendPoolResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan backendPoolModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	plan.Slots = types.MapValueMust(types.StringType, map[string]attr.Value{})
+	r.apply(ctx, &plan, &resp.State, &resp.Diagnostics)
+}
+
+func (r *backendPoolResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan, state backendPoolModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	plan.Slots = state.Slots // the assignment so far; apply extends it
+	r.apply(ctx, &plan, &resp.State, &resp.Diagnostics)
+}
+
+// apply runs the pool on every socket and records the assignment, also when
+// some member failed, so that no allocated slot is forgotten.
+func (r *backendPoolResource) apply(ctx context.Context, plan *backendPoolModel, st *tfsdk.State, diags *diag.Diagnostics) {
+	if r.fleet == nil {
+		diags.AddError("Provider not configured", "The haproxy provider has no sockets configured.")
+		return
+	}
+	p := plan.pool()
+	assigned, warnings, err := r.fleet.ApplyPool(ctx, p)
+	for _, w := range warnings {
+		diags.AddWarning(fmt.Sprintf("Pool %s/%s", p.Backend, p.Prefix), w)
+	}
+	if assigned == nil {
+		diags.AddError(fmt.Sprintf("Pool %s/%s: nothing was changed", p.Backend, p.Prefix), err.Error())
+		return
+	}
+	if err != nil {
+		diags.AddError(fmt.Sprintf("Pool %s/%s: some members were not applied on every socket", p.Backend, p.Prefix),
+			err.Error()+"\n\nThe next plan reads every socket again and shows what still differs.")
+	}
+	plan.ID = types.StringValue(p.Backend + "/" + p.Prefix)
+	plan.Slots = slotsValue(assigned)
+	diags.Append(st.Set(ctx, plan)...)
+}
+
+func slotsValue(assigned map[string]string) types.Map {
+	vals := map[string]attr.Value{}
+	for k, v := range assigned {
+		vals[k] = types.StringValue(v)
+	}
+	return types.MapValueMust(types.StringType, vals)
+}
+
+func (r *backendPoolResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state backendPoolModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if r.fleet == nil {
+		resp.Diagnostics.AddError("Provider not configured", "The haproxy provider has no sockets configured.")
+		return
+	}
+	p := state.pool()
+	prior := map[string]fleet.Values{}
+	for key, mem := range state.Members {
+		prior[key] = fleet.Values{Addr: mem.Address.ValueString(), Port: int(mem.Port.ValueInt64()),
+			State: haproxy.State(mem.State.ValueString()), Weight: int(mem.Weight.ValueInt64())}
+	}
+	readings, warnings, err := r.fleet.ReadPool(ctx, p.Backend, p.Assigned, prior)
+	for _, w := range warnings {
+		resp.Diagnostics.AddWarning(fmt.Sprintf("Pool %s/%s", p.Backend, p.Prefix), w)
+	}
+	if err != nil {
+		resp.Diagnostics.AddError(fmt.Sprintf("Cannot read pool %s/%s from every HAProxy socket", p.Backend, p.Prefix), err.Error())
+		return
+	}
+	members := map[string]poolMember{}
+	for key, rd := range readings {
+		for _, w := range rd.Warnings {
+			resp.Diagnostics.AddWarning(fmt.Sprintf("Pool %s/%s member %q", p.Backend, p.Prefix, key), w)
+		}
+		mem := state.Members[key]
+		mem.Address = types.StringValue(rd.Values.Addr)
+		mem.Port = types.Int64Value(int64(rd.Values.Port))
+		mem.State = types.StringValue(string(rd.Values.State))
+		if !mem.Weight.IsNull() {
+			mem.Weight = types.Int64Value(int64(rd.Values.Weight))
+		}
+		members[key] = mem
+	}
+	state.Members = members
+	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+func (r *backendPoolResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state backendPoolModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if r.fleet == nil {
+		resp.Diagnostics.AddError("Provider not configured", "The haproxy provider has no sockets configured.")
+		return
+	}
+	p := state.pool()
+	warnings, err := r.fleet.DeletePool(ctx, p)
+	for _, w := range warnings {
+		resp.Diagnostics.AddWarning(fmt.Sprintf("Pool %s/%s", p.Backend, p.Prefix), w)
+	}
+	if err != nil {
+		resp.Diagnostics.AddError(fmt.Sprintf("Cannot park every slot of pool %s/%s", p.Backend, p.Prefix), err.Error())
+	}
+}
+
+// ImportState adopts the slots of the prefix that are in service, as members
+// keyed by slot name.
+func (r *backendPoolResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	backend, prefix, ok := strings.Cut(req.ID, "/")
+	if !ok || haproxy.ValidateName("backend", backend) != nil || haproxy.ValidateName("slot prefix", prefix) != nil {
+		resp.Diagnostics.AddError("Invalid import ID", fmt.Sprintf("Expected <backend>/<slot_prefix>, got %q.", req.ID))
+		return
+	}
+	if r.fleet == nil {
+		resp.Diagnostics.AddError("Provider not configured", "The haproxy provider has no sockets configured.")
+		return
+	}
+	serving, err := r.fleet.ServingSlots(ctx, backend, prefix)
+	if err != nil {
+		resp.Diagnostics.AddError(fmt.Sprintf("Cannot list backend %s", backend), err.Error())
+		return
+	}
+	m := backendPoolModel{
+		ID: types.StringValue(req.ID), Backend: types.StringValue(backend), SlotPrefix: types.StringValue(prefix),
+		Placeholder: types.StringValue("127.0.0.1:1"), DrainTimeout: types.StringValue("0s"), Members: map[string]poolMember{},
+	}
+	assigned := map[string]string{}
+	for _, s := range serving {
+		v := fleet.ValuesOf(s)
+		m.Members[s.Name] = poolMember{Address: types.StringValue(v.Addr), Port: types.Int64Value(int64(v.Port)),
+			State: types.StringValue(string(v.State)), Weight: types.Int64Null()}
+		assigned[s.Name] = s.Name
+	}
+	m.Slots = slotsValue(assigned)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
