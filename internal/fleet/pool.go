@@ -111,6 +111,10 @@ func (f *Fleet) ApplyPool(ctx context.Context, p Pool) (assigned map[string]stri
 		listings = again
 	}
 
+	if p.Grace.DrainTimeout == 0 {
+		return assigned, warnings, errors.Join(f.applyPoolBatched(ctx, p, assigned, removed, listings)...)
+	}
+	// Waiting for sessions to drain paces each server on its own.
 	var mu sync.Mutex
 	var errs []error
 	collect := func(w []string, err error) {

@@ -83,31 +83,46 @@ func (c *Client) RoundTrips() uint64 { return c.roundTrips.Load() }
 // callers put in one batch only commands that are safe to run regardless
 // (for example a write followed by the read that confirms it).
 func (c *Client) Run(ctx context.Context, cmds ...Command) ([]string, error) {
+	bodies, each, err := c.run(ctx, cmds)
+	if err != nil {
+		return nil, err
+	}
+	return bodies, errors.Join(each...)
+}
+
+// RunEach is Run for callers that act on each command's outcome: it returns
+// one entry per command (nil for success, else that command's *Error), and
+// a separate error when the exchange itself failed.
+func (c *Client) RunEach(ctx context.Context, cmds ...Command) ([]error, error) {
+	_, each, err := c.run(ctx, cmds)
+	return each, err
+}
+
+func (c *Client) run(ctx context.Context, cmds []Command) (bodies []string, each []error, err error) {
 	if len(cmds) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	lines := make([]string, len(cmds))
 	for i, cmd := range cmds {
 		if err := checkLine(cmd.line); err != nil {
-			return nil, &Error{Kind: ErrInvalidArgument, Target: c.Target(), Command: cmd.line, Detail: err.Error()}
+			return nil, nil, &Error{Kind: ErrInvalidArgument, Target: c.Target(), Command: cmd.line, Detail: err.Error()}
 		}
 		lines[i] = cmd.line
 	}
-	var bodies []string
 	for _, chunk := range chunkLines(lines, MaxLineLength) {
 		got, err := c.roundTrip(ctx, chunk)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		bodies = append(bodies, got...)
 	}
-	var errs []error
+	each = make([]error, len(cmds))
 	for i, cmd := range cmds {
 		if detail, kind := classify(cmd, bodies[i]); kind != nil {
-			errs = append(errs, &Error{Kind: kind, Target: c.Target(), Command: cmd.line, Reply: bodies[i], Detail: detail})
+			each[i] = &Error{Kind: kind, Target: c.Target(), Command: cmd.line, Reply: bodies[i], Detail: detail}
 		}
 	}
-	return bodies, errors.Join(errs...)
+	return bodies, each, nil
 }
 
 // chunkLines splits a batch so that no single write exceeds limit bytes: a

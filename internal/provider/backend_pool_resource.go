@@ -250,13 +250,8 @@ func slotsValue(assigned map[string]string) types.Map {
 }
 
 func (r *backendPoolResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	var state backendPoolModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if r.fleet == nil {
-		resp.Diagnostics.AddError("Provider not configured", "The haproxy provider has no sockets configured.")
+	state, ok := loadState[backendPoolModel](ctx, req.State, r.fleet, &resp.Diagnostics)
+	if !ok {
 		return
 	}
 	p := state.pool()
@@ -292,13 +287,8 @@ func (r *backendPoolResource) Read(ctx context.Context, req resource.ReadRequest
 }
 
 func (r *backendPoolResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	var state backendPoolModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if r.fleet == nil {
-		resp.Diagnostics.AddError("Provider not configured", "The haproxy provider has no sockets configured.")
+	state, ok := loadState[backendPoolModel](ctx, req.State, r.fleet, &resp.Diagnostics)
+	if !ok {
 		return
 	}
 	p := state.pool()

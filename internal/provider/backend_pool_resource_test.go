@@ -19,8 +19,12 @@ type member struct {
 }
 
 func poolConfig(name string, members ...member) string {
+	return poolConfigWith(name, "", members...)
+}
+
+func poolConfigWith(name, extra string, members ...member) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "resource \"haproxy_backend_pool\" %q {\n  backend     = \"app\"\n  slot_prefix = \"websrv\"\n  members = {\n", name)
+	fmt.Fprintf(&b, "resource \"haproxy_backend_pool\" %q {\n  backend     = \"app\"\n  slot_prefix = \"websrv\"\n%s  members = {\n", name, extra)
 	for _, m := range members {
 		fmt.Fprintf(&b, "    %q = { address = %q, port = %d }\n", m.key, m.be.Host, m.be.Port)
 	}
@@ -96,8 +100,9 @@ func TestAccBackendPool(t *testing.T) {
 				}),
 			},
 			{
-				// Shrink: api-1 leaves, its slot is parked.
-				Config: prov + poolConfig("p", member{"api-2", be3}, member{"api-0", be3}),
+				// Shrink: api-1 leaves, its slot is drained and parked (a drain
+				// wait paces each server on its own, not in batches).
+				Config: prov + poolConfigWith("p", "  drain_timeout = \"2s\"\n", member{"api-2", be3}, member{"api-0", be3}),
 				Check: checkAll(insts, func(inst *haproxytest.Instance) error {
 					if err := parked(inst, "websrv1"); err != nil {
 						return err

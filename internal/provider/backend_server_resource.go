@@ -346,14 +346,14 @@ func (r *backendServerResource) write(ctx context.Context, plan backendServerMod
 	return slots
 }
 
-// current reads the resource's state and checks the provider is configured.
-func (r *backendServerResource) current(ctx context.Context, st tfsdk.State, diags *diag.Diagnostics) (backendServerModel, bool) {
-	var m backendServerModel
+// loadState reads a resource's state and checks the provider is configured.
+func loadState[M any](ctx context.Context, st tfsdk.State, f *fleet.Fleet, diags *diag.Diagnostics) (M, bool) {
+	var m M
 	diags.Append(st.Get(ctx, &m)...)
 	if diags.HasError() {
 		return m, false
 	}
-	if r.fleet == nil {
+	if f == nil {
 		diags.AddError("Provider not configured", "The haproxy provider has no sockets configured.")
 		return m, false
 	}
@@ -361,7 +361,7 @@ func (r *backendServerResource) current(ctx context.Context, st tfsdk.State, dia
 }
 
 func (r *backendServerResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	state, ok := r.current(ctx, req.State, &resp.Diagnostics)
+	state, ok := loadState[backendServerModel](ctx, req.State, r.fleet, &resp.Diagnostics)
 	if !ok {
 		return
 	}
@@ -397,7 +397,7 @@ func (r *backendServerResource) Read(ctx context.Context, req resource.ReadReque
 }
 
 func (r *backendServerResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	state, ok := r.current(ctx, req.State, &resp.Diagnostics)
+	state, ok := loadState[backendServerModel](ctx, req.State, r.fleet, &resp.Diagnostics)
 	if !ok {
 		return
 	}

@@ -1,0 +1,175 @@
+package fleet
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
+)
+
+// slotChange is what one slot must become on one socket.
+type slotChange struct {
+	slot  string
+	owner string // member key, or "" for a slot being parked
+	cur   haproxy.ServerState
+	want  Values
+}
+
+// applyPoolBatched applies a whole pool to each socket in three batched
+// phases instead of a few connections per member, so a pool of a thousand
+// members costs a few dozen connections per socket:
+//
+//  1. state changes that reduce traffic (ready → drain/maint, parking),
+//  2. address, port and weight changes, for slots whose phase 1 succeeded,
+//  3. state changes that add traffic, for slots whose phase 2 succeeded,
+//
+// then one read confirms every slot. A failed command stops only its own
+// slot: HAProxy runs the rest of a batch, so each command's reply is checked
+// before the next phase includes that slot. It is used when no drain wait
+// or health wait is asked for (those need per-server pacing).
+func (f *Fleet) applyPoolBatched(ctx context.Context, p Pool, assigned map[string]string, removed []string, listings []Listing) []error {
+	perSocket := make([][]error, len(f.clients))
+	var wg sync.WaitGroup
+	for i, c := range f.clients {
+		for _, l := range listings { // a socket skipped as unreachable has no listing
+			if l.Socket != c.Target() {
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				perSocket[i] = f.applyChanges(ctx, c, p.Backend, poolChanges(p, assigned, removed, l))
+			}()
+		}
+	}
+	wg.Wait()
+	var errs []error
+	for _, e := range perSocket {
+		errs = append(errs, e...)
+	}
+	return errs
+}
+
+// poolChanges lists, for one socket, what every owned or removed slot must
+// become, in slot order.
+func poolChanges(p Pool, assigned map[string]string, removed []string, l Listing) []slotChange {
+	rows := map[string]haproxy.ServerState{}
+	for _, s := range l.Servers {
+		rows[s.Name] = s
+	}
+	var out []slotChange
+	for member, slot := range assigned {
+		m, cur := p.Members[member], rows[slot]
+		want := Values{Addr: m.Addr.String(), Port: m.Port, State: m.State, Weight: cur.UserWeight, Health: ValuesOf(cur).Health}
+		if m.Weight != nil {
+			want.Weight = *m.Weight
+		}
+		out = append(out, slotChange{slot: slot, owner: member, cur: cur, want: want})
+	}
+	for _, slot := range removed {
+		cur := rows[slot]
+		out = append(out, slotChange{slot: slot, cur: cur, want: Values{
+			Addr: p.Placeholder.Addr().String(), Port: int(p.Placeholder.Port()), State: haproxy.StateMaint,
+			Weight: cur.InitialWeight, Health: ValuesOf(cur).Health,
+		}})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].slot < out[j].slot })
+	return out
+}
+
+func (f *Fleet) applyChanges(ctx context.Context, c *haproxy.Client, backend string, changes []slotChange) []error {
+	failed := map[string]error{}
+	phase := func(build func(ch slotChange) []haproxy.Command) {
+		var cmds []haproxy.Command
+		var owners []string
+		for _, ch := range changes {
+			if failed[ch.slot] != nil {
+				continue
+			}
+			for _, cmd := range build(ch) {
+				cmds = append(cmds, cmd)
+				owners = append(owners, ch.slot)
+			}
+		}
+		if len(cmds) == 0 {
+			return
+		}
+		opCtx, cancel := f.op(ctx)
+		each, err := c.RunEach(opCtx, cmds...)
+		cancel()
+		f.reads.wrote(readKey{c.Target(), backend})
+		for i, slot := range owners {
+			switch {
+			case err != nil && failed[slot] == nil:
+				failed[slot] = err
+			case err == nil && each[i] != nil && failed[slot] == nil:
+				failed[slot] = each[i]
+			}
+		}
+	}
+	stateCmd := func(ch slotChange) []haproxy.Command {
+		cmd, err := haproxy.SetServerState(backend, ch.slot, ch.want.State)
+		if err != nil {
+			failed[ch.slot] = err
+			return nil
+		}
+		return []haproxy.Command{cmd}
+	}
+	lessFirst := func(ch slotChange) bool { return serving(ch.want.State) < serving(ch.cur.Admin.UserState()) }
+
+	phase(func(ch slotChange) []haproxy.Command {
+		if lessFirst(ch) {
+			return stateCmd(ch)
+		}
+		return nil
+	})
+	phase(func(ch slotChange) []haproxy.Command {
+		var b batch
+		addr, _ := netip.ParseAddr(ch.want.Addr)
+		if ch.cur.Addr != addr || ch.cur.Port != ch.want.Port {
+			b.add(haproxy.SetServerAddr(backend, ch.slot, addr, ch.want.Port))
+		}
+		if ch.cur.UserWeight != ch.want.Weight {
+			b.add(haproxy.SetServerWeight(backend, ch.slot, ch.want.Weight))
+		}
+		if b.err != nil {
+			failed[ch.slot] = b.err
+			return nil
+		}
+		return b.cmds
+	})
+	phase(func(ch slotChange) []haproxy.Command {
+		if !lessFirst(ch) && ch.cur.Admin.UserState() != ch.want.State {
+			return stateCmd(ch)
+		}
+		return nil
+	})
+
+	var errs []error
+	opCtx, cancel := f.op(ctx)
+	snap, err := f.read(opCtx, c, backend, time.Now())
+	cancel()
+	for _, ch := range changes {
+		what := fmt.Sprintf("%s/%s", backend, ch.slot)
+		if ch.owner != "" {
+			what = fmt.Sprintf("member %q (%s)", ch.owner, what)
+		}
+		switch {
+		case failed[ch.slot] != nil:
+			errs = append(errs, fmt.Errorf("%s: %s: %w", c.Target(), what, failed[ch.slot]))
+		case err != nil:
+			errs = append(errs, fmt.Errorf("%s: %s: cannot confirm: %w", c.Target(), what, err))
+		default:
+			row, _ := snap.st.Find(backend, ch.slot)
+			if got := ValuesOf(row); got != ch.want {
+				errs = append(errs, fmt.Errorf("%s: %s: HAProxy accepted the commands but now reports %s, not %s",
+					c.Target(), what, describe(got), describe(ch.want)))
+			}
+		}
+	}
+	return errs
+}
