@@ -231,14 +231,21 @@ func contains(list []string, s string) bool {
 }
 
 // ReadPool reads every assigned slot on every socket and reconciles each
-// member as Reconcile does for one server.
-func (f *Fleet) ReadPool(ctx context.Context, backend string, assigned map[string]string, prior map[string]Values) (map[string]Reading, []string, error) {
+// member as Reconcile does for one server. Slots of the prefix that serve but
+// are not the pool's are reported in the warnings, so a plan shows them.
+func (f *Fleet) ReadPool(ctx context.Context, p Pool, prior map[string]Values) (map[string]Reading, []string, error) {
+	backend := p.Backend
 	listings, warnings, err := f.List(ctx, backend)
 	if err != nil {
 		return nil, warnings, err
 	}
+	owned := map[string]bool{}
+	for _, slot := range p.Assigned {
+		owned[slot] = true
+	}
+	warnings = append(warnings, foreignSlots(p, listings, owned, nil)...)
 	out := map[string]Reading{}
-	for member, slot := range assigned {
+	for member, slot := range p.Assigned {
 		var obs []Observation
 		for _, l := range listings {
 			o := Observation{Socket: l.Socket}

@@ -260,7 +260,7 @@ func (r *backendPoolResource) Read(ctx context.Context, req resource.ReadRequest
 		prior[key] = fleet.Values{Addr: mem.Address.ValueString(), Port: int(mem.Port.ValueInt64()),
 			State: haproxy.State(mem.State.ValueString()), Weight: int(mem.Weight.ValueInt64())}
 	}
-	readings, warnings, err := r.fleet.ReadPool(ctx, p.Backend, p.Assigned, prior)
+	readings, warnings, err := r.fleet.ReadPool(ctx, p, prior)
 	for _, w := range warnings {
 		resp.Diagnostics.AddWarning(fmt.Sprintf("Pool %s/%s", p.Backend, p.Prefix), w)
 	}
