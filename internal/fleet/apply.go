@@ -260,6 +260,37 @@ func (b *batch) add(cmd haproxy.Command, err error) {
 	}
 }
 
+// runGroups sends the non-empty groups over one interactive session,
+// reading each group's replies before sending the next, and records the
+// write. A refused command stops the rest.
+func (f *Fleet) runGroups(ctx context.Context, c *haproxy.Client, backend string, groups [][]haproxy.Command) error {
+	work := false
+	for _, g := range groups {
+		work = work || len(g) > 0
+	}
+	if !work {
+		return nil
+	}
+	opCtx, cancel := f.op(ctx)
+	defer cancel()
+	defer f.reads.wrote(readKey{c.Target(), backend}) // even a failed group may have changed something
+	return c.Session(opCtx, func(s *haproxy.Session) error {
+		for _, g := range groups {
+			if len(g) == 0 {
+				continue
+			}
+			each, err := s.Run(g...)
+			if err != nil {
+				return err
+			}
+			if err := errors.Join(each...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // runWrite sends one batch on one connection and records the write.
 func (f *Fleet) runWrite(ctx context.Context, c *haproxy.Client, backend string, b batch) error {
 	if b.err != nil {
@@ -272,17 +303,13 @@ func (f *Fleet) runWrite(ctx context.Context, c *haproxy.Client, backend string,
 	return err
 }
 
-// runAndConfirm runs the non-empty groups in order, one connection each, and
-// then checks, with a read that started after the last write, that the
-// server now holds want.
+// runAndConfirm runs the non-empty groups in order on one connection, each
+// only once every command of the one before succeeded, and then checks,
+// with a read that started after the last write, that the server now holds
+// want.
 func (f *Fleet) runAndConfirm(ctx context.Context, c *haproxy.Client, backend, server string, groups [][]haproxy.Command, want Values) (haproxy.ServerState, error) {
-	for _, g := range groups {
-		if len(g) == 0 {
-			continue
-		}
-		if err := f.runWrite(ctx, c, backend, batch{cmds: g}); err != nil {
-			return haproxy.ServerState{}, err
-		}
+	if err := f.runGroups(ctx, c, backend, groups); err != nil {
+		return haproxy.ServerState{}, err
 	}
 	opCtx, cancel := f.op(ctx)
 	defer cancel()

@@ -185,18 +185,20 @@ func splitPromptReply(reply string, n int) ([]string, error) {
 	return parts[1 : n+1], nil
 }
 
+// ioKind tells a timeout (deadline or cancellation) from other I/O failures.
+func ioKind(ctx context.Context, err error) error {
+	var ne net.Error
+	if ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+		return ErrTimeout
+	}
+	return ErrTransport
+}
+
 // exchange does the I/O: one connection, one write, read to EOF. The
 // context's deadline covers all three, and cancellation closes the socket.
 func (c *Client) exchange(ctx context.Context, payload string) (string, *Error) {
 	fail := func(kind error, detail string, cause error) *Error {
 		return &Error{Kind: kind, Target: c.Target(), Detail: detail, Cause: cause}
-	}
-	ioKind := func(err error) error {
-		var ne net.Error
-		if ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
-			return ErrTimeout
-		}
-		return ErrTransport
 	}
 
 	select {
@@ -209,7 +211,7 @@ func (c *Client) exchange(ctx context.Context, payload string) (string, *Error) 
 	c.roundTrips.Add(1)
 	conn, err := c.transport.Dial(ctx)
 	if err != nil {
-		return "", fail(ioKind(err), "connect", err)
+		return "", fail(ioKind(ctx, err), "connect", err)
 	}
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
@@ -219,11 +221,11 @@ func (c *Client) exchange(ctx context.Context, payload string) (string, *Error) 
 	}
 
 	if _, err := io.WriteString(conn, payload); err != nil {
-		return "", fail(ioKind(err), "write", err)
+		return "", fail(ioKind(ctx, err), "write", err)
 	}
 	buf, err := io.ReadAll(io.LimitReader(conn, maxReply+1))
 	if err != nil {
-		return string(buf), fail(ioKind(err), fmt.Sprintf("read (after %d bytes)", len(buf)), err)
+		return string(buf), fail(ioKind(ctx, err), fmt.Sprintf("read (after %d bytes)", len(buf)), err)
 	}
 	if len(buf) > maxReply {
 		return "", fail(ErrUnexpectedReply, fmt.Sprintf("reply larger than %d bytes", maxReply), nil)
