@@ -37,8 +37,9 @@ type Instance struct {
 	Frontend   string // host:port of the HTTP frontend (default_backend app)
 	ConfigPath string
 
-	bin  string
-	cmd  *exec.Cmd
+	bin          string
+	masterWorker bool
+	cmd          *exec.Cmd
 	done chan struct{}
 	log  *syncBuffer
 }
@@ -80,6 +81,9 @@ type Options struct {
 	// NoHealthChecks drops `check` from the slots (benchmarks: no check
 	// traffic competing with what is measured).
 	NoHealthChecks bool
+	// MasterWorker runs haproxy in master-worker mode (-W, with a master CLI
+	// socket), so that Reload does what `systemctl reload` does.
+	MasterWorker bool
 }
 
 var configTemplate = template.Must(template.New("cfg").Parse(`global
@@ -200,6 +204,7 @@ func start(t testing.TB, bin string, o Options) (*Instance, error) {
 	}
 
 	inst.bin = bin
+	inst.masterWorker = o.MasterWorker
 	if err := inst.launch(); err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, err
@@ -214,7 +219,11 @@ func start(t testing.TB, bin string, o Options) (*Instance, error) {
 // launch starts haproxy on the instance's config and waits for its sockets.
 func (i *Instance) launch() error {
 	i.done = make(chan struct{})
-	i.cmd = exec.Command(i.bin, "-db", "-f", i.ConfigPath)
+	args := []string{"-db", "-f", i.ConfigPath}
+	if i.masterWorker {
+		args = append([]string{"-W", "-S", filepath.Join(i.Dir, "m.sock")}, args...)
+	}
+	i.cmd = exec.Command(i.bin, args...)
 	i.cmd.Stdout, i.cmd.Stderr = i.log, i.log
 	if err := i.cmd.Start(); err != nil {
 		return err
@@ -236,6 +245,48 @@ func (i *Instance) Restart(t testing.TB) {
 	if err := i.launch(); err != nil {
 		t.Fatalf("haproxytest: restart: %v", err)
 	}
+}
+
+// Reload makes a master-worker instance reload its configuration (SIGUSR2
+// to the master, as `systemctl reload` does) and waits until a new worker
+// answers on the sockets. Runtime changes are lost, as in production.
+func (i *Instance) Reload(t testing.TB) {
+	t.Helper()
+	if !i.masterWorker {
+		t.Fatal("haproxytest: Reload needs Options{MasterWorker: true}")
+	}
+	before := i.workerPid(t)
+	if err := i.cmd.Process.Signal(syscall.SIGUSR2); err != nil {
+		t.Fatalf("haproxytest: reload: %v", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if pid := i.workerPid(t); pid != "" && pid != before {
+			if err := i.waitReady(5 * time.Second); err != nil {
+				t.Fatalf("haproxytest: after reload: %v", err)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("haproxytest: no new worker 10s after reload; log:\n%s", i.Log())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// workerPid is the Pid the admin socket's `show info` reports ("" while no
+// worker answers).
+func (i *Instance) workerPid(t testing.TB) string {
+	out, err := i.Raw("unix", i.AdminSock, "show info")
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(line, "Pid: "); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 // waitReady polls `show version` on both admin sockets.

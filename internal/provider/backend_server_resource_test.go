@@ -287,3 +287,41 @@ func TestAccBackendServerRecoversFromRestart(t *testing.T) {
 		},
 	})
 }
+
+// A real reload of a master-worker haproxy (SIGUSR2, as `systemctl reload`)
+// forgets runtime changes: the next plan shows it and apply restores it.
+func TestAccBackendServerRecoversFromReload(t *testing.T) {
+	preCheck(t)
+	a := haproxytest.Start(t, haproxytest.Options{MasterWorker: true})
+	be1 := startBackend(t, "be1", "127.0.0.1")
+	cfg := providerBlock(a.UnixTarget(), a.TCPTarget(), "unix://"+a.UserSock) + serverConfig("one", "websrv1", be1.Host, be1.Port, "")
+	serving := func(*terraform.State) error {
+		if err := expectSlot(t, a, "app", "websrv1", be1.Host, be1.Port, adminReady, 1); err != nil {
+			return err
+		}
+		return expectTraffic(a, "be1")
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{
+			{
+				// The user-level socket makes pre-flight refuse: nothing written.
+				Config:      cfg,
+				ExpectError: regexp.MustCompile(`level is "user"`),
+			},
+			{Config: providerBlock(a.UnixTarget(), a.TCPTarget()) + serverConfig("one", "websrv1", be1.Host, be1.Port, ""), Check: serving},
+			{
+				PreConfig: func() {
+					a.Reload(t)
+					if s := a.State(t, "app", "websrv1"); s.Admin != adminMaint {
+						t.Errorf("the reload did not reset the slot: %+v", s)
+					}
+				},
+				Config:             providerBlock(a.UnixTarget(), a.TCPTarget()) + serverConfig("one", "websrv1", be1.Host, be1.Port, ""),
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{Config: providerBlock(a.UnixTarget(), a.TCPTarget()) + serverConfig("one", "websrv1", be1.Host, be1.Port, ""), Check: serving},
+		},
+	})
+}
