@@ -40,8 +40,8 @@ type Instance struct {
 	bin          string
 	masterWorker bool
 	cmd          *exec.Cmd
-	done chan struct{}
-	log  *syncBuffer
+	done         chan struct{}
+	log          *syncBuffer
 }
 
 // syncBuffer is haproxy's output, written by exec's copier goroutine and
@@ -255,13 +255,13 @@ func (i *Instance) Reload(t testing.TB) {
 	if !i.masterWorker {
 		t.Fatal("haproxytest: Reload needs Options{MasterWorker: true}")
 	}
-	before := i.workerPid(t)
+	before := i.workerPid()
 	if err := i.cmd.Process.Signal(syscall.SIGUSR2); err != nil {
 		t.Fatalf("haproxytest: reload: %v", err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if pid := i.workerPid(t); pid != "" && pid != before {
+		if pid := i.workerPid(); pid != "" && pid != before {
 			if err := i.waitReady(5 * time.Second); err != nil {
 				t.Fatalf("haproxytest: after reload: %v", err)
 			}
@@ -276,7 +276,7 @@ func (i *Instance) Reload(t testing.TB) {
 
 // workerPid is the Pid the admin socket's `show info` reports ("" while no
 // worker answers).
-func (i *Instance) workerPid(t testing.TB) string {
+func (i *Instance) workerPid() string {
 	out, err := i.Raw("unix", i.AdminSock, "show info")
 	if err != nil {
 		return ""
