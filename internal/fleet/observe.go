@@ -69,6 +69,9 @@ type Reading struct {
 	Values   Values
 	Gone     bool     // confirmed absent on every socket
 	Warnings []string // sockets that disagree, and states we do not manage
+	// HealthWarning says sockets disagree on health checks; kept apart so a
+	// caller that does not manage health checks need not show it.
+	HealthWarning string
 }
 
 // Reconcile merges per-socket observations. prior is what Terraform last
@@ -131,8 +134,7 @@ func Reconcile(backend, server string, prior *Values, obs []Observation) (Readin
 	r.addWarning(w)
 	r.Values.Weight, w = pick("weight", p.Weight, prior != nil, found, vals, func(v Values) int { return v.Weight }, strconv.Itoa)
 	r.addWarning(w)
-	r.Values.Health, w = pick("health checks", p.Health, prior != nil, found, vals, func(v Values) bool { return v.Health }, onOff)
-	r.addWarning(w)
+	r.Values.Health, r.HealthWarning = pick("health checks", p.Health, prior != nil, found, vals, func(v Values) bool { return v.Health }, onOff)
 	return r, nil
 }
 

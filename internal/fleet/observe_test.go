@@ -111,3 +111,15 @@ func TestFreeSlotsOrderAndRules(t *testing.T) {
 		t.Fatalf("disagreement not reported: %v", err)
 	}
 }
+
+// Disagreement on health checks is reported apart, for callers that manage them.
+func TestReconcileHealthWarningApart(t *testing.T) {
+	on := row("10.0.0.1", 80, 4, 1)
+	on.CheckState = haproxy.CheckConfigured | haproxy.CheckEnabled
+	off := row("10.0.0.1", 80, 4, 1)
+	off.CheckState = haproxy.CheckConfigured
+	r, err := Reconcile("app", "w1", nil, []Observation{found("unix:///a", on), found("tcp://b:1", off)})
+	if err != nil || len(r.Warnings) != 0 || !strings.Contains(r.HealthWarning, "unix:///a has on") {
+		t.Fatalf("r=%+v err=%v", r, err)
+	}
+}

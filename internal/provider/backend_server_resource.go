@@ -388,7 +388,11 @@ func (r *backendServerResource) Read(ctx context.Context, req resource.ReadReque
 		resp.State.RemoveResource(ctx)
 		return
 	}
-	for _, w := range reading.Warnings {
+	warnings := reading.Warnings
+	if !state.HealthCheck.IsNull() && reading.HealthWarning != "" {
+		warnings = append(warnings, reading.HealthWarning)
+	}
+	for _, w := range warnings {
 		resp.Diagnostics.AddWarning(fmt.Sprintf("%s/%s differs between HAProxy instances", backend, server), w)
 	}
 	state.ID = types.StringValue(backend + "/" + server)
