@@ -1,3 +1,7 @@
+# The `make demo` configuration: scripts/demo.sh copies it into .demo/tf and
+# writes terraform.tfvars with the sockets and ports of its throwaway HAProxy
+# and its two loopback backends (alpha and beta).
+
 terraform {
   required_providers {
     haproxy = {
@@ -47,5 +51,12 @@ output "servers" {
   value = {
     alpha = haproxy_backend_server.alpha.id
     beta  = haproxy_backend_server.beta.id
+  }
+}
+
+output "targets" {
+  value = {
+    alpha = "${haproxy_backend_server.alpha.address}:${haproxy_backend_server.alpha.port} (${haproxy_backend_server.alpha.state})"
+    beta  = "${haproxy_backend_server.beta.address}:${haproxy_backend_server.beta.port} (${haproxy_backend_server.beta.state})"
   }
 }

@@ -128,7 +128,7 @@ func (f *Fleet) Apply(ctx context.Context, d Desired, slots []Slot) []Result {
 		}
 		want := ValuesOf(out[i].After)
 		want.State = haproxy.StateReady
-		out[i].After, out[i].Err = f.runAndConfirm(ctx, c, d.Backend, d.Server, [][]haproxy.Command{{ready}}, want)
+		out[i].After, out[i].Err = f.runAndConfirm(ctx, c, d.Backend, d.Server, []step{{cmds: []haproxy.Command{ready}}}, want)
 	})
 	return out
 }
@@ -189,48 +189,54 @@ func (f *Fleet) prepare(ctx context.Context, c *haproxy.Client, slot Slot, d Des
 			return fail(err)
 		}
 		curState = haproxy.StateDrain
-		w, err := f.waitDrained(ctx, c, d.Backend, d.Server, d.Grace)
+		w, err := f.waitDrained(ctx, c, cur, d.Grace)
 		res.Warnings = append(res.Warnings, w...)
 		if err != nil {
 			return fail(err)
 		}
 	}
 
-	var move, state batch
-	if moving {
-		move.add(haproxy.SetServerAddr(d.Backend, d.Server, d.Addr, port))
-	}
-	if d.Weight != nil && cur.UserWeight != *d.Weight {
-		move.add(haproxy.SetServerWeight(d.Backend, d.Server, *d.Weight))
-	}
-	if _, enabled := cur.HealthChecks(); d.Health != nil && *d.Health != enabled {
-		if *d.Health {
-			move.add(haproxy.EnableHealth(d.Backend, d.Server))
-		} else {
-			move.add(haproxy.DisableHealth(d.Backend, d.Server))
-		}
-	}
 	target := d.State
 	if gate {
 		target = haproxy.StateDrain // ready only once the check has passed
 	}
-	if curState != target {
-		state.add(haproxy.SetServerState(d.Backend, d.Server, target))
+	less := serving(target) < serving(curState)
+	// pre: a server that is to serve less leaves rotation first. move: the
+	// address, confirmed by a read before anything else is sent. post: the
+	// rest, so weight, health checks and a state that serves more all act
+	// on the new address.
+	var pre, move, post batch
+	if less {
+		pre.add(haproxy.SetServerState(d.Backend, d.Server, target))
+	}
+	if moving {
+		move.add(haproxy.SetServerAddr(d.Backend, d.Server, d.Addr, port))
+	}
+	if d.Weight != nil && cur.UserWeight != *d.Weight {
+		post.add(haproxy.SetServerWeight(d.Backend, d.Server, *d.Weight))
+	}
+	if _, enabled := cur.HealthChecks(); d.Health != nil && *d.Health != enabled {
+		if *d.Health {
+			post.add(haproxy.EnableHealth(d.Backend, d.Server))
+		} else {
+			post.add(haproxy.DisableHealth(d.Backend, d.Server))
+		}
+	}
+	if !less && curState != target {
+		post.add(haproxy.SetServerState(d.Backend, d.Server, target))
 	}
 	if gate {
 		// Leaving maint with checks marks a server UP at once; forcing its
 		// health down after the state change makes UP mean "rise checks
 		// passed since now". Preflight made sure checks are enabled, so
 		// this is never the permanent DOWN of a server without checks.
-		state.add(haproxy.SetServerHealthDown(d.Backend, d.Server))
+		post.add(haproxy.SetServerHealthDown(d.Backend, d.Server))
 	}
-	if move.err != nil || state.err != nil {
-		return fail(errors.Join(move.err, state.err))
+	if err := errors.Join(pre.err, move.err, post.err); err != nil {
+		return fail(err)
 	}
-	groups := [][]haproxy.Command{move.cmds, state.cmds}
-	if serving(target) < serving(curState) {
-		groups = [][]haproxy.Command{state.cmds, move.cmds}
-	}
+	moved := showsAddr(d.Server, d.Addr.String(), port)
+	steps := []step{{cmds: pre.cmds}, {cmds: move.cmds, until: &moved}, {cmds: post.cmds}}
 
 	want := Values{Addr: d.Addr.String(), Port: port, State: target, Weight: cur.UserWeight, Health: ValuesOf(cur).Health}
 	if d.Weight != nil {
@@ -239,7 +245,7 @@ func (f *Fleet) prepare(ctx context.Context, c *haproxy.Client, slot Slot, d Des
 	if d.Health != nil {
 		want.Health = *d.Health
 	}
-	res.After, res.Err = f.runAndConfirm(ctx, c, d.Backend, d.Server, groups, want)
+	res.After, res.Err = f.runAndConfirm(ctx, c, d.Backend, d.Server, steps, want)
 	return res, gate && res.Err == nil
 }
 
@@ -260,15 +266,44 @@ func (b *batch) add(cmd haproxy.Command, err error) {
 	}
 }
 
-// runGroups sends the non-empty groups over one interactive session,
-// reading each group's replies before sending the next, and records the
-// write. A refused command stops the rest.
-func (f *Fleet) runGroups(ctx context.Context, c *haproxy.Client, backend string, groups [][]haproxy.Command) error {
-	work := false
-	for _, g := range groups {
-		work = work || len(g) > 0
+// step is a group of commands sent together; with until, polling reads
+// must show it before anything after the step is sent.
+type step struct {
+	cmds  []haproxy.Command
+	until *expectation
+}
+
+// runSteps sends the steps' commands in order. Consecutive groups share one
+// interactive session, each group sent only once every command of the one
+// before succeeded; a step with until ends the session, because the reads
+// that confirm it must not hold a connection while waiting.
+func (f *Fleet) runSteps(ctx context.Context, c *haproxy.Client, backend string, steps []step) (sent []haproxy.Command, err error) {
+	var groups [][]haproxy.Command
+	for _, s := range steps {
+		if len(s.cmds) == 0 {
+			continue
+		}
+		groups = append(groups, s.cmds)
+		sent = append(sent, s.cmds...)
+		if s.until == nil {
+			continue
+		}
+		if err := f.runGroups(ctx, c, backend, groups); err != nil {
+			return sent, err
+		}
+		groups = nil
+		if _, err := f.settleOne(ctx, c, backend, *s.until, s.cmds); err != nil {
+			return sent, err
+		}
 	}
-	if !work {
+	return sent, f.runGroups(ctx, c, backend, groups)
+}
+
+// runGroups sends the groups over one interactive session, reading each
+// group's replies before sending the next, and records the write. A refused
+// command stops the rest.
+func (f *Fleet) runGroups(ctx context.Context, c *haproxy.Client, backend string, groups [][]haproxy.Command) error {
+	if len(groups) == 0 {
 		return nil
 	}
 	opCtx, cancel := f.op(ctx)
@@ -276,9 +311,6 @@ func (f *Fleet) runGroups(ctx context.Context, c *haproxy.Client, backend string
 	defer f.reads.wrote(readKey{c.Target(), backend}) // even a failed group may have changed something
 	return c.Session(opCtx, func(s *haproxy.Session) error {
 		for _, g := range groups {
-			if len(g) == 0 {
-				continue
-			}
 			each, err := s.Run(g...)
 			if err != nil {
 				return err
@@ -303,29 +335,14 @@ func (f *Fleet) runWrite(ctx context.Context, c *haproxy.Client, backend string,
 	return err
 }
 
-// runAndConfirm runs the non-empty groups in order on one connection, each
-// only once every command of the one before succeeded, and then checks,
-// with a read that started after the last write, that the server now holds
-// want.
-func (f *Fleet) runAndConfirm(ctx context.Context, c *haproxy.Client, backend, server string, groups [][]haproxy.Command, want Values) (haproxy.ServerState, error) {
-	if err := f.runGroups(ctx, c, backend, groups); err != nil {
-		return haproxy.ServerState{}, err
-	}
-	opCtx, cancel := f.op(ctx)
-	defer cancel()
-	snap, err := f.read(opCtx, c, backend, time.Now())
+// runAndConfirm runs the steps and then polls fresh reads until the server
+// holds want (see settle): HAProxy 2.9+ applies some changes after replying.
+func (f *Fleet) runAndConfirm(ctx context.Context, c *haproxy.Client, backend, server string, steps []step, want Values) (haproxy.ServerState, error) {
+	sent, err := f.runSteps(ctx, c, backend, steps)
 	if err != nil {
 		return haproxy.ServerState{}, err
 	}
-	row, ok := snap.st.Find(backend, server)
-	if !ok {
-		return haproxy.ServerState{}, fmt.Errorf("%s: server %s/%s vanished during the change", c.Target(), backend, server)
-	}
-	if got := ValuesOf(row); got != want {
-		return row, fmt.Errorf("%s: HAProxy accepted the commands but now reports %s for %s/%s, not %s",
-			c.Target(), describe(got), backend, server, describe(want))
-	}
-	return row, nil
+	return f.settleOne(ctx, c, backend, showsValues(server, want), sent)
 }
 
 func describe(v Values) string {

@@ -94,7 +94,7 @@ func (f *Fleet) parkOne(ctx context.Context, c *haproxy.Client, backend, server 
 		if err := f.runWrite(ctx, c, backend, drain); err != nil {
 			return nil, err
 		}
-		if warnings, err = f.waitDrained(ctx, c, backend, server, g); err != nil {
+		if warnings, err = f.waitDrained(ctx, c, cur, g); err != nil {
 			return warnings, err
 		}
 	}
@@ -123,6 +123,6 @@ func (f *Fleet) parkOne(ctx context.Context, c *haproxy.Client, backend, server 
 		return warnings, move.err
 	}
 	want := Values{Addr: addr.String(), Port: o.Port, State: haproxy.StateMaint, Weight: o.Weight, Health: ValuesOf(cur).Health}
-	_, err = f.runAndConfirm(ctx, c, backend, server, [][]haproxy.Command{move.cmds}, want)
+	_, err = f.runAndConfirm(ctx, c, backend, server, []step{{cmds: move.cmds}}, want)
 	return warnings, err
 }

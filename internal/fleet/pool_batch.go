@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"sort"
 	"sync"
-	"time"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
 )
@@ -19,18 +18,21 @@ type slotChange struct {
 	want  Values
 }
 
-// applyPoolBatched applies a whole pool to each socket in three batched
-// phases instead of a few connections per member, so a pool of a thousand
-// members costs a few dozen connections per socket:
+// applyPoolBatched applies a whole pool to each socket in batched phases
+// instead of a few connections per member, so a pool of a thousand members
+// costs a few dozen connections per socket:
 //
 //  1. state changes that reduce traffic (ready → drain/maint, parking),
-//  2. address, port and weight changes, for slots whose phase 1 succeeded,
-//  3. state changes that add traffic, for slots whose phase 2 succeeded,
+//  2. address changes, for slots whose phase 1 succeeded, then reads until
+//     every moved slot shows its new address (HAProxy 2.9+ applies an
+//     address after replying),
+//  3. weight changes, for slots whose address showed,
+//  4. state changes that add traffic, for slots whose weight was accepted,
 //
-// then one read confirms every slot. A failed command stops only its own
-// slot: HAProxy runs the rest of a batch, so each command's reply is checked
-// before the next phase includes that slot. It is used when no drain wait
-// or health wait is asked for (those need per-server pacing).
+// then reads until every slot shows what it must. A failed command stops
+// only its own slot: HAProxy runs the rest of a batch, so each command's
+// reply is checked before the next phase includes that slot. It is used when
+// no drain wait or health wait is asked for (those need per-server pacing).
 func (f *Fleet) applyPoolBatched(ctx context.Context, p Pool, assigned map[string]string, removed []string, listings []Listing) []error {
 	perSocket := make([][]error, len(f.clients))
 	var wg sync.WaitGroup
@@ -128,19 +130,34 @@ func (f *Fleet) applyChanges(ctx context.Context, c *haproxy.Client, backend str
 		return nil
 	})
 	phase(func(ch slotChange) []haproxy.Command {
-		var b batch
-		addr, _ := netip.ParseAddr(ch.want.Addr)
-		if ch.cur.Addr != addr || ch.cur.Port != ch.want.Port {
-			b.add(haproxy.SetServerAddr(backend, ch.slot, addr, ch.want.Port))
-		}
-		if ch.cur.UserWeight != ch.want.Weight {
-			b.add(haproxy.SetServerWeight(backend, ch.slot, ch.want.Weight))
-		}
-		if b.err != nil {
-			failed[ch.slot] = b.err
+		if !ch.moving() {
 			return nil
 		}
-		return b.cmds
+		addr, _ := netip.ParseAddr(ch.want.Addr)
+		cmd, err := haproxy.SetServerAddr(backend, ch.slot, addr, ch.want.Port)
+		if err != nil {
+			failed[ch.slot] = err
+			return nil
+		}
+		return []haproxy.Command{cmd}
+	})
+	f.settleChanges(ctx, c, backend, changes, failed, func(ch slotChange) *expectation {
+		if !ch.moving() {
+			return nil
+		}
+		e := showsAddr(ch.slot, ch.want.Addr, ch.want.Port)
+		return &e
+	})
+	phase(func(ch slotChange) []haproxy.Command {
+		if ch.cur.UserWeight == ch.want.Weight {
+			return nil
+		}
+		cmd, err := haproxy.SetServerWeight(backend, ch.slot, ch.want.Weight)
+		if err != nil {
+			failed[ch.slot] = err
+			return nil
+		}
+		return []haproxy.Command{cmd}
 	})
 	phase(func(ch slotChange) []haproxy.Command {
 		if !lessFirst(ch) && ch.cur.Admin.UserState() != ch.want.State {
@@ -148,28 +165,55 @@ func (f *Fleet) applyChanges(ctx context.Context, c *haproxy.Client, backend str
 		}
 		return nil
 	})
+	f.settleChanges(ctx, c, backend, changes, failed, func(ch slotChange) *expectation {
+		e := showsValues(ch.slot, ch.want)
+		return &e
+	})
 
 	var errs []error
-	opCtx, cancel := f.op(ctx)
-	snap, err := f.read(opCtx, c, backend, time.Now())
-	cancel()
 	for _, ch := range changes {
-		what := fmt.Sprintf("%s/%s", backend, ch.slot)
-		if ch.owner != "" {
-			what = fmt.Sprintf("member %q (%s)", ch.owner, what)
-		}
-		switch {
-		case failed[ch.slot] != nil:
-			errs = append(errs, fmt.Errorf("%s: %s: %w", c.Target(), what, failed[ch.slot]))
-		case err != nil:
-			errs = append(errs, fmt.Errorf("%s: %s: cannot confirm: %w", c.Target(), what, err))
-		default:
-			row, _ := snap.st.Find(backend, ch.slot)
-			if got := ValuesOf(row); got != ch.want {
-				errs = append(errs, fmt.Errorf("%s: %s: HAProxy accepted the commands but now reports %s, not %s",
-					c.Target(), what, describe(got), describe(ch.want)))
-			}
+		if failed[ch.slot] != nil {
+			errs = append(errs, fmt.Errorf("%s: %s: %w", c.Target(), ch.what(backend), failed[ch.slot]))
 		}
 	}
 	return errs
+}
+
+func (ch slotChange) moving() bool {
+	return ch.cur.Addr.String() != ch.want.Addr || ch.cur.Port != ch.want.Port
+}
+
+func (ch slotChange) what(backend string) string {
+	if ch.owner != "" {
+		return fmt.Sprintf("member %q (%s/%s)", ch.owner, backend, ch.slot)
+	}
+	return backend + "/" + ch.slot
+}
+
+// settleChanges polls reads until every slot not yet failed shows what
+// expect asks of it (nil: nothing); a slot that never does, or a read that
+// fails, fails its slot.
+func (f *Fleet) settleChanges(ctx context.Context, c *haproxy.Client, backend string, changes []slotChange, failed map[string]error, expect func(slotChange) *expectation) {
+	var exps []expectation
+	for _, ch := range changes {
+		if failed[ch.slot] != nil {
+			continue
+		}
+		if e := expect(ch); e != nil {
+			exps = append(exps, *e)
+		}
+	}
+	if len(exps) == 0 {
+		return
+	}
+	_, missing, err := f.settle(ctx, c, backend, exps)
+	if err != nil {
+		for _, e := range exps {
+			failed[e.server] = fmt.Errorf("cannot confirm: %w", err)
+		}
+		return
+	}
+	for _, u := range missing {
+		failed[u.server] = u.error(backend, f.timeout, nil)
+	}
 }

@@ -12,21 +12,22 @@ import (
 // g.DrainTimeout passes. Sessions left at the timeout are a warning, or an
 // error with FailOnDrainTimeout. Live session counts are not in
 // `show servers state`, hence `show stat` (scur).
-func (f *Fleet) waitDrained(ctx context.Context, c *haproxy.Client, backend, server string, g Grace) (warnings []string, err error) {
+func (f *Fleet) waitDrained(ctx context.Context, c *haproxy.Client, srv haproxy.ServerState, g Grace) (warnings []string, err error) {
 	if g.DrainTimeout <= 0 {
 		return nil, nil
 	}
+	backend, server := srv.Backend, srv.Name
 	deadline := time.Now().Add(g.DrainTimeout)
 	for {
 		opCtx, cancel := f.op(ctx)
-		rows, err := c.Stat(opCtx, backend)
+		rows, err := c.Stat(opCtx, srv.BackendID) // by id: a frontend can share the backend's name
 		cancel()
 		if err != nil {
 			return nil, err
 		}
 		sessions := -1
 		for _, r := range rows {
-			if r.Server == server {
+			if r.ProxyID == srv.BackendID && r.Server == server {
 				sessions = r.Sessions
 			}
 		}

@@ -2,28 +2,9 @@ package haproxy
 
 import (
 	"errors"
-	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
-
-// capture reads a reply captured from HAProxy 2.6.12 (see testdata/2.6.12/README.md)
-// and returns it as the body Run hands to a rule: the reply minus HAProxy's
-// one-byte terminator.
-func capture(t testing.TB, name string) string {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", "2.6.12", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, reply, ok := strings.Cut(string(raw), "\n")
-	if !ok || !strings.HasSuffix(reply, "\n") {
-		t.Fatalf("%s: malformed capture", name)
-	}
-	return strings.TrimSuffix(reply, "\n")
-}
 
 // must unwraps a constructor's result in test set-up, where an error is a bug.
 func must(c Command, err error) Command {
@@ -31,72 +12,6 @@ func must(c Command, err error) Command {
 		panic(err)
 	}
 	return c
-}
-
-func TestClassifyCapturedReplies(t *testing.T) {
-	addr := must(SetServerAddr("app", "websrv1", netip.MustParseAddr("127.0.0.2"), 8080))
-	state := must(SetServerState("app", "websrv1", StateReady))
-	weight := must(SetServerWeight("app", "websrv1", 50))
-	enable := must(EnableHealth("app", "websrv1"))
-	disable := must(DisableHealth("app", "websrv1"))
-	sss := must(ShowServersState("app"))
-	stat := must(ShowStat("app"))
-
-	cases := []struct {
-		file string
-		cmd  Command
-		want error // nil = success
-	}{
-		{"addr-changed-ip-port.txt", addr, nil},
-		{"addr-no-change.txt", addr, nil},
-		{"addr-changed-ip-only-port.txt", addr, nil},
-		{"addr-changed-port-only.txt", addr, nil},
-		{"addr-ipv6.txt", addr, nil},
-		{"addr-invalid.txt", addr, ErrInvalidArgument},
-		{"addr-hostname.txt", addr, ErrInvalidArgument},
-		{"addr-bad-port-half-applied.txt", addr, ErrInvalidArgument},
-		{"addr-port-map.txt", addr, ErrInvalidArgument},
-		{"state-ready.txt", state, nil},
-		{"state-drain.txt", state, nil},
-		{"state-bad.txt", state, ErrInvalidArgument},
-		{"weight-ok.txt", weight, nil},
-		{"weight-too-big.txt", weight, ErrInvalidArgument},
-		{"weight-garbage.txt", weight, ErrInvalidArgument},
-		{"weight-static-lb.txt", weight, ErrInvalidArgument},
-		{"no-such-backend.txt", state, ErrNoSuchBackend},
-		{"no-such-server.txt", state, ErrNoSuchServer},
-		{"no-such-server.txt", addr, ErrNoSuchServer},
-		{"no-such-server.txt", weight, ErrNoSuchServer},
-		{"proxy-disabled.txt", state, ErrBackendDisabled},
-		{"permission-denied.txt", state, ErrPermission},
-		{"permission-denied.txt", addr, ErrPermission},
-		{"unknown-command.txt", state, ErrUnknownCommand},
-		{"enable-health-ok.txt", enable, nil},
-		{"enable-health-not-configured.txt", enable, ErrInvalidArgument},
-		{"disable-health-ok.txt", disable, nil},
-		{"servers-state-all.txt", sss, nil},
-		{"servers-state-missing-backend.txt", sss, ErrNoSuchBackend},
-		{"show-stat-app.txt", stat, nil},
-		{"show-stat-missing.txt", stat, ErrNoSuchBackend},
-		{"show-info.txt", ShowInfo(), nil},
-		{"show-version.txt", ShowVersion(), nil},
-		{"show-cli-level-admin.txt", ShowCLILevel(), nil},
-		{"show-cli-level-user.txt", ShowCLILevel(), nil},
-		// A reply meant for another command is never success.
-		{"addr-changed-ip-port.txt", state, ErrUnexpectedReply},
-		{"state-ready.txt", addr, ErrUnexpectedReply},
-		{"state-ready.txt", sss, ErrUnexpectedReply},
-		{"show-version.txt", sss, ErrUnexpectedReply},
-		{"unknown-command.txt", sss, ErrUnknownCommand},
-	}
-	for _, tc := range cases {
-		t.Run(tc.file+"/"+tc.cmd.line, func(t *testing.T) {
-			detail, kind := classify(tc.cmd, capture(t, tc.file))
-			if !errors.Is(kind, tc.want) || (kind == nil) != (tc.want == nil) {
-				t.Fatalf("classify = %v (%s), want %v", kind, detail, tc.want)
-			}
-		})
-	}
 }
 
 // Replies that look like success at first sight but are not (3.x wording and
@@ -147,5 +62,32 @@ func TestErrorNamesTargetCommandAndReply(t *testing.T) {
 	}
 	if IsGone(&Error{Kind: ErrTimeout}) || IsGone(&Error{Kind: ErrTransport}) {
 		t.Error("a timeout or transport failure must never read as gone")
+	}
+}
+
+// Severity prefixes of `severity-output number|string` are removed before a
+// reply is classified; anything else that starts with `[` is left alone.
+func TestWithoutSeverity(t *testing.T) {
+	cases := map[string]string{
+		"[4]: nothing changed\n":   "nothing changed\n",
+		"[err]: No such server.\n": "No such server.\n",
+		"[info]: admin\n":          "admin\n",
+		"[8]: admin\n":             "[8]: admin\n", // no such level
+		"[warn]: x\n":              "[warn]: x\n",  // not HAProxy's name
+		"[3]: \n":                  "[3]: \n",      // a level without a message
+		"[3]:No such server.\n":    "[3]:No such server.\n",
+		"admin\n":                  "admin\n",
+		"":                         "",
+		"[6]: [6]: admin\n":        "[6]: admin\n", // one prefix only
+		"1\n# be_id be_name\n":     "1\n# be_id be_name\n",
+	}
+	for in, want := range cases {
+		if got := withoutSeverity(in); got != want {
+			t.Errorf("withoutSeverity(%q) = %q, want %q", in, got, want)
+		}
+	}
+	state := must(SetServerState("app", "websrv1", StateReady))
+	if _, kind := classify(state, "[3]: No such server."); !errors.Is(kind, ErrNoSuchServer) {
+		t.Errorf("prefixed error classified as %v", kind)
 	}
 }

@@ -121,6 +121,7 @@ func (c *Client) run(ctx context.Context, cmds []Command) (bodies []string, each
 		if detail, kind := classify(cmd, bodies[i]); kind != nil {
 			each[i] = &Error{Kind: kind, Target: c.Target(), Command: cmd.line, Reply: bodies[i], Detail: detail}
 		}
+		bodies[i] = withoutSeverity(bodies[i]) // errors above keep the raw reply
 	}
 	return bodies, each, nil
 }

@@ -43,7 +43,7 @@ var commonFailures = []struct {
 }
 
 func classify(cmd Command, body string) (detail string, kind error) {
-	msg := strings.TrimRight(body, "\n")
+	msg := strings.TrimRight(withoutSeverity(body), "\n")
 	for _, f := range commonFailures {
 		if msg == f.text || f.prefix && strings.HasPrefix(msg, f.text) {
 			return "", f.kind
@@ -216,18 +216,17 @@ func ShowServersState(backend string) (Command, error) {
 	return Command{line: line, reply: dataReply("1\n# ")}, nil
 }
 
-// ShowStat builds `show stat` limited to the servers of one backend (or every
-// proxy when backend is empty). It is where live session counts (scur) are.
-func ShowStat(backend string) (Command, error) {
-	line := "show stat"
-	if backend != "" {
-		if err := ValidateName("backend", backend); err != nil {
-			return Command{}, invalid(err)
-		}
-		// <proxy> <type> <sid>: type 4 = servers, sid -1 = all of them.
-		line += " " + backend + " 4 -1"
+// ShowStat builds `show stat <iid> 4 -1`: the servers of the backend whose
+// numeric id (be_id of `show servers state`) is backendID. It is where live
+// session counts (scur) are. The id, not the name: `show stat <name>` finds a
+// frontend before a backend of the same name (allowed up to HAProxy 3.2).
+// An unknown id is not an error to HAProxy; it answers with the header alone.
+func ShowStat(backendID int) (Command, error) {
+	if backendID <= 0 {
+		return Command{}, invalid(fmt.Errorf("backend id %d is not a positive number", backendID))
 	}
-	return Command{line: line, reply: dataReply("# pxname,")}, nil
+	// <iid> <type> <sid>: type 4 = servers, sid -1 = all of them.
+	return Command{line: "show stat " + strconv.Itoa(backendID) + " 4 -1", reply: dataReply("# pxname,")}, nil
 }
 
 // ShowInfo builds `show info`.

@@ -48,9 +48,9 @@ func (c *Client) ParseServersStateReply(cmd Command, body string) (*ServersState
 	return st, c.parsed(cmd, body, err)
 }
 
-// Stat runs `show stat` for the servers of one backend.
-func (c *Client) Stat(ctx context.Context, backend string) ([]StatRow, error) {
-	cmd, err := ShowStat(backend)
+// Stat runs `show stat` for the servers of the backend with id backendID.
+func (c *Client) Stat(ctx context.Context, backendID int) ([]StatRow, error) {
+	cmd, err := ShowStat(backendID)
 	body, err := c.exec(ctx, cmd, err)
 	if err != nil {
 		return nil, err

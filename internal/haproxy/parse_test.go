@@ -9,34 +9,42 @@ import (
 const header25 = "# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port"
 
 func TestParseServersStateCaptured(t *testing.T) {
-	st, err := ParseServersState(capture(t, "servers-state-after-changes.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(st.Servers) != 8 {
-		t.Fatalf("got %d servers, want 8", len(st.Servers))
-	}
-	w1, ok := st.Find("app", "websrv1")
-	if !ok {
-		t.Fatal("websrv1 missing")
-	}
-	// ready from a `disabled` template slot: CMAINT (4) stays, and that is ready.
-	if w1.Addr != netip.MustParseAddr("127.0.0.4") || w1.Port != 8081 || w1.Admin != 4 ||
-		w1.Admin.UserState() != StateReady || w1.UserWeight != 50 || w1.InitialWeight != 1 || w1.OpState != OpRunning {
-		t.Errorf("websrv1 = %+v", w1)
-	}
-	w2, _ := st.Find("app", "websrv2")
-	if w2.Addr != netip.MustParseAddr("::1") || w2.Admin.UserState() != StateMaint || w2.OpState != OpStopped {
-		t.Errorf("websrv2 = %+v", w2)
-	}
-	// maint → drain clears FMAINT: 12 = CMAINT|FDRAIN. Decimal, not hex.
-	w3, _ := st.Find("app", "websrv3")
-	if w3.Admin != 12 || w3.Admin.UserState() != StateDrain || !w3.Admin.Draining() || w3.Admin.InMaintenance() {
-		t.Errorf("websrv3 = %+v (%s)", w3, w3.Admin)
-	}
-	// A disabled backend lists its servers with srv_id 0.
-	if o1, ok := st.Find("off", "o1"); !ok || o1.ID != 0 {
-		t.Errorf("off/o1 = %+v, %v", o1, ok)
+	for _, v := range capturedVersions(t) {
+		st, err := ParseServersState(capture(t, v, "servers-state-after-changes.txt"))
+		if err != nil {
+			t.Fatalf("%s: %v", v, err)
+		}
+		if len(st.Servers) != 16 {
+			t.Fatalf("%s: got %d servers, want 16", v, len(st.Servers))
+		}
+		w1, ok := st.Find("app", "websrv1")
+		if !ok {
+			t.Fatalf("%s: websrv1 missing", v)
+		}
+		// ready from a `disabled` template slot: CMAINT (4) stays, and that is ready.
+		if w1.Addr != netip.MustParseAddr("127.0.0.4") || w1.Port != 8081 || w1.Admin != 4 ||
+			w1.Admin.UserState() != StateReady || w1.UserWeight != 50 || w1.InitialWeight != 1 || w1.OpState != OpRunning {
+			t.Errorf("%s: websrv1 = %+v", v, w1)
+		}
+		w2, _ := st.Find("app", "websrv2")
+		if w2.Addr != netip.MustParseAddr("::1") || w2.Port != 8080 || w2.Admin.UserState() != StateMaint || w2.OpState != OpStopped {
+			t.Errorf("%s: websrv2 = %+v", v, w2)
+		}
+		// maint → drain clears FMAINT: 12 = CMAINT|FDRAIN. Decimal, not hex.
+		w3, _ := st.Find("app", "websrv3")
+		if w3.Admin != 12 || w3.Admin.UserState() != StateDrain || !w3.Admin.Draining() || w3.Admin.InMaintenance() {
+			t.Errorf("%s: websrv3 = %+v (%s)", v, w3, w3.Admin)
+		}
+		// A disabled backend lists its servers with srv_id 0.
+		if o1, ok := st.Find("off", "o1"); !ok || o1.ID != 0 {
+			t.Errorf("%s: off/o1 = %+v, %v", v, o1, ok)
+		}
+		// Health checks configured on chk/c1, enabled again after disable/enable.
+		if c1, ok := st.Find("chk", "c1"); !ok || c1.BackendID != 77 {
+			t.Errorf("%s: chk/c1 = %+v", v, c1)
+		} else if configured, enabled := c1.HealthChecks(); !configured || !enabled {
+			t.Errorf("%s: chk/c1 health checks configured=%v enabled=%v", v, configured, enabled)
+		}
 	}
 }
 
@@ -121,25 +129,27 @@ func TestParseServersStateRejects(t *testing.T) {
 }
 
 func TestParseStatCaptured(t *testing.T) {
-	rows, err := ParseStat(capture(t, "show-stat-app.txt"))
-	if err != nil {
-		t.Fatal(err)
+	for _, v := range capturedVersions(t) {
+		rows, err := ParseStat(capture(t, v, "show-stat-chk.txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != 1 || rows[0].Server != "c1" || rows[0].Sessions != 0 || rows[0].Proxy != "chk" || rows[0].ProxyID != 77 {
+			t.Errorf("%s: %+v", v, rows)
+		}
+		if rows, err := ParseStat(capture(t, v, "show-stat-unknown-id.txt")); err != nil || len(rows) != 0 {
+			t.Errorf("%s: unknown id: %+v, %v", v, rows, err)
+		}
+		info, err := ParseInfo(capture(t, v, "show-info.txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info["Name"] != "HAProxy" || !strings.HasPrefix(info["Version"], v) {
+			t.Errorf("%s: info = %v", v, info)
+		}
 	}
-	if len(rows) != 4 || rows[0].Server != "websrv1" || rows[0].Sessions != 0 || rows[0].Proxy != "app" {
-		t.Errorf("%+v", rows)
-	}
-	if _, err := ParseStat("# pxname,svname\napp,w1\n"); err == nil {
+	if _, err := ParseStat("# pxname,iid,svname\napp,3,w1\n"); err == nil {
 		t.Error("missing scur accepted")
-	}
-}
-
-func TestParseInfoCaptured(t *testing.T) {
-	info, err := ParseInfo(capture(t, "show-info.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(info["Version"], "2.6.") {
-		t.Errorf("Version = %q", info["Version"])
 	}
 }
 

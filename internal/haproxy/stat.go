@@ -11,6 +11,7 @@ import (
 // sessions, which `show servers state` does not carry.
 type StatRow struct {
 	Proxy    string
+	ProxyID  int // iid
 	Server   string
 	Sessions int    // scur
 	Status   string // e.g. UP, DOWN, MAINT, DRAIN, "UP 1/3"
@@ -33,7 +34,7 @@ func ParseStat(body string) ([]StatRow, error) {
 	for i, name := range records[0] {
 		col[name] = i
 	}
-	for _, name := range []string{"pxname", "svname", "scur", "status"} {
+	for _, name := range []string{"pxname", "iid", "svname", "scur", "status"} {
 		if _, ok := col[name]; !ok {
 			return nil, fmt.Errorf("stat: required column %q is missing", name)
 		}
@@ -48,7 +49,11 @@ func ParseStat(body string) ([]StatRow, error) {
 		if err != nil || scur < 0 {
 			return nil, fmt.Errorf("stat: %s/%s: scur %q is not a count", rec[col["pxname"]], sv, rec[col["scur"]])
 		}
-		out = append(out, StatRow{Proxy: rec[col["pxname"]], Server: sv, Sessions: scur, Status: rec[col["status"]]})
+		iid, err := strconv.Atoi(rec[col["iid"]])
+		if err != nil {
+			return nil, fmt.Errorf("stat: %s/%s: iid %q is not a number", rec[col["pxname"]], sv, rec[col["iid"]])
+		}
+		out = append(out, StatRow{Proxy: rec[col["pxname"]], ProxyID: iid, Server: sv, Sessions: scur, Status: rec[col["status"]]})
 	}
 	return out, nil
 }

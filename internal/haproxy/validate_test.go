@@ -95,13 +95,16 @@ func TestHostileValuesNeverReachTheSocket(t *testing.T) {
 		if bad != "" { // "" means "all backends" for the show commands
 			_, err := c.ServersState(ctx, bad)
 			calls["ServersState"] = err
-			_, err = c.Stat(ctx, bad)
-			calls["Stat"] = err
 		}
 		for name, err := range calls {
 			if !errors.Is(err, ErrInvalidArgument) {
 				t.Errorf("%s(%q): err = %v, want ErrInvalidArgument", name, bad, err)
 			}
+		}
+	}
+	for _, id := range []int{0, -1} {
+		if _, err := c.Stat(ctx, id); !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("Stat(%d): %v", id, err)
 		}
 	}
 	for _, bad := range []int{0, -1, 65536, 99999} {
@@ -182,8 +185,10 @@ func FuzzParseAddress(f *testing.F) {
 }
 
 func FuzzParseServersState(f *testing.F) {
-	f.Add(capture(f, "servers-state-all.txt"))
-	f.Add(capture(f, "servers-state-after-changes.txt"))
+	for _, v := range capturedVersions(f) {
+		f.Add(capture(f, v, "servers-state-all.txt"))
+		f.Add(capture(f, v, "servers-state-after-changes.txt"))
+	}
 	f.Add("1\n# be_name srv_name\n")
 	f.Add("1\n" + header25 + "\n3 app 1 w - 0 5 1 1 1 1 0 0 14 0 0 0 - 1 - 0 0 - - 0\n")
 	f.Fuzz(func(t *testing.T, body string) {
@@ -203,8 +208,10 @@ func FuzzParseServersState(f *testing.F) {
 }
 
 func FuzzClassify(f *testing.F) {
-	for _, name := range []string{"addr-changed-ip-port.txt", "addr-bad-port-half-applied.txt", "state-ready.txt", "no-such-server.txt", "weight-garbage.txt"} {
-		f.Add(capture(f, name))
+	for _, v := range capturedVersions(f) {
+		for _, step := range captureScript() {
+			f.Add(capture(f, v, step.file))
+		}
 	}
 	addr, _ := SetServerAddr("b", "s", netip.MustParseAddr("127.0.0.1"), 80)
 	state, _ := SetServerState("b", "s", StateReady)

@@ -34,6 +34,7 @@ type Instance struct {
 	AdminSock  string // unix socket path, level admin
 	UserSock   string // unix socket path, level user
 	AdminTCP   string // host:port of the admin TCP socket
+	SevSock    string // with Options.SeverityOutput: an admin unix socket whose replies carry severity prefixes
 	Frontend   string // host:port of the HTTP frontend (default_backend app)
 	ConfigPath string
 
@@ -84,6 +85,10 @@ type Options struct {
 	// MasterWorker runs haproxy in master-worker mode (-W, with a master CLI
 	// socket), so that Reload does what `systemctl reload` does.
 	MasterWorker bool
+	// SeverityOutput ("number" or "string") adds an admin unix socket,
+	// Instance.SevSock, declared with `severity-output <value>`, as sockets
+	// shared with monitoring tools often are.
+	SeverityOutput string
 }
 
 var configTemplate = template.Must(template.New("cfg").Parse(`global
@@ -91,6 +96,9 @@ var configTemplate = template.Must(template.New("cfg").Parse(`global
     stats socket {{.AdminSock}} mode 600 level admin
     stats socket {{.UserSock}} mode 600 level user
     stats socket ipv4@{{.AdminTCP}} level admin
+{{- if .Severity}}
+    stats socket {{.SevSock}} mode 600 level admin severity-output {{.Severity}}
+{{- end}}
     stats timeout 10s
 
 defaults
@@ -184,6 +192,7 @@ func start(t testing.TB, bin string, o Options) (*Instance, error) {
 		UserSock:   filepath.Join(dir, "u.sock"),
 		AdminTCP:   FreeAddr(t),
 		Frontend:   FreeAddr(t),
+		SevSock:    filepath.Join(dir, "s.sock"),
 		ConfigPath: filepath.Join(dir, "haproxy.cfg"),
 		log:        &syncBuffer{},
 	}
@@ -191,9 +200,13 @@ func start(t testing.TB, bin string, o Options) (*Instance, error) {
 	err = configTemplate.Execute(&cfg, map[string]any{
 		"AdminSock": inst.AdminSock, "UserSock": inst.UserSock, "AdminTCP": inst.AdminTCP,
 		"Frontend": inst.Frontend, "Slots": o.Slots, "Extra": o.ExtraConfig, "Check": o.check(),
+		"SevSock": inst.SevSock, "Severity": o.SeverityOutput,
 	})
 	if err != nil {
 		return nil, err
+	}
+	if o.SeverityOutput == "" {
+		inst.SevSock = ""
 	}
 	if err := os.WriteFile(inst.ConfigPath, cfg.Bytes(), 0o600); err != nil {
 		return nil, err
@@ -409,6 +422,25 @@ func (i *Instance) State(t testing.TB, backend, server string) Server {
 	}
 	t.Fatalf("haproxytest: server %s/%s not found in %q", backend, server, out)
 	return Server{}
+}
+
+// WaitState polls the server's row until ok accepts it, failing t after a
+// few seconds with the last row read. It is for checking a raw client write
+// that nothing else confirmed: from HAProxy 2.9 on, an address change shows
+// in `show servers state` only a moment after `set server … addr` replied.
+func (i *Instance) WaitState(t testing.TB, backend, server string, ok func(Server) bool) Server {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		s := i.State(t, backend, server)
+		if ok(s) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("haproxytest: %s/%s never reached the expected state; last read %+v", backend, server, s)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // FreeAddr returns 127.0.0.1:<a port that was free a moment ago>.

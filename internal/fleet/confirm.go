@@ -1,0 +1,125 @@
+package fleet
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
+)
+
+// From HAProxy 2.9 on, `set server … addr` answers "IP changed from …"
+// before the change is applied: a `show servers state` sent next, even in the
+// same session, can still show the old address, and one a moment later shows
+// the new one. A single read after a write therefore proves nothing. Every
+// write is confirmed by polling fresh reads until they show it, bounded by
+// the provider's timeout, and a server is made ready (or its weight raised)
+// only after a read on that socket has shown its new address.
+
+// settleFirstPoll and settleMaxPoll bound the pause between confirmation
+// reads: the first re-read comes almost at once (the lag is usually well
+// under a millisecond), later ones back off so a change that never shows
+// does not flood the socket.
+const (
+	settleFirstPoll = 2 * time.Millisecond
+	settleMaxPoll   = 100 * time.Millisecond
+)
+
+// expectation is what one server must show before a step counts as applied.
+type expectation struct {
+	server string
+	ok     func(haproxy.ServerState) bool
+	want   string // what ok checks, for the error message
+}
+
+// unsettled is a server whose reads never showed what was expected.
+type unsettled struct {
+	server string
+	last   haproxy.ServerState
+	found  bool
+	want   string
+}
+
+// settle polls fresh reads of backend on c until every expectation holds or
+// the provider's timeout passes. It returns the last row read of each
+// server, and the servers that never showed what was expected (in server
+// order). A failed read ends the polling with that error.
+func (f *Fleet) settle(ctx context.Context, c *haproxy.Client, backend string, exps []expectation) (map[string]haproxy.ServerState, []unsettled, error) {
+	ctx, cancel := f.op(ctx)
+	defer cancel()
+	rows := make(map[string]haproxy.ServerState, len(exps))
+	pause := settleFirstPoll
+	for {
+		snap, err := f.read(ctx, c, backend, time.Now())
+		if err != nil {
+			return rows, nil, err
+		}
+		var missing []unsettled
+		for _, e := range exps {
+			row, ok := snap.st.Find(backend, e.server)
+			if ok {
+				rows[e.server] = row
+			}
+			if !ok || !e.ok(row) {
+				missing = append(missing, unsettled{server: e.server, last: row, found: ok, want: e.want})
+			}
+		}
+		if len(missing) == 0 {
+			return rows, nil, nil
+		}
+		if sleep(ctx, pause) != nil {
+			sort.Slice(missing, func(i, j int) bool { return missing[i].server < missing[j].server })
+			return rows, missing, nil
+		}
+		pause = min(2*pause, settleMaxPoll)
+	}
+}
+
+// settleOne is settle for one server, with the error already worded: it
+// names the socket, the commands HAProxy accepted, and what it last read.
+func (f *Fleet) settleOne(ctx context.Context, c *haproxy.Client, backend string, e expectation, sent []haproxy.Command) (haproxy.ServerState, error) {
+	rows, missing, err := f.settle(ctx, c, backend, []expectation{e})
+	if err != nil {
+		return haproxy.ServerState{}, err
+	}
+	if len(missing) > 0 {
+		return rows[e.server], fmt.Errorf("%s: %w", c.Target(), missing[0].error(backend, f.timeout, sent))
+	}
+	return rows[e.server], nil
+}
+
+// error says what was sent and what was last read instead; the caller adds
+// the socket.
+func (u unsettled) error(backend string, waited time.Duration, sent []haproxy.Command) error {
+	if !u.found {
+		return fmt.Errorf("server %s/%s vanished during the change", backend, u.server)
+	}
+	return fmt.Errorf("HAProxy accepted %s, but %s later `show servers state %s` still reports %s for %s/%s, not %s",
+		quoteCommands(sent), waited, backend, describe(ValuesOf(u.last)), backend, u.server, u.want)
+}
+
+func quoteCommands(cmds []haproxy.Command) string {
+	if len(cmds) == 0 {
+		return "the commands"
+	}
+	q := make([]string, len(cmds))
+	for i, c := range cmds {
+		q[i] = "`" + c.String() + "`"
+	}
+	return strings.Join(q, ", ")
+}
+
+// showsValues expects the server to hold exactly want.
+func showsValues(server string, want Values) expectation {
+	return expectation{server: server, want: describe(want), ok: func(s haproxy.ServerState) bool { return ValuesOf(s) == want }}
+}
+
+// showsAddr expects the server to hold addr:port, whatever else it shows.
+func showsAddr(server, addr string, port int) expectation {
+	return expectation{server: server, want: fmt.Sprintf("address %s port %d", addr, port), ok: func(s haproxy.ServerState) bool {
+		v := ValuesOf(s)
+		return v.Addr == addr && v.Port == port
+	}}
+}
