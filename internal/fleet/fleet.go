@@ -48,16 +48,30 @@ func New(targets []string, timeout time.Duration, observe haproxy.Observer, opts
 	if len(targets) == 0 {
 		return nil, fmt.Errorf("no HAProxy sockets configured")
 	}
+	transports := make([]haproxy.Transport, len(targets))
+	for i, t := range targets {
+		tr, err := haproxy.ParseTarget(t)
+		if err != nil {
+			return nil, err
+		}
+		transports[i] = tr
+	}
+	return FromTransports(transports, timeout, observe, opts...)
+}
+
+// FromTransports is New for sockets that are already transports: the seam
+// through which tests put a fault (a dropped connection, a hang, a lagging
+// read) between the fleet and a real HAProxy.
+func FromTransports(transports []haproxy.Transport, timeout time.Duration, observe haproxy.Observer, opts ...Option) (*Fleet, error) {
+	if len(transports) == 0 {
+		return nil, fmt.Errorf("no HAProxy sockets configured")
+	}
 	seen := map[string]bool{}
 	f := &Fleet{timeout: timeout, reads: newReadCache(), maxConns: haproxy.DefaultMaxConns}
 	for _, o := range opts {
 		o(f)
 	}
-	for _, t := range targets {
-		tr, err := haproxy.ParseTarget(t)
-		if err != nil {
-			return nil, err
-		}
+	for _, tr := range transports {
 		if seen[tr.String()] {
 			return nil, fmt.Errorf("socket %s is listed twice", tr.String())
 		}

@@ -150,9 +150,6 @@ func Start(t testing.TB, opts ...Options) *Instance {
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	if o.Slots == 0 {
-		o.Slots = Slots
-	}
 	var lastErr error
 	// Free ports are picked by binding :0 and closing; another process can
 	// take one in between, so retry a few times.
@@ -181,10 +178,34 @@ func Binary(t testing.TB) string {
 }
 
 func start(t testing.TB, bin string, o Options) (*Instance, error) {
+	inst, cfg, err := prepare(t, o)
+	if err != nil {
+		return nil, err
+	}
+	if out, err := exec.Command(bin, "-c", "-q", "-f", inst.ConfigPath).CombinedOutput(); err != nil {
+		_ = os.RemoveAll(inst.Dir)
+		t.Fatalf("haproxytest: config rejected: %v\n%s\n%s", err, out, cfg)
+	}
+
+	inst.bin = bin
+	inst.masterWorker = o.MasterWorker
+	if err := inst.launch(); err != nil {
+		_ = os.RemoveAll(inst.Dir)
+		return nil, err
+	}
+	t.Cleanup(func() {
+		inst.stop()
+		_ = os.RemoveAll(inst.Dir)
+	})
+	return inst, nil
+}
+
+// prepare writes an instance's config into a new short directory.
+func prepare(t testing.TB, o Options) (*Instance, string, error) {
 	// Unix socket paths are limited to ~100 bytes; t.TempDir() can be longer.
 	dir, err := os.MkdirTemp("/tmp", "hx") //nolint:usetesting // t.TempDir() paths overflow the ~100-byte unix socket limit
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	inst := &Instance{
 		Dir:        dir,
@@ -192,9 +213,14 @@ func start(t testing.TB, bin string, o Options) (*Instance, error) {
 		UserSock:   filepath.Join(dir, "u.sock"),
 		AdminTCP:   FreeAddr(t),
 		Frontend:   FreeAddr(t),
-		SevSock:    filepath.Join(dir, "s.sock"),
 		ConfigPath: filepath.Join(dir, "haproxy.cfg"),
 		log:        &syncBuffer{},
+	}
+	if o.SeverityOutput != "" {
+		inst.SevSock = filepath.Join(dir, "s.sock")
+	}
+	if o.Slots == 0 {
+		o.Slots = Slots
 	}
 	var cfg bytes.Buffer
 	err = configTemplate.Execute(&cfg, map[string]any{
@@ -202,31 +228,53 @@ func start(t testing.TB, bin string, o Options) (*Instance, error) {
 		"Frontend": inst.Frontend, "Slots": o.Slots, "Extra": o.ExtraConfig, "Check": o.check(),
 		"SevSock": inst.SevSock, "Severity": o.SeverityOutput,
 	})
+	if err == nil {
+		err = os.WriteFile(inst.ConfigPath, cfg.Bytes(), 0o600)
+	}
 	if err != nil {
-		return nil, err
-	}
-	if o.SeverityOutput == "" {
-		inst.SevSock = ""
-	}
-	if err := os.WriteFile(inst.ConfigPath, cfg.Bytes(), 0o600); err != nil {
-		return nil, err
-	}
-	if out, err := exec.Command(bin, "-c", "-q", "-f", inst.ConfigPath).CombinedOutput(); err != nil {
 		_ = os.RemoveAll(dir)
-		t.Fatalf("haproxytest: config rejected: %v\n%s\n%s", err, out, cfg.String())
+		return nil, "", err
 	}
+	return inst, cfg.String(), nil
+}
 
-	inst.bin = bin
-	inst.masterWorker = o.MasterWorker
-	if err := inst.launch(); err != nil {
-		_ = os.RemoveAll(dir)
-		return nil, err
+// CheckConfig writes the config Start would run and returns what
+// `haproxy -c` says of it (nil when it is valid), starting nothing.
+func CheckConfig(t testing.TB, o Options) error {
+	t.Helper()
+	inst, _, err := prepare(t, o)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		inst.stop()
-		_ = os.RemoveAll(dir)
-	})
-	return inst, nil
+	defer os.RemoveAll(inst.Dir)
+	if out, err := exec.Command(Binary(t), "-c", "-f", inst.ConfigPath).CombinedOutput(); err != nil {
+		return fmt.Errorf("%w: %s", err, out)
+	}
+	return nil
+}
+
+// HAProxyVersion is the major.minor.patch of the haproxy on PATH.
+type HAProxyVersion struct{ Major, Minor, Patch int }
+
+func (v HAProxyVersion) String() string { return fmt.Sprintf("%d.%d.%d", v.Major, v.Minor, v.Patch) }
+
+// AtLeast reports whether v is major.minor or newer.
+func (v HAProxyVersion) AtLeast(major, minor int) bool {
+	return v.Major > major || v.Major == major && v.Minor >= minor
+}
+
+// Version runs `haproxy -v` on the haproxy tests use.
+func Version(t testing.TB) HAProxyVersion {
+	t.Helper()
+	out, err := exec.Command(Binary(t), "-v").Output()
+	if err != nil {
+		t.Fatalf("haproxytest: haproxy -v: %v", err)
+	}
+	var v HAProxyVersion
+	if _, err := fmt.Sscanf(string(out), "HAProxy version %d.%d.%d", &v.Major, &v.Minor, &v.Patch); err != nil {
+		t.Fatalf("haproxytest: cannot read the version in %q: %v", out, err)
+	}
+	return v
 }
 
 // launch starts haproxy on the instance's config and waits for its sockets.

@@ -1,0 +1,293 @@
+package fleet_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleet"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
+)
+
+// lagTransport sits between the fleet and a real HAProxy and makes it act
+// like HAProxy 2.9+ at its slowest, deterministically: after
+// `set server <b>/<s> addr …`, the next `reads` replies of
+// `show servers state` still show the address the server had before (-1:
+// forever). Every command still reaches the real HAProxy. It records each
+// `state ready` or `state drain` sent while reads still show the old
+// address: the provider must never send one.
+type lagTransport struct {
+	inner haproxy.Transport
+	reads int
+
+	mu         sync.Mutex
+	pending    map[string]*lagging // "backend/server" → change not yet visible
+	violations []string
+	lagged     int // rows rewritten to their old address
+}
+
+type lagging struct {
+	addr, port string // what reads keep showing
+	left       int
+}
+
+func newLag(inner haproxy.Transport, reads int) *lagTransport {
+	return &lagTransport{inner: inner, reads: reads, pending: map[string]*lagging{}}
+}
+
+func (l *lagTransport) String() string { return l.inner.String() }
+
+func (l *lagTransport) Dial(ctx context.Context) (net.Conn, error) {
+	c, err := l.inner.Dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &lagConn{Conn: c, l: l, ctx: ctx}, nil
+}
+
+var (
+	addrCmd  = regexp.MustCompile(`^set server (\S+)/(\S+) addr (\S+) port (\S+)$`)
+	serveCmd = regexp.MustCompile(`^set server (\S+)/(\S+) state (ready|drain)$`)
+)
+
+// sent looks at the lines of one write before it goes to HAProxy.
+func (l *lagTransport) sent(ctx context.Context, lines []string) {
+	for _, line := range lines {
+		if m := addrCmd.FindStringSubmatch(line); m != nil {
+			addr, port := l.current(ctx, m[1], m[2])
+			l.mu.Lock()
+			if _, ok := l.pending[m[1]+"/"+m[2]]; !ok && (addr != m[3] || port != m[4]) {
+				l.pending[m[1]+"/"+m[2]] = &lagging{addr: addr, port: port, left: l.reads}
+			}
+			l.mu.Unlock()
+		}
+		if m := serveCmd.FindStringSubmatch(line); m != nil {
+			l.mu.Lock()
+			if p, ok := l.pending[m[1]+"/"+m[2]]; ok {
+				l.violations = append(l.violations, fmt.Sprintf("%q sent while reads still show %s:%s", line, p.addr, p.port))
+			}
+			l.mu.Unlock()
+		}
+	}
+}
+
+// current reads a server's address from HAProxy itself, in plain mode.
+func (l *lagTransport) current(ctx context.Context, backend, server string) (addr, port string) {
+	c, err := l.inner.Dial(ctx)
+	if err != nil {
+		return "", ""
+	}
+	defer c.Close()
+	_, _ = c.Write([]byte("show servers state " + backend + "\n"))
+	body, _ := io.ReadAll(c)
+	for _, row := range strings.Split(string(body), "\n") {
+		f := strings.Fields(row)
+		if len(f) > 18 && f[1] == backend && f[3] == server {
+			return f[4], f[18]
+		}
+	}
+	return "", ""
+}
+
+// rewrite shows each pending server's old address in a prompt-mode reply
+// holding `show servers state`, and counts the read against its lag.
+func (l *lagTransport) rewrite(reply []byte) []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	lines := strings.Split(string(reply), "\n")
+	for i, row := range lines {
+		f := strings.Fields(row)
+		if len(f) < 25 {
+			continue
+		}
+		if p, ok := l.pending[f[1]+"/"+f[3]]; ok {
+			f[4], f[18] = p.addr, p.port
+			lines[i] = strings.Join(f, " ")
+			l.lagged++
+		}
+	}
+	for key, p := range l.pending {
+		if p.left > 0 {
+			p.left--
+		}
+		if p.left == 0 {
+			delete(l.pending, key)
+		}
+	}
+	return []byte(strings.Join(lines, "\n"))
+}
+
+func (l *lagTransport) report() (violations []string, lagged int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.violations...), l.lagged
+}
+
+// lagConn passes writes through after a look, and buffers a reply to
+// `show servers state` whole (the client reads those to EOF) to rewrite it.
+type lagConn struct {
+	net.Conn
+	l       *lagTransport
+	ctx     context.Context
+	reads   bool
+	buf     *bytes.Reader
+	readErr error
+}
+
+func (c *lagConn) Write(p []byte) (int, error) {
+	lines := strings.Split(string(p), "\n")
+	c.l.sent(c.ctx, lines)
+	for _, line := range lines {
+		c.reads = c.reads || strings.HasPrefix(line, "show servers state")
+	}
+	return c.Conn.Write(p)
+}
+
+func (c *lagConn) Read(p []byte) (int, error) {
+	if !c.reads {
+		return c.Conn.Read(p)
+	}
+	if c.buf == nil {
+		all, err := io.ReadAll(c.Conn)
+		c.buf, c.readErr = bytes.NewReader(c.l.rewrite(all)), err
+	}
+	n, err := c.buf.Read(p)
+	if err == io.EOF && c.readErr != nil {
+		return n, c.readErr
+	}
+	return n, err
+}
+
+func lagFleet(t *testing.T, timeout time.Duration, lags ...*lagTransport) *fleet.Fleet {
+	t.Helper()
+	trs := make([]haproxy.Transport, len(lags))
+	for i, l := range lags {
+		trs[i] = l
+	}
+	f, err := fleet.FromTransports(trs, timeout, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func unixTransport(t *testing.T, inst *haproxytest.Instance) haproxy.Transport {
+	t.Helper()
+	tr, err := haproxy.ParseTarget(inst.UnixTarget())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+// A confirmation that reads once and trusts what it read fails here: the
+// first reads after an address change still show the old address. The
+// provider polls until the change shows, and sends `state ready` only then.
+func TestConfirmationWaitsOutTheAddressLag(t *testing.T) {
+	a, b := haproxytest.Start(t), haproxytest.Start(t)
+	la, lb := newLag(unixTransport(t, a), 3), newLag(unixTransport(t, b), 5)
+	f := lagFleet(t, 5*time.Second, la, lb)
+	ctx := context.Background()
+
+	d := fleet.Desired{Backend: "app", Server: "websrv1", Addr: netip.MustParseAddr("127.0.0.7"), Port: intp(7), State: haproxy.StateReady, Weight: intp(20)}
+	slots, _, err := f.Preflight(ctx, "app", "websrv1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range f.Apply(ctx, d, slots) {
+		if r.Err != nil {
+			t.Fatalf("%s: %v", r.Socket, r.Err)
+		}
+	}
+	for _, l := range []*lagTransport{la, lb} {
+		violations, lagged := l.report()
+		if len(violations) > 0 {
+			t.Errorf("%s: %v", l, violations)
+		}
+		if lagged == 0 {
+			t.Errorf("%s: no read showed the old address: the test proved nothing", l)
+		}
+	}
+	for _, inst := range []*haproxytest.Instance{a, b} {
+		if s := inst.State(t, "app", "websrv1"); s.Addr != "127.0.0.7" || s.Port != "7" || s.Admin != 4 || s.Wt != 20 {
+			t.Errorf("%s: %+v", inst.AdminSock, s)
+		}
+	}
+}
+
+// When the change never shows, the write fails within the timeout, naming
+// the socket, the command and what was read, and the server is not made
+// ready anywhere.
+func TestConfirmationThatNeverShowsFails(t *testing.T) {
+	a := haproxytest.Start(t)
+	l := newLag(unixTransport(t, a), -1)
+	f := lagFleet(t, 400*time.Millisecond, l)
+	ctx := context.Background()
+	d := fleet.Desired{Backend: "app", Server: "websrv2", Addr: netip.MustParseAddr("127.0.0.8"), Port: intp(8), State: haproxy.StateReady}
+	slots, _, err := f.Preflight(ctx, "app", "websrv2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	res := f.Apply(ctx, d, slots)
+	if el := time.Since(start); el > 3*time.Second {
+		t.Errorf("took %s with a 400ms timeout", el)
+	}
+	err = res[0].Err
+	if err == nil {
+		t.Fatal("a change that never showed was reported as applied")
+	}
+	for _, want := range []string{a.UnixTarget(), "set server app/websrv2 addr 127.0.0.8 port 8", "address 127.0.0.1 port 1"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
+	}
+	if violations, _ := l.report(); len(violations) > 0 {
+		t.Errorf("%v", violations)
+	}
+	if s := a.State(t, "app", "websrv2"); s.Admin != 5 {
+		t.Errorf("the server left maint although its address never showed: %+v", s)
+	}
+}
+
+// The batched pool path waits out the lag too: no member is made ready
+// before a read shows its address.
+func TestPoolWaitsOutTheAddressLag(t *testing.T) {
+	a, b := haproxytest.Start(t), haproxytest.Start(t)
+	la, lb := newLag(unixTransport(t, a), 2), newLag(unixTransport(t, b), 4)
+	f := lagFleet(t, 5*time.Second, la, lb)
+	p := fleet.Pool{Backend: "app", Prefix: "websrv", Placeholder: netip.MustParseAddrPort("127.0.0.1:1"), Members: map[string]fleet.PoolMember{
+		"m1": {Addr: netip.MustParseAddr("127.0.0.11"), Port: 11, State: haproxy.StateReady, Weight: intp(3)},
+		"m2": {Addr: netip.MustParseAddr("127.0.0.12"), Port: 12, State: haproxy.StateDrain},
+		"m3": {Addr: netip.MustParseAddr("127.0.0.13"), Port: 13, State: haproxy.StateReady},
+	}}
+	assigned, _, err := f.ApplyPool(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []*lagTransport{la, lb} {
+		violations, lagged := l.report()
+		if len(violations) > 0 {
+			t.Errorf("%s: %v", l, violations)
+		}
+		if lagged == 0 {
+			t.Errorf("%s: no read showed an old address: the test proved nothing", l)
+		}
+	}
+	for _, inst := range []*haproxytest.Instance{a, b} {
+		for member, want := range map[string]string{"m1": "127.0.0.11", "m2": "127.0.0.12", "m3": "127.0.0.13"} {
+			if s := inst.State(t, "app", assigned[member]); s.Addr != want || s.Admin&1 != 0 {
+				t.Errorf("%s: %s (%s) = %+v", inst.AdminSock, member, assigned[member], s)
+			}
+		}
+	}
+}

@@ -1,0 +1,215 @@
+package fleet_test
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleet"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
+)
+
+// Tests of behaviours that differ between HAProxy versions; each runs on
+// every version of the matrix (make test).
+
+// A second connection watches `show servers state` while servers are taken
+// out of their parked slot, pointed at a new address and made ready, again
+// and again, on two instances at once. No read may ever show a server out of
+// maint on any address but the one it is being given: in particular never
+// on the placeholder, which from HAProxy 2.9 is still visible for a moment
+// after `set server … addr` replied.
+func TestNoServerServesBeforeItsAddressShows(t *testing.T) {
+	const slots, rounds = 5, 12
+	insts := []*haproxytest.Instance{haproxytest.Start(t), haproxytest.Start(t)}
+	f := newFleet(t, insts[0].UnixTarget(), insts[1].TCPTarget())
+	ctx := context.Background()
+
+	// target[i] is slot i's address this round, as "addr:port"; it changes
+	// only while the slot is parked in maint. A watcher sample is judged
+	// only when the round did not change while it was being read.
+	var target [slots + 1]atomic.Value
+	var round [slots + 1]atomic.Int64
+	stop := make(chan struct{})
+	var violations []string
+	var samples atomic.Int64
+	var vmu sync.Mutex
+	var watchers sync.WaitGroup
+	for _, inst := range insts {
+		watchers.Add(1)
+		go func() {
+			defer watchers.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				var before [slots + 1]int64
+				for i := 1; i <= slots; i++ {
+					before[i] = round[i].Load()
+				}
+				out, err := inst.Raw("unix", inst.AdminSock, "show servers state app")
+				if err != nil {
+					continue
+				}
+				samples.Add(1)
+				for _, row := range strings.Split(out, "\n") {
+					f := strings.Fields(row)
+					if len(f) < 25 || f[1] != "app" {
+						continue
+					}
+					var i int
+					if _, err := fmt.Sscanf(f[3], "websrv%d", &i); err != nil || i < 1 || i > slots || round[i].Load() != before[i] {
+						continue
+					}
+					var admin int
+					_, _ = fmt.Sscan(f[6], &admin)
+					want, _ := target[i].Load().(string)
+					if admin&1 == 0 && f[4]+":"+f[18] != want {
+						vmu.Lock()
+						violations = append(violations, fmt.Sprintf("%s: websrv%d out of maint (admin %d) on %s:%s, its address this round is %s", inst.AdminSock, i, admin, f[4], f[18], want))
+						vmu.Unlock()
+					}
+				}
+			}
+		}()
+	}
+
+	var wg sync.WaitGroup
+	for i := 1; i <= slots; i++ {
+		server := fmt.Sprintf("websrv%d", i)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := 0; r < rounds; r++ {
+				addr := fmt.Sprintf("127.0.%d.%d", 10+r, i)
+				round[i].Add(1)
+				target[i].Store(addr + ":" + fmt.Sprint(8000+r))
+				d := fleet.Desired{Backend: "app", Server: server, Addr: netip.MustParseAddr(addr), Port: intp(8000 + r), State: haproxy.StateReady}
+				pre, _, err := f.Preflight(ctx, "app", server)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for _, res := range f.Apply(ctx, d, pre) {
+					if res.Err != nil {
+						t.Errorf("round %d: %v", r, res.Err)
+						return
+					}
+				}
+				if _, err := f.Park(ctx, "app", server, fleet.OriginsOf(pre), fleet.Grace{}); err != nil {
+					t.Errorf("round %d: park: %v", r, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	watchers.Wait()
+	if len(violations) > 0 {
+		t.Fatalf("%d violations in %d reads, first: %s", len(violations), samples.Load(), strings.Join(violations[:min(5, len(violations))], "\n"))
+	}
+	if samples.Load() < 20 {
+		t.Fatalf("the watchers read only %d times: the test proved nothing", samples.Load())
+	}
+	t.Logf("%d applies and parks, %d watcher reads, no server out of maint before its address showed", slots*rounds, samples.Load())
+}
+
+// A socket declared with `severity-output` prefixes replies with their level;
+// every operation works through it, and a refused command is still an error.
+func TestSeverityOutputSockets(t *testing.T) {
+	for _, mode := range []string{"number", "string"} {
+		t.Run(mode, func(t *testing.T) {
+			inst := haproxytest.Start(t, haproxytest.Options{SeverityOutput: mode})
+			f := newFleet(t, "unix://"+inst.SevSock)
+			ctx := context.Background()
+			d := fleet.Desired{Backend: "app", Server: "websrv1", Addr: netip.MustParseAddr("127.0.0.5"), Port: intp(5), State: haproxy.StateDrain, Weight: intp(7)}
+			pre, _, err := f.Preflight(ctx, "app", "websrv1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range f.Apply(ctx, d, pre) {
+				if r.Err != nil {
+					t.Fatal(r.Err)
+				}
+			}
+			if s := inst.State(t, "app", "websrv1"); s.Addr != "127.0.0.5" || s.Port != "5" || s.Admin != 12 || s.Wt != 7 {
+				t.Fatalf("after apply: %+v", s)
+			}
+			r, err := fleet.Reconcile("app", "websrv1", nil, f.Observe(ctx, "app", "websrv1"))
+			if err != nil || r.Values.Addr != "127.0.0.5" || r.Values.State != haproxy.StateDrain {
+				t.Fatalf("observe: %+v %v", r, err)
+			}
+			if _, err := f.Park(ctx, "app", "websrv1", fleet.OriginsOf(pre), fleet.Grace{}); err != nil {
+				t.Fatal(err)
+			}
+			if s := inst.State(t, "app", "websrv1"); s.Addr != "127.0.0.1" || s.Port != "1" || s.Admin != 5 {
+				t.Fatalf("after park: %+v", s)
+			}
+			// Refusals stay refusals: a disabled backend, a static-rr weight.
+			if _, _, err := f.Preflight(ctx, "off", "o1"); err == nil {
+				t.Fatal("pre-flight of a disabled backend passed")
+			}
+			c := haproxy.New(mustTransport(t, "unix://"+inst.SevSock))
+			if err := c.SetWeight(ctx, "staticlb", "t1", 3); err == nil || !strings.Contains(err.Error(), "static LB") {
+				t.Fatalf("refused weight: %v", err)
+			}
+			if err := c.SetState(ctx, "app", "nope", haproxy.StateReady); !haproxy.IsGone(err) {
+				t.Fatalf("missing server: %v", err)
+			}
+		})
+	}
+}
+
+// `show stat <name>` finds a frontend before a backend of the same name,
+// which HAProxy allows up to 3.2 (3.3+ refuses such a configuration). The
+// drain wait reads live sessions by backend id, so it works there.
+func TestDrainWithAFrontendNamedLikeTheBackend(t *testing.T) {
+	cfg := "frontend www\n    bind " + haproxytest.FreeAddr(t) + "\n    default_backend www\n\n" +
+		"backend www\n    server-template w 1-3 127.0.0.1:1 disabled\n"
+	if v := haproxytest.Version(t); v.AtLeast(3, 3) {
+		// The defect cannot happen there: the configuration is refused.
+		if err := haproxytest.CheckConfig(t, haproxytest.Options{ExtraConfig: cfg}); err == nil || !strings.Contains(err.Error(), "same name") {
+			t.Fatalf("HAProxy %s accepted a frontend and a backend named alike: %v", v, err)
+		}
+		return
+	}
+	inst := haproxytest.Start(t, haproxytest.Options{ExtraConfig: cfg})
+	f := newFleet(t, inst.UnixTarget())
+	ctx := context.Background()
+	set := func(addr string, port int, st haproxy.State, g fleet.Grace) {
+		t.Helper()
+		d := fleet.Desired{Backend: "www", Server: "w2", Addr: netip.MustParseAddr(addr), Port: &port, State: st, Grace: g}
+		pre, _, err := f.Preflight(ctx, "www", "w2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range f.Apply(ctx, d, pre) {
+			if r.Err != nil {
+				t.Fatal(r.Err)
+			}
+		}
+	}
+	set("127.0.0.21", 21, haproxy.StateReady, fleet.Grace{})
+	// A move with a drain wait reads `show stat` for the server's sessions.
+	set("127.0.0.22", 22, haproxy.StateReady, fleet.Grace{DrainTimeout: 2 * time.Second, FailOnDrainTimeout: true})
+	if s := inst.State(t, "www", "w2"); s.Addr != "127.0.0.22" || s.Admin != 4 {
+		t.Fatalf("after the move: %+v", s)
+	}
+}
+
+func mustTransport(t *testing.T, target string) haproxy.Transport {
+	t.Helper()
+	tr, err := haproxy.ParseTarget(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
