@@ -104,6 +104,11 @@ func captureScript() []captureStep {
 		{file: "severity-addr-invalid.txt", socket: "sev", cmd: raw("set server app/websrv1 addr 300.1.1.1 port 8080", anyAddr), want: ErrInvalidArgument},
 		{file: "severity-no-such-server.txt", socket: "sev", cmd: state("app", "nope", StateReady), want: ErrNoSuchServer},
 		{file: "severity-state-ready.txt", socket: "sev", cmd: state("app", "websrv1", StateReady)},
+		{file: "add-server-ok.txt", cmd: must(AddServer("app", "websrv9.claim", mustAddr("127.0.9.9"), 4099))},
+		{file: "add-server-exists.txt", cmd: must(AddServer("app", "websrv9.claim", mustAddr("127.0.9.8"), 4098)), want: ErrAlreadyExists},
+		{file: "add-server-static-lb.txt", cmd: must(AddServer("staticlb", "t1.claim", mustAddr("127.0.9.9"), 4099)), want: ErrNoDynamicServers},
+		{file: "del-server-ok.txt", cmd: must(DelServer("app", "websrv9.claim"))},
+		{file: "del-server-missing.txt", cmd: must(DelServer("app", "websrv9.claim")), want: ErrNoSuchServer},
 		{file: "servers-state-after-changes.txt", cmd: must(ShowServersState(""))},
 	}
 }

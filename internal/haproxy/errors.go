@@ -27,6 +27,12 @@ var (
 	ErrInvalidArgument = errors.New("invalid argument")
 	// ErrUnknownCommand: this HAProxy does not know the command.
 	ErrUnknownCommand = errors.New("unknown command")
+	// ErrAlreadyExists: `add server` of a name the backend already has. It
+	// is HAProxy's only atomic test-and-set, which slot claims rely on.
+	ErrAlreadyExists = errors.New("already exists")
+	// ErrNoDynamicServers: the backend's balance algorithm does not accept
+	// servers added at run time.
+	ErrNoDynamicServers = errors.New("backend does not accept dynamic servers")
 	// ErrUnexpectedReply: a reply that is none of the known successes or
 	// failures, or one that cannot be parsed. Never treated as success.
 	ErrUnexpectedReply = errors.New("unexpected reply")
