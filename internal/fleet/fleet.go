@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
@@ -40,6 +41,14 @@ func MaxConns(n int) Option { return func(f *Fleet) { f.maxConns = n } }
 // all, as opposed to HAProxy answering with an error.
 func Unreachable(err error) bool {
 	return errors.Is(err, haproxy.ErrTransport) || errors.Is(err, haproxy.ErrTimeout)
+}
+
+// ProcessGone reports whether err means nothing listens on the socket any
+// more (connection refused, or no socket file): the HAProxy process is gone,
+// and its runtime changes went with it. A timeout is not that: a hung
+// process may still be serving what it was told.
+func ProcessGone(err error) bool {
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ENOENT)
 }
 
 // New parses every target and builds one client per socket. timeout bounds

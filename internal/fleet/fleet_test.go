@@ -210,7 +210,7 @@ func TestPoolBatchIsolatesFailures(t *testing.T) {
 	cfg := "backend slb\n    balance static-rr\n    server-template s 1-3 127.0.0.1:1 disabled\n"
 	a, b := haproxytest.Start(t, haproxytest.Options{ExtraConfig: cfg}), haproxytest.Start(t, haproxytest.Options{ExtraConfig: cfg})
 	f := newFleet(t, a.UnixTarget(), b.TCPTarget())
-	p := fleet.Pool{Backend: "slb", Prefix: "s", Placeholder: netip.MustParseAddrPort("127.0.0.1:1"), Members: map[string]fleet.PoolMember{
+	p := fleet.Pool{Backend: "slb", Prefix: "s", Placeholder: netip.MustParseAddrPort("127.0.0.1:1"), Token: fleet.NewClaimToken(), Members: map[string]fleet.PoolMember{
 		"m1": {Addr: netip.MustParseAddr("127.0.0.11"), Port: 11, State: haproxy.StateReady, Weight: intp(3)},
 		"m2": {Addr: netip.MustParseAddr("127.0.0.12"), Port: 12, State: haproxy.StateReady},
 	}}

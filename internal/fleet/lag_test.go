@@ -265,7 +265,7 @@ func TestPoolWaitsOutTheAddressLag(t *testing.T) {
 	a, b := haproxytest.Start(t), haproxytest.Start(t)
 	la, lb := newLag(unixTransport(t, a), 2), newLag(unixTransport(t, b), 4)
 	f := lagFleet(t, 5*time.Second, la, lb)
-	p := fleet.Pool{Backend: "app", Prefix: "websrv", Placeholder: netip.MustParseAddrPort("127.0.0.1:1"), Members: map[string]fleet.PoolMember{
+	p := fleet.Pool{Backend: "app", Prefix: "websrv", Placeholder: netip.MustParseAddrPort("127.0.0.1:1"), Token: fleet.NewClaimToken(), Members: map[string]fleet.PoolMember{
 		"m1": {Addr: netip.MustParseAddr("127.0.0.11"), Port: 11, State: haproxy.StateReady, Weight: intp(3)},
 		"m2": {Addr: netip.MustParseAddr("127.0.0.12"), Port: 12, State: haproxy.StateDrain},
 		"m3": {Addr: netip.MustParseAddr("127.0.0.13"), Port: 13, State: haproxy.StateReady},

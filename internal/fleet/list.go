@@ -14,7 +14,10 @@ import (
 // Listing is one socket's view of every server of a backend.
 type Listing struct {
 	Socket  string
-	Servers []haproxy.ServerState
+	Servers []haproxy.ServerState // without claim markers
+	// Claims maps a slot to the address:port of its claim marker (see
+	// claim.go), for the slots that have one on this socket.
+	Claims map[string]netip.AddrPort
 }
 
 // List reads every server of a backend on every socket. It fails when a
@@ -28,8 +31,15 @@ func (f *Fleet) List(ctx context.Context, backend string) (listings []Listing, w
 // list reads with a fetch that started no earlier than notBefore; with
 // needAdmin, a socket whose level is not admin is an error.
 func (f *Fleet) list(ctx context.Context, backend string, notBefore time.Time, needAdmin bool) (listings []Listing, warnings []string, err error) {
+	listings, _, warnings, err = f.listSkipping(ctx, backend, notBefore, needAdmin)
+	return listings, warnings, err
+}
+
+// listSkipping is list that also returns why each skipped socket was
+// skipped (with SkipUnreachable).
+func (f *Fleet) listSkipping(ctx context.Context, backend string, notBefore time.Time, needAdmin bool) (listings []Listing, skipped Errors, warnings []string, err error) {
 	if err := haproxy.ValidateName("backend", backend); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	type result struct {
 		l   Listing
@@ -45,13 +55,17 @@ func (f *Fleet) list(ctx context.Context, backend string, notBefore time.Time, n
 		if err != nil {
 			return result{Listing{Socket: c.Target()}, err}
 		}
-		var rows []haproxy.ServerState
+		l := Listing{Socket: c.Target(), Claims: map[string]netip.AddrPort{}}
 		for _, s := range snap.st.Servers {
-			if s.Backend == backend {
-				rows = append(rows, s)
+			switch {
+			case s.Backend != backend:
+			case isClaimMarker(s.Name):
+				l.Claims[claimedSlot(s.Name)] = netip.AddrPortFrom(s.Addr, uint16(s.Port))
+			default:
+				l.Servers = append(l.Servers, s)
 			}
 		}
-		return result{Listing{Socket: c.Target(), Servers: rows}, nil}
+		return result{l, nil}
 	})
 	var failed Errors
 	for _, r := range results {
@@ -59,21 +73,22 @@ func (f *Fleet) list(ctx context.Context, backend string, notBefore time.Time, n
 		case r.err == nil:
 			listings = append(listings, r.l)
 		case f.skipUnreachable && Unreachable(r.err):
+			skipped = append(skipped, SocketError{r.l.Socket, r.err})
 			warnings = append(warnings, fmt.Sprintf("%s could not be reached and was skipped (unreachable_sockets = \"warn\"): %v", r.l.Socket, r.err))
 		default:
 			failed = append(failed, SocketError{r.l.Socket, r.err})
 		}
 	}
 	if len(failed) > 0 {
-		return nil, nil, failed
+		return nil, nil, nil, failed
 	}
 	if len(listings) == 0 {
-		return nil, nil, fmt.Errorf("no HAProxy socket could be reached:\n%s", strings.Join(warnings, "\n"))
+		return nil, nil, nil, fmt.Errorf("no HAProxy socket could be reached:\n%s", strings.Join(warnings, "\n"))
 	}
 	if err := sameServers(backend, listings); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return listings, warnings, nil
+	return listings, skipped, warnings, nil
 }
 
 // sameServers checks that every listing names the same servers.
@@ -108,9 +123,13 @@ func sameServers(backend string, listings []Listing) error {
 }
 
 // IsFree reports whether a server is a free slot on every listing: in
-// forced maintenance and, when placeholder is valid, parked on it.
+// forced maintenance, claimed by no pool and, when placeholder is valid,
+// parked on it.
 func IsFree(name string, listings []Listing, placeholder netip.AddrPort) bool {
 	for _, l := range listings {
+		if _, claimed := l.Claims[name]; claimed {
+			return false
+		}
 		found := false
 		for _, s := range l.Servers {
 			if s.Name != name {

@@ -54,8 +54,11 @@ func (f *Fleet) Park(ctx context.Context, backend, server string, origins map[st
 			o, ok = fallback, haveFallback
 		}
 		w, err := f.parkOne(ctx, c, backend, server, o, ok, g)
-		if err != nil && f.skipUnreachable && Unreachable(err) {
-			return result{append(w, fmt.Sprintf("%s could not be reached and was not parked (unreachable_sockets = \"warn\"): %v", c.Target(), err)), nil}
+		// A process that is gone lost its runtime changes: nothing serves
+		// there any more. A socket that does not answer may still serve, so
+		// it stays an error: the resource is not forgotten.
+		if err != nil && f.skipUnreachable && Unreachable(err) && ProcessGone(err) {
+			return result{append(w, fmt.Sprintf("%s is not running (%v): its runtime changes are gone, so there is nothing to park", c.Target(), err)), nil}
 		}
 		return result{w, err}
 	})

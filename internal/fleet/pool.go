@@ -30,6 +30,11 @@ type Pool struct {
 	Members     map[string]PoolMember // by member key
 	Assigned    map[string]string     // member key → slot, as recorded in state
 	Grace       Grace
+	// Token is the address:port of this pool's claim markers (see claim.go).
+	Token netip.AddrPort
+	// Adopt replaces other pools' markers on the recorded slots: set on the
+	// first apply after an import, which takes the slots over.
+	Adopt bool
 }
 
 // poolLocks serialises allocation per backend and prefix inside one provider
@@ -42,87 +47,186 @@ func poolLock(backend, prefix string) *sync.Mutex {
 }
 
 // ApplyPool makes HAProxy match p on every socket. Members keep their slots;
-// new members take the lowest free slots; slots of members that left are
-// drained (per p.Grace), put in maint and parked. A slot of the prefix that
-// serves but is not assigned to this pool is never taken and only reported.
-// The returned assignment is complete even when some writes failed, so the
-// caller can record what was allocated.
+// new members claim the lowest free slots (claim.go); slots of members that
+// left are drained (per p.Grace), put in maint, parked and released. A slot
+// of the prefix that serves but is not assigned to this pool is never taken
+// and only reported. The returned assignment is complete even when some
+// writes failed, so the caller can record what was allocated.
 func (f *Fleet) ApplyPool(ctx context.Context, p Pool) (assigned map[string]string, warnings []string, err error) {
+	if !p.Token.IsValid() {
+		return nil, nil, errors.New("the pool has no claim token")
+	}
 	lock := poolLock(p.Backend, p.Prefix)
 	lock.Lock()
 	defer lock.Unlock()
 
-	listings, warnings, err := f.list(ctx, p.Backend, time.Now(), true)
+	listings, skipped, warnings, err := f.listSkipping(ctx, p.Backend, time.Now(), true)
 	if err != nil {
 		return nil, warnings, err
 	}
 	slots := slotNames(p.Prefix, listings)
-	assigned = map[string]string{}
-	owned := map[string]bool{}
+	kept := map[string]string{}
+	leaving := map[string]string{} // slot → member that left
 	var removed []string
 	for member, slot := range p.Assigned {
 		if !slots[slot] {
 			return nil, warnings, fmt.Errorf("slot %s of member %q no longer exists in backend %s", slot, member, p.Backend)
 		}
 		if _, ok := p.Members[member]; ok {
-			assigned[member] = slot
-			owned[slot] = true
+			kept[member] = slot
 		} else {
 			removed = append(removed, slot)
+			leaving[slot] = member
 		}
 	}
 	sort.Strings(removed)
+	// A socket skipped because it hangs may still serve the members that
+	// left; one whose process is gone has lost every runtime change.
+	var hung []string
+	for _, se := range skipped {
+		if !ProcessGone(se.Err) {
+			hung = append(hung, se.Socket)
+		}
+	}
 
+	claims := true
+	lost, w, err := f.keepClaims(ctx, p, listings, kept)
+	warnings = append(warnings, w...)
+	switch {
+	case errors.Is(err, errNoClaims):
+		claims = false
+		warnings = append(warnings, noClaimsWarning(p))
+	case err != nil:
+		return nil, warnings, err
+	}
+	for _, member := range lost {
+		delete(kept, member)
+	}
 	var newcomers []string
 	for member := range p.Members {
-		if _, ok := assigned[member]; !ok {
+		if _, ok := kept[member]; !ok {
 			newcomers = append(newcomers, member)
 		}
 	}
 	sort.Strings(newcomers)
+	taken := map[string]bool{}
+	for _, slot := range kept {
+		taken[slot] = true
+	}
+	for _, slot := range removed {
+		taken[slot] = true
+	}
+
+	var fresh map[string]string
+	if claims && len(newcomers) > 0 {
+		fresh, err = f.claimNew(ctx, p, newcomers, taken)
+		if errors.Is(err, errNoClaims) {
+			claims, err = false, nil
+			warnings = append(warnings, noClaimsWarning(p))
+		}
+	}
+	if !claims && len(newcomers) > 0 {
+		fresh, err = f.pickUnclaimed(ctx, p, newcomers, taken)
+	}
+	var ex *exhausted
+	if errors.As(err, &ex) {
+		err = fmt.Errorf("backend %s has %d %s slots (%d kept by this pool); %d members need %d more than are free",
+			p.Backend, len(slots), p.Prefix, len(kept), len(p.Members), ex.need)
+	}
+	if err != nil {
+		// Nothing was written to any slot: give back what was claimed.
+		for _, slot := range fresh {
+			err = errors.Join(err, f.release(ctx, f.reachable(listings), p.Backend, slot))
+		}
+		return nil, warnings, err
+	}
+	assigned = map[string]string{}
+	owned := map[string]bool{}
+	for _, m := range []map[string]string{kept, fresh} {
+		for member, slot := range m {
+			assigned[member], owned[slot] = slot, true
+		}
+	}
+	if len(fresh) > 0 {
+		if listings, _, err = f.list(ctx, p.Backend, time.Now(), true); err != nil {
+			return assigned, warnings, err
+		}
+	}
+	warnings = append(warnings, foreignSlots(p, listings, owned, removed)...)
+
+	var errs []error
+	if p.Grace.DrainTimeout == 0 {
+		errs = f.applyPoolBatched(ctx, p, assigned, removed, listings)
+	} else {
+		errs = f.applyPoolPaced(ctx, p, assigned, removed, listings, &warnings)
+	}
+	// A removed member's claim is released once its slot is parked.
+	failed := map[string]bool{}
+	for _, e := range errs {
+		var se slotError
+		if errors.As(e, &se) {
+			failed[se.slot] = true
+		}
+	}
+	for _, slot := range removed {
+		if !failed[slot] {
+			errs = append(errs, f.release(ctx, f.oursOf(listings, slot, p.Token), p.Backend, slot))
+		}
+		// Nothing is forgotten while it may serve: a member whose slot is
+		// not confirmed parked everywhere stays recorded, so the next plan
+		// shows its removal again and the next apply finishes it.
+		if failed[slot] || len(hung) > 0 {
+			assigned[leaving[slot]] = slot
+		}
+	}
+	if len(hung) > 0 && len(removed) > 0 {
+		warnings = append(warnings, fmt.Sprintf("%s did not answer: members that left (%s) may still be served there, so they stay recorded until an apply parks them on every socket",
+			strings.Join(hung, ", "), strings.Join(removed, ", ")))
+	}
+	return assigned, warnings, errors.Join(errs...)
+}
+
+func noClaimsWarning(p Pool) string {
+	return fmt.Sprintf("backend %s does not accept servers added at run time (its balance algorithm is static), so this pool cannot "+
+		"claim slots race-free: two workspaces applying pools on %s/%s at the same moment may pick the same slot. "+
+		"Give each workspace its own backend or slot prefix, or use a dynamic balance algorithm (roundrobin, leastconn, random, first).",
+		p.Backend, p.Backend, p.Prefix)
+}
+
+// pickUnclaimed allocates without claims (static backends): free slots
+// lowest first, checked once more just before writing.
+func (f *Fleet) pickUnclaimed(ctx context.Context, p Pool, newcomers []string, taken map[string]bool) (map[string]string, error) {
+	listings, _, err := f.list(ctx, p.Backend, time.Now(), true)
+	if err != nil {
+		return nil, err
+	}
 	var free []string
 	for _, s := range FreeSlots(p.Prefix, listings, p.Placeholder) {
-		if !owned[s] && !contains(removed, s) {
+		if !taken[s] {
 			free = append(free, s)
 		}
 	}
 	if len(newcomers) > len(free) {
-		return nil, warnings, fmt.Errorf("backend %s has %d %s slots (%d free, %d kept by this pool); %d members need %d more than are free",
-			p.Backend, len(slots), p.Prefix, len(free), len(owned), len(p.Members), len(newcomers)-len(free))
+		return nil, &exhausted{need: len(newcomers) - len(free)}
 	}
+	out := map[string]string{}
 	for i, member := range newcomers {
-		assigned[member] = free[i]
-		owned[free[i]] = true
+		out[member] = free[i]
 	}
-	warnings = append(warnings, foreignSlots(p, listings, owned, removed)...)
+	return out, nil
+}
 
-	// Another workspace may have taken a slot since the listing: look again,
-	// right before writing, and take nothing that is no longer free.
-	if len(newcomers) > 0 {
-		again, _, err := f.list(ctx, p.Backend, time.Now(), true)
-		if err != nil {
-			return nil, warnings, err
-		}
-		for _, member := range newcomers {
-			if !IsFree(assigned[member], again, p.Placeholder) {
-				return nil, warnings, fmt.Errorf("slot %s was taken by someone else while it was being assigned to %q; run apply again", assigned[member], member)
-			}
-		}
-		listings = again
-	}
-
-	if p.Grace.DrainTimeout == 0 {
-		return assigned, warnings, errors.Join(f.applyPoolBatched(ctx, p, assigned, removed, listings)...)
-	}
-	// Waiting for sessions to drain paces each server on its own.
+// applyPoolPaced applies member by member, for drain waits that pace each
+// server on its own.
+func (f *Fleet) applyPoolPaced(ctx context.Context, p Pool, assigned map[string]string, removed []string, listings []Listing, warnings *[]string) []error {
 	var mu sync.Mutex
 	var errs []error
-	collect := func(w []string, err error) {
+	collect := func(slot string, w []string, err error) {
 		mu.Lock()
 		defer mu.Unlock()
-		warnings = append(warnings, w...)
+		*warnings = append(*warnings, w...)
 		if err != nil {
-			errs = append(errs, err)
+			errs = append(errs, slotError{slot: slot, err: err})
 		}
 	}
 	var wg sync.WaitGroup
@@ -137,14 +241,29 @@ func (f *Fleet) ApplyPool(ctx context.Context, p Pool) (assigned map[string]stri
 		}()
 	}
 	for _, slot := range removed {
-		run(func() { collect(f.Park(ctx, p.Backend, slot, parkedOrigins(slot, listings, p.Placeholder), p.Grace)) })
+		run(func() {
+			w, err := f.Park(ctx, p.Backend, slot, parkedOrigins(slot, listings, p.Placeholder), p.Grace)
+			collect(slot, w, err)
+		})
 	}
 	for member, slot := range assigned {
-		run(func() { collect(f.applyMember(ctx, p, member, slot, listings)) })
+		run(func() {
+			w, err := f.applyMember(ctx, p, member, slot, listings)
+			collect(slot, w, err)
+		})
 	}
 	wg.Wait()
-	return assigned, warnings, errors.Join(errs...)
+	return errs
 }
+
+// slotError is a failure that concerns one slot.
+type slotError struct {
+	slot string
+	err  error
+}
+
+func (e slotError) Error() string { return e.err.Error() }
+func (e slotError) Unwrap() error { return e.err }
 
 func (f *Fleet) applyMember(ctx context.Context, p Pool, member, slot string, listings []Listing) ([]string, error) {
 	m := p.Members[member]
@@ -204,7 +323,7 @@ func foreignSlots(p Pool, listings []Listing, owned map[string]bool, removed []s
 		if owned[slot] || contains(removed, slot) || IsFree(slot, listings, netip.AddrPort{}) {
 			continue
 		}
-		out = append(out, fmt.Sprintf("%s/%s is in service but not assigned to this pool (set by hand or by another workspace); it is left alone and never assigned", p.Backend, slot))
+		out = append(out, fmt.Sprintf("%s/%s is held by someone else (in service, or claimed by another pool, but not assigned to this pool); it is left alone and never assigned", p.Backend, slot))
 	}
 	sort.Strings(out)
 	return out
@@ -244,6 +363,15 @@ func (f *Fleet) ReadPool(ctx context.Context, p Pool, prior map[string]Values) (
 		owned[slot] = true
 	}
 	warnings = append(warnings, foreignSlots(p, listings, owned, nil)...)
+	if p.Token.IsValid() {
+		for _, member := range sortedKeys(p.Assigned) {
+			slot := p.Assigned[member]
+			if cs := f.claimStateOf(listings, slot, p.Token); len(cs.foreign) > 0 {
+				warnings = append(warnings, fmt.Sprintf("slot %s/%s of member %q is claimed by another pool (%s); the next apply moves the member to a new slot",
+					p.Backend, slot, member, strings.Join(cs.foreign, ", ")))
+			}
+		}
+	}
 	out := map[string]Reading{}
 	for member, slot := range p.Assigned {
 		var obs []Observation
@@ -272,7 +400,9 @@ func (f *Fleet) ReadPool(ctx context.Context, p Pool, prior map[string]Values) (
 	return out, warnings, nil
 }
 
-// DeletePool parks every assigned slot.
+// DeletePool parks every assigned slot this pool still holds and releases
+// its claims. A slot another pool has claimed (after a reload dropped this
+// pool's marker) is left alone with a warning.
 func (f *Fleet) DeletePool(ctx context.Context, p Pool) ([]string, error) {
 	listings, warnings, err := f.List(ctx, p.Backend)
 	if err != nil {
@@ -280,8 +410,15 @@ func (f *Fleet) DeletePool(ctx context.Context, p Pool) ([]string, error) {
 	}
 	var errs []error
 	for _, slot := range sortedValues(p.Assigned) {
+		if cs := f.claimStateOf(listings, slot, p.Token); len(cs.foreign) > 0 {
+			warnings = append(warnings, fmt.Sprintf("%s/%s is claimed by another pool (%s); it was left alone", p.Backend, slot, strings.Join(cs.foreign, ", ")))
+			continue
+		}
 		w, err := f.Park(ctx, p.Backend, slot, parkedOrigins(slot, listings, p.Placeholder), p.Grace)
 		warnings = append(warnings, w...)
+		if err == nil {
+			err = f.release(ctx, f.oursOf(listings, slot, p.Token), p.Backend, slot)
+		}
 		if err != nil {
 			errs = append(errs, err)
 		}

@@ -33,6 +33,42 @@ var (
 
 func newBackendPoolResource() resource.Resource { return &backendPoolResource{} }
 
+// Private-state keys of a pool: the address:port of its claim markers, and
+// whether the next apply takes over the recorded slots' markers (set by
+// import).
+const (
+	privateClaimToken = "claim_token"
+	privateAdopt      = "adopt"
+)
+
+// privateState is the part of the framework's private state a pool uses.
+type privateState interface {
+	GetKey(ctx context.Context, key string) ([]byte, diag.Diagnostics)
+}
+
+type privateSetter interface {
+	SetKey(ctx context.Context, key string, value []byte) diag.Diagnostics
+}
+
+// claimToken reads the pool's token, making a new one for a pool recorded
+// before claims existed (it has no markers to match).
+func claimToken(ctx context.Context, priv privateState, diags *diag.Diagnostics) (token netip.AddrPort, adopt bool) {
+	raw, d := priv.GetKey(ctx, privateClaimToken)
+	diags.Append(d...)
+	token, err := netip.ParseAddrPort(strings.Trim(string(raw), `"`))
+	if err != nil {
+		token = fleet.NewClaimToken()
+	}
+	a, d := priv.GetKey(ctx, privateAdopt)
+	diags.Append(d...)
+	return token, string(a) == "true"
+}
+
+func saveClaimToken(ctx context.Context, priv privateSetter, token netip.AddrPort, adopt bool, diags *diag.Diagnostics) {
+	diags.Append(priv.SetKey(ctx, privateClaimToken, []byte(`"`+token.String()+`"`))...)
+	diags.Append(priv.SetKey(ctx, privateAdopt, []byte(fmt.Sprint(adopt)))...)
+}
+
 type backendPoolResource struct {
 	fleet *fleet.Fleet
 }
@@ -202,7 +238,9 @@ func (r *backendPoolResource) Create(ctx context.Context, req resource.CreateReq
 		return
 	}
 	plan.Slots = types.MapValueMust(types.StringType, map[string]attr.Value{})
-	r.apply(ctx, &plan, &resp.State, &resp.Diagnostics)
+	token := fleet.NewClaimToken()
+	r.apply(ctx, &plan, token, false, &resp.State, &resp.Diagnostics)
+	saveClaimToken(ctx, resp.Private, token, false, &resp.Diagnostics)
 }
 
 func (r *backendPoolResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -213,24 +251,30 @@ func (r *backendPoolResource) Update(ctx context.Context, req resource.UpdateReq
 		return
 	}
 	plan.Slots = state.Slots // the assignment so far; apply extends it
-	r.apply(ctx, &plan, &resp.State, &resp.Diagnostics)
+	token, adopt := claimToken(ctx, req.Private, &resp.Diagnostics)
+	if r.apply(ctx, &plan, token, adopt, &resp.State, &resp.Diagnostics) {
+		adopt = false // the recorded slots' markers are this pool's now
+	}
+	saveClaimToken(ctx, resp.Private, token, adopt, &resp.Diagnostics)
 }
 
 // apply runs the pool on every socket and records the assignment, also when
-// some member failed, so that no allocated slot is forgotten.
-func (r *backendPoolResource) apply(ctx context.Context, plan *backendPoolModel, st *tfsdk.State, diags *diag.Diagnostics) {
+// some member failed, so that no allocated slot is forgotten. It reports
+// whether the pool's claims were made.
+func (r *backendPoolResource) apply(ctx context.Context, plan *backendPoolModel, token netip.AddrPort, adopt bool, st *tfsdk.State, diags *diag.Diagnostics) bool {
 	if r.fleet == nil {
 		diags.AddError("Provider not configured", "The haproxy provider has no sockets configured.")
-		return
+		return false
 	}
 	p := plan.pool()
+	p.Token, p.Adopt = token, adopt
 	assigned, warnings, err := r.fleet.ApplyPool(ctx, p)
 	for _, w := range warnings {
 		diags.AddWarning(fmt.Sprintf("Pool %s/%s", p.Backend, p.Prefix), w)
 	}
 	if assigned == nil {
 		diags.AddError(fmt.Sprintf("Pool %s/%s: nothing was changed", p.Backend, p.Prefix), err.Error())
-		return
+		return false
 	}
 	if err != nil {
 		diags.AddError(fmt.Sprintf("Pool %s/%s: some members were not applied on every socket", p.Backend, p.Prefix),
@@ -239,6 +283,7 @@ func (r *backendPoolResource) apply(ctx context.Context, plan *backendPoolModel,
 	plan.ID = types.StringValue(p.Backend + "/" + p.Prefix)
 	plan.Slots = slotsValue(assigned)
 	diags.Append(st.Set(ctx, plan)...)
+	return true
 }
 
 func slotsValue(assigned map[string]string) types.Map {
@@ -255,6 +300,7 @@ func (r *backendPoolResource) Read(ctx context.Context, req resource.ReadRequest
 		return
 	}
 	p := state.pool()
+	p.Token, _ = claimToken(ctx, req.Private, &resp.Diagnostics)
 	prior := map[string]fleet.Values{}
 	for key, mem := range state.Members {
 		prior[key] = fleet.Values{Addr: mem.Address.ValueString(), Port: int(mem.Port.ValueInt64()),
@@ -270,6 +316,9 @@ func (r *backendPoolResource) Read(ctx context.Context, req resource.ReadRequest
 	}
 	members := map[string]poolMember{}
 	for key, rd := range readings {
+		if _, ok := state.Members[key]; !ok {
+			continue // a member that left but is not parked everywhere yet: its slot stays in `slots`
+		}
 		for _, w := range rd.Warnings {
 			resp.Diagnostics.AddWarning(fmt.Sprintf("Pool %s/%s member %q", p.Backend, p.Prefix, key), w)
 		}
@@ -292,6 +341,7 @@ func (r *backendPoolResource) Delete(ctx context.Context, req resource.DeleteReq
 		return
 	}
 	p := state.pool()
+	p.Token, _ = claimToken(ctx, req.Private, &resp.Diagnostics)
 	warnings, err := r.fleet.DeletePool(ctx, p)
 	for _, w := range warnings {
 		resp.Diagnostics.AddWarning(fmt.Sprintf("Pool %s/%s", p.Backend, p.Prefix), w)
@@ -331,4 +381,6 @@ func (r *backendPoolResource) ImportState(ctx context.Context, req resource.Impo
 	}
 	m.Slots = slotsValue(assigned)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+	// The first apply takes the adopted slots' claims over.
+	saveClaimToken(ctx, resp.Private, fleet.NewClaimToken(), true, &resp.Diagnostics)
 }

@@ -203,6 +203,24 @@ func TestAccProviderHungSocket(t *testing.T) {
 					return expectTraffic(a, "be1")
 				},
 			},
+			// Destroy while an instance hangs: it may still serve the server,
+			// so the resource is not forgotten; the healthy one is parked.
+			{
+				Config:      prov("  unreachable_sockets = \"warn\"\n") + res,
+				Destroy:     true,
+				ExpectError: regexp.MustCompile(`(?s)Cannot take app/websrv1 out of service.*` + regexp.QuoteMeta(hung) + `.*timed out.*stays in the state`),
+				Check: func(*terraform.State) error {
+					return expectSlot(t, a, "app", "websrv1", "127.0.0.1", 1, 5, 1)
+				},
+			},
+			// The hung instance is taken out of the configuration: the server
+			// is still in the state, and the remaining instance is restored.
+			{
+				Config: fmt.Sprintf("provider \"haproxy\" {\n  sockets = [%q]\n}\n", a.UnixTarget()) + res,
+				Check: func(*terraform.State) error {
+					return expectSlot(t, a, "app", "websrv1", be.Host, be.Port, 4, 1)
+				},
+			},
 		},
 	})
 }

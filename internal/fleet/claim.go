@@ -1,0 +1,285 @@
+package fleet
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"maps"
+	"net/netip"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
+)
+
+// Slot claims. Pools of several workspaces may allocate slots of one
+// backend at the same moment, sharing nothing but the HAProxy sockets. The
+// runtime API has one atomic test-and-set: `add server` of a name the
+// backend already has fails, and of several concurrent adds of one name
+// exactly one succeeds (HAProxy checks and inserts under thread isolation;
+// verified on 2.6, 3.0 and 3.4). The reply of `set server … addr` is no such
+// witness from 2.9 on: two concurrent writers can both be told
+// "IP changed from '<placeholder>'" (seen on 3.0.11).
+//
+// So a pool claims slot S by adding a marker server named `S.claim` on every
+// socket, holding the pool's token address, before it writes anything to S.
+// A marker is added in maintenance with no health checks: it never receives
+// traffic, and nothing is ever sent to its address. Whoever gets "already
+// exists" on any socket has lost: it removes the markers it added, leaves S
+// alone and tries the next free slot. The marker stays while the member
+// holds the slot and is removed after the slot is parked again.
+//
+// A reload drops markers (they are dynamic servers) together with every
+// runtime change: a pool re-adds its markers on the next apply, and a member
+// whose slot another pool claimed in the meantime moves to a new slot.
+
+const claimSuffix = ".claim"
+
+// ClaimMarker is the name of the marker server that claims slot.
+func ClaimMarker(slot string) string { return slot + claimSuffix }
+
+func isClaimMarker(name string) bool { return strings.HasSuffix(name, claimSuffix) }
+
+func claimedSlot(marker string) string { return strings.TrimSuffix(marker, claimSuffix) }
+
+// NewClaimToken returns a random address:port for a pool's markers:
+// 127.a.b.c with a ≥ 1, so never in 127.0.0.0/16 where placeholders live,
+// and a port ≥ 1024. It identifies the pool on the sockets.
+func NewClaimToken() netip.AddrPort {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	addr := netip.AddrFrom4([4]byte{127, 1 + b[0]%254, b[1], b[2]})
+	return netip.AddrPortFrom(addr, 1024+binary.BigEndian.Uint16(b[4:])%(65535-1024))
+}
+
+// errNoClaims means the backend refuses dynamic servers, so no marker can be
+// added and claims cannot be made race-proof.
+var errNoClaims = errors.New("no claims")
+
+// claimOn adds slot's marker on each of clients in turn. It reports
+// whether every socket accepted it; on "already exists" anywhere the markers
+// it added are removed again and the slot is lost to someone else.
+func (f *Fleet) claimOn(ctx context.Context, clients []*haproxy.Client, backend, slot string, token netip.AddrPort) (bool, error) {
+	cmd, err := haproxy.AddServer(backend, ClaimMarker(slot), token.Addr(), int(token.Port()))
+	if err != nil {
+		return false, err
+	}
+	var added []*haproxy.Client
+	for _, c := range clients {
+		err := f.runWrite(ctx, c, backend, batch{cmds: []haproxy.Command{cmd}})
+		switch {
+		case err == nil:
+			added = append(added, c)
+			continue
+		case errors.Is(err, haproxy.ErrAlreadyExists):
+			err = nil
+		case errors.Is(err, haproxy.ErrNoDynamicServers):
+			err = errNoClaims
+		}
+		return false, errors.Join(err, f.release(ctx, added, backend, slot))
+	}
+	return true, nil
+}
+
+// release removes slot's marker from clients. A marker already gone is
+// fine: nothing is left to release.
+func (f *Fleet) release(ctx context.Context, clients []*haproxy.Client, backend, slot string) error {
+	cmd, err := haproxy.DelServer(backend, ClaimMarker(slot))
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, c := range clients {
+		if err := f.runWrite(ctx, c, backend, batch{cmds: []haproxy.Command{cmd}}); err != nil && !haproxy.IsGone(err) {
+			errs = append(errs, fmt.Errorf("%s: cannot release the claim on %s/%s: %w", c.Target(), backend, slot, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// reachable lists the clients of the sockets that have a listing.
+func (f *Fleet) reachable(listings []Listing) []*haproxy.Client {
+	var out []*haproxy.Client
+	for _, c := range f.clients {
+		for _, l := range listings {
+			if l.Socket == c.Target() {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// claimState is what the listings say of one slot's markers.
+type claimState struct {
+	missing []*haproxy.Client // sockets where the slot has no marker
+	foreign []string          // "socket: address:port" of markers not ours
+}
+
+func (f *Fleet) claimStateOf(listings []Listing, slot string, token netip.AddrPort) claimState {
+	var cs claimState
+	for _, c := range f.reachable(listings) {
+		for _, l := range listings {
+			if l.Socket != c.Target() {
+				continue
+			}
+			switch holder, ok := l.Claims[slot]; {
+			case !ok:
+				cs.missing = append(cs.missing, c)
+			case holder != token:
+				cs.foreign = append(cs.foreign, fmt.Sprintf("%s: %s", l.Socket, holder))
+			}
+		}
+	}
+	return cs
+}
+
+// keepClaims makes sure every kept member's slot carries this pool's marker
+// on every reachable socket (re-adding markers a reload dropped). A slot
+// claimed by another pool on some socket is no longer this pool's: its
+// member is returned in lost and must take a new slot, and the slot is left
+// alone. With adopt (after an import), foreign markers of kept slots are
+// replaced by this pool's.
+func (f *Fleet) keepClaims(ctx context.Context, p Pool, listings []Listing, kept map[string]string) (lost []string, warnings []string, err error) {
+	clients := f.reachable(listings)
+	for _, member := range sortedKeys(kept) {
+		slot := kept[member]
+		cs := f.claimStateOf(listings, slot, p.Token)
+		if len(cs.foreign) > 0 && p.Adopt {
+			if err := f.release(ctx, clients, p.Backend, slot); err != nil {
+				return nil, warnings, err
+			}
+			cs.missing, cs.foreign = clients, nil
+		}
+		if len(cs.foreign) == 0 && len(cs.missing) > 0 {
+			won, err := f.claimOn(ctx, cs.missing, p.Backend, slot, p.Token)
+			if errors.Is(err, errNoClaims) {
+				return nil, warnings, err
+			}
+			if err != nil {
+				return nil, warnings, fmt.Errorf("member %q (%s/%s): %w", member, p.Backend, slot, err)
+			}
+			if won {
+				continue
+			}
+			cs.foreign = append(cs.foreign, "a marker added by someone else just now")
+		}
+		if len(cs.foreign) == 0 {
+			continue
+		}
+		// Someone else claimed the slot (after a reload dropped our marker):
+		// drop our own markers of it and move the member.
+		if err := f.release(ctx, f.oursOf(listings, slot, p.Token), p.Backend, slot); err != nil {
+			return nil, warnings, err
+		}
+		lost = append(lost, member)
+		warnings = append(warnings, fmt.Sprintf("slot %s/%s of member %q is now claimed by another pool (%s); it is left alone and the member takes a new slot",
+			p.Backend, slot, member, strings.Join(cs.foreign, ", ")))
+	}
+	return lost, warnings, nil
+}
+
+// oursOf lists the clients whose listing shows this pool's marker on slot.
+func (f *Fleet) oursOf(listings []Listing, slot string, token netip.AddrPort) []*haproxy.Client {
+	var out []*haproxy.Client
+	for _, c := range f.reachable(listings) {
+		for _, l := range listings {
+			if l.Socket == c.Target() && l.Claims[slot] == token {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// claimNew gives each newcomer a free slot, claimed on every reachable
+// socket. Candidates are tried lowest first; a slot lost to another pool is
+// skipped. A claim counts only once a fresh read shows the slot still free
+// apart from this pool's marker (a writer that takes no claims, such as a
+// hand edit, may have taken it); otherwise it is released and the next
+// candidate tried. It returns the slots it holds, also on error, so the
+// caller can release them.
+func (f *Fleet) claimNew(ctx context.Context, p Pool, newcomers []string, taken map[string]bool) (map[string]string, error) {
+	out := map[string]string{}
+	tried := map[string]bool{}
+	unconfirmed := map[string]string{}
+	for {
+		listings, _, err := f.list(ctx, p.Backend, time.Now(), true)
+		if err != nil {
+			maps.Copy(out, unconfirmed)
+			return out, err
+		}
+		for member, slot := range unconfirmed {
+			if IsFreeButClaimed(slot, listings, p.Placeholder, p.Token) {
+				out[member] = slot
+			} else if err := f.release(ctx, f.reachable(listings), p.Backend, slot); err != nil {
+				return out, err
+			}
+		}
+		clear(unconfirmed)
+		var need []string
+		for _, member := range newcomers {
+			if _, ok := out[member]; !ok {
+				need = append(need, member)
+			}
+		}
+		if len(need) == 0 {
+			return out, nil
+		}
+		var free []string
+		for _, s := range FreeSlots(p.Prefix, listings, p.Placeholder) {
+			if !taken[s] && !tried[s] {
+				free = append(free, s)
+			}
+		}
+		clients := f.reachable(listings)
+		for _, member := range need {
+			for len(free) > 0 {
+				slot := free[0]
+				free, tried[slot] = free[1:], true
+				won, err := f.claimOn(ctx, clients, p.Backend, slot, p.Token)
+				if err != nil {
+					maps.Copy(out, unconfirmed)
+					return out, err
+				}
+				if won {
+					unconfirmed[member] = slot
+					break
+				}
+			}
+		}
+		if len(unconfirmed) == 0 {
+			return out, &exhausted{need: len(need)}
+		}
+	}
+}
+
+// exhausted is claimNew running out of free slots.
+type exhausted struct{ need int }
+
+func (e *exhausted) Error() string { return fmt.Sprintf("%d more free slots needed", e.need) }
+
+// IsFreeButClaimed is IsFree for a slot this pool has just claimed: free
+// in every respect except that it carries this pool's marker everywhere.
+func IsFreeButClaimed(slot string, listings []Listing, placeholder, token netip.AddrPort) bool {
+	stripped := make([]Listing, len(listings))
+	for i, l := range listings {
+		if l.Claims[slot] != token {
+			return false
+		}
+		stripped[i] = Listing{Socket: l.Socket, Servers: l.Servers}
+	}
+	return IsFree(slot, stripped, placeholder)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
