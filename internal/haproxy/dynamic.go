@@ -58,4 +58,3 @@ func DelServer(backend, server string) (Command, error) {
 		return "expected `Server deleted.`", ErrUnexpectedReply
 	}}, nil
 }
-

@@ -2,9 +2,7 @@ package provider
 
 import (
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
@@ -54,56 +52,11 @@ func quoteAll(ss []string) string {
 	return strings.Join(q, ", ")
 }
 
-// httpBackend is a real HTTP server on a loopback address that answers every
-// request with its name, so traffic through HAProxy can be attributed.
-type httpBackend struct {
-	Name string
-	Host string
-	Port int
-}
+type httpBackend = haproxytest.HTTPBackend
 
-func startBackend(t *testing.T, name, host string) httpBackend {
-	t.Helper()
-	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			_, _ = io.WriteString(w, name)
-		}),
-		ReadHeaderTimeout: 5 * time.Second,
-	}
-	go func() { _ = srv.Serve(l) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	addr, ok := l.Addr().(*net.TCPAddr)
-	if !ok {
-		t.Fatalf("listener address %v is not TCP", l.Addr())
-	}
-	return httpBackend{Name: name, Host: host, Port: addr.Port}
-}
+func startBackend(t *testing.T, name, host string) httpBackend { return haproxytest.StartHTTP(t, name, host) }
 
-// hits sends n requests through an instance's frontend and counts which
-// backend answered each; failures count under "error <status>".
-func hits(inst *haproxytest.Instance, n int) map[string]int {
-	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	out := map[string]int{}
-	for i := 0; i < n; i++ {
-		resp, err := client.Get(inst.FrontendURL() + "/")
-		if err != nil {
-			out["error "+err.Error()]++
-			continue
-		}
-		body, _ := io.ReadAll(resp.Body)
-		_ = resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			out[fmt.Sprintf("error %d", resp.StatusCode)]++
-			continue
-		}
-		out[string(body)]++
-	}
-	return out
-}
+func hits(inst *haproxytest.Instance, n int) map[string]int { return inst.Hits(n) }
 
 // expectTraffic checks that requests through the frontend reach exactly the
 // named backends. Health checks settle within a few check intervals, so it

@@ -1,0 +1,63 @@
+package haproxytest
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+)
+
+// HTTPBackend is a real HTTP server on a loopback address that answers every
+// request with its name, so traffic through HAProxy can be attributed.
+type HTTPBackend struct {
+	Name string
+	Host string
+	Port int
+}
+
+// StartHTTP starts an HTTPBackend on host (a loopback address) and a free
+// port, stopped when t ends.
+func StartHTTP(t testing.TB, name, host string) HTTPBackend {
+	t.Helper()
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			_, _ = io.WriteString(w, name)
+		}),
+		ReadHeaderTimeout: 5 * time.Second,
+	}
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	addr, ok := l.Addr().(*net.TCPAddr)
+	if !ok {
+		t.Fatalf("listener address %v is not TCP", l.Addr())
+	}
+	return HTTPBackend{Name: name, Host: host, Port: addr.Port}
+}
+
+// Hits sends n requests through the instance's frontend and counts which
+// backend answered each; failures count under "error …".
+func (i *Instance) Hits(n int) map[string]int {
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	out := map[string]int{}
+	for k := 0; k < n; k++ {
+		resp, err := client.Get(i.FrontendURL() + "/")
+		if err != nil {
+			out["error "+err.Error()]++
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			out[fmt.Sprintf("error %d", resp.StatusCode)]++
+			continue
+		}
+		out[string(body)]++
+	}
+	return out
+}
