@@ -22,6 +22,10 @@ type Desired struct {
 	Weight  *int  // nil: leave HAProxy's weight alone
 	Health  *bool // nil: leave health checks alone; else enable or disable them
 	Grace   Grace
+	// Recorded is the address:port the resource last recorded (zero on
+	// create). The server is written only where it holds this, the value
+	// asked for, or the placeholder: anything else is someone else's.
+	Recorded netip.AddrPort
 }
 
 // Grace says how gently a server is taken out of and put into service.

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"sync"
 	"syscall"
@@ -24,7 +25,12 @@ type Fleet struct {
 	reads           *readCache
 	skipUnreachable bool
 	maxConns        int
+	placeholder     netip.AddrPort
 }
+
+// DefaultPlaceholder is where free slots are parked unless the provider
+// says otherwise: the address of the `server-template` lines the guides use.
+var DefaultPlaceholder = netip.MustParseAddrPort("127.0.0.1:1")
 
 // Option tunes a Fleet.
 type Option func(*Fleet)
@@ -33,6 +39,13 @@ type Option func(*Fleet)
 // be reached (refused, reset or timed out), reporting each as a warning,
 // instead of failing. A socket that answers with an error is never skipped.
 func SkipUnreachable() Option { return func(f *Fleet) { f.skipUnreachable = true } }
+
+// Placeholder sets where slots are parked when their own origin is unknown
+// (default DefaultPlaceholder).
+func Placeholder(ap netip.AddrPort) Option { return func(f *Fleet) { f.placeholder = ap } }
+
+// Placeholder is where slots are parked when their origin is unknown.
+func (f *Fleet) Placeholder() netip.AddrPort { return f.placeholder }
 
 // MaxConns caps concurrent connections per socket (default haproxy.DefaultMaxConns).
 func MaxConns(n int) Option { return func(f *Fleet) { f.maxConns = n } }
@@ -76,7 +89,7 @@ func FromTransports(transports []haproxy.Transport, timeout time.Duration, obser
 		return nil, fmt.Errorf("no HAProxy sockets configured")
 	}
 	seen := map[string]bool{}
-	f := &Fleet{timeout: timeout, reads: newReadCache(), maxConns: haproxy.DefaultMaxConns}
+	f := &Fleet{timeout: timeout, reads: newReadCache(), maxConns: haproxy.DefaultMaxConns, placeholder: DefaultPlaceholder}
 	for _, o := range opts {
 		o(f)
 	}

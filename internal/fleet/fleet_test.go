@@ -94,37 +94,66 @@ func TestApplyPartialFailure(t *testing.T) {
 	}
 }
 
-// Park restores each socket's own origin, and borrows another socket's when
-// one has none recorded.
+// Park restores each socket's own origin; a socket with none recorded (an
+// imported resource, a socket skipped at create) parks on the placeholder.
+// A slot that holds someone else's server is left alone.
 func TestParkRestoresOrigins(t *testing.T) {
 	a, b := haproxytest.Start(t), haproxytest.Start(t)
 	f := newFleet(t, a.UnixTarget(), b.TCPTarget())
 	ctx := context.Background()
-	slots, _, err := f.Preflight(ctx, "app", "websrv2")
-	if err != nil {
-		t.Fatal(err)
+	apply := func(addr string, port int) []fleet.Slot {
+		t.Helper()
+		slots, _, err := f.Preflight(ctx, "app", "websrv2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := fleet.Desired{Backend: "app", Server: "websrv2", Addr: netip.MustParseAddr(addr), Port: intp(port), State: haproxy.StateReady, Weight: intp(30)}
+		for _, r := range f.Apply(ctx, d, slots) {
+			if r.Err != nil {
+				t.Fatal(r.Err)
+			}
+		}
+		return slots
 	}
-	origins := fleet.OriginsOf(slots)
-	d := fleet.Desired{Backend: "app", Server: "websrv2", Addr: netip.MustParseAddr("127.0.0.8"), Port: intp(8), State: haproxy.StateReady, Weight: intp(30)}
-	for _, r := range f.Apply(ctx, d, slots) {
-		if r.Err != nil {
-			t.Fatal(r.Err)
+	parked := func() {
+		t.Helper()
+		for _, inst := range []*haproxytest.Instance{a, b} {
+			if s := inst.State(t, "app", "websrv2"); s.Addr != "127.0.0.1" || s.Port != "1" || s.Admin != 5 || s.Wt != 1 {
+				t.Fatalf("%s not parked: %+v", inst.AdminSock, s)
+			}
 		}
 	}
+	origins := fleet.OriginsOf(apply("127.0.0.8", 8))
 	delete(origins, b.TCPTarget())
-	warnings, err := f.Park(ctx, "app", "websrv2", origins, fleet.Grace{})
-	if err != nil || len(warnings) != 0 {
+	owner := fleet.Owner{Recorded: netip.MustParseAddrPort("127.0.0.8:8")}
+	if warnings, err := f.Park(ctx, "app", "websrv2", origins, owner, fleet.Grace{}); err != nil || len(warnings) != 0 {
 		t.Fatalf("park: %v %v", warnings, err)
 	}
-	for _, inst := range []*haproxytest.Instance{a, b} {
-		if s := inst.State(t, "app", "websrv2"); s.Addr != "127.0.0.1" || s.Port != "1" || s.Admin != 5 || s.Wt != 1 {
-			t.Fatalf("%s not parked: %+v", inst.AdminSock, s)
-		}
-	}
-	// Without any origin: maint where it is, with a warning.
-	warnings, err = f.Park(ctx, "app", "websrv2", nil, fleet.Grace{})
-	if err != nil || len(warnings) != 2 {
+	parked()
+
+	// No origin at all, or an invalid one: the placeholder.
+	apply("127.0.0.9", 9)
+	owner.Recorded = netip.MustParseAddrPort("127.0.0.9:9")
+	bad := map[string]fleet.Origin{a.UnixTarget(): {Addr: "invalid IP", Port: 0, Weight: 1}}
+	if warnings, err := f.Park(ctx, "app", "websrv2", bad, owner, fleet.Grace{}); err != nil || len(warnings) != 0 {
 		t.Fatalf("park without origin: %v %v", warnings, err)
+	}
+	parked()
+
+	// Someone else's server in the slot on one instance: left alone there.
+	apply("127.0.0.10", 10)
+	b.Admin(t, "set server app/websrv2 addr 127.0.0.77 port 77")
+	b.WaitState(t, "app", "websrv2", func(s haproxytest.Server) bool { return s.Addr == "127.0.0.77" })
+	owner.Recorded = netip.MustParseAddrPort("127.0.0.10:10")
+	warnings, err := f.Park(ctx, "app", "websrv2", nil, owner, fleet.Grace{})
+	if err != nil || len(warnings) != 1 || !strings.Contains(warnings[0], "127.0.0.77:77") || !strings.Contains(warnings[0], b.TCPTarget()) {
+		t.Fatalf("park of a foreign slot: %v %v", warnings, err)
+	}
+	if s := b.State(t, "app", "websrv2"); s.Addr != "127.0.0.77" || s.Admin != 4 {
+		t.Fatalf("someone else's server was touched: %+v", s)
+	}
+	if s := a.State(t, "app", "websrv2"); s.Addr != "127.0.0.1" || s.Admin != 5 {
+		t.Fatalf("our own slot was not parked: %+v", s)
 	}
 }
 

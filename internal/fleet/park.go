@@ -18,42 +18,56 @@ type Origin struct {
 	Weight int    `json:"weight"`
 }
 
-// OriginsOf records each socket's pre-write address, port and weight.
+// OriginsOf records each socket's pre-write address, port and weight. A
+// socket skipped at pre-flight was not read, so it has no origin.
 func OriginsOf(slots []Slot) map[string]Origin {
 	out := make(map[string]Origin, len(slots))
 	for _, s := range slots {
+		if s.Skipped != nil || !s.Current.Addr.IsValid() {
+			continue
+		}
 		out[s.Socket] = Origin{Addr: s.Current.Addr.String(), Port: s.Current.Port, Weight: s.Current.UserWeight}
 	}
 	return out
 }
 
+// Owner says when a slot is the caller's to park. A slot holding someone
+// else's server is never parked, redirected or taken out of service.
+type Owner struct {
+	// Recorded is the address:port the resource last recorded. A slot
+	// holding it, its origin or the placeholder is the resource's.
+	Recorded netip.AddrPort
+	// Claimed: the caller proved ownership with a claim marker (pools), so
+	// the slot's address is not checked.
+	Claimed bool
+}
+
+// owns reports whether a slot holding cur may be parked by o.
+func (o Owner) owns(cur, origin, placeholder netip.AddrPort) bool {
+	return o.Claimed || cur == o.Recorded || cur == origin || cur == placeholder
+}
+
 // Park takes the server out of service on every socket (`state maint`) and
-// then puts it back on its origin. A socket without a recorded origin (the
-// resource was imported, or the socket was added later) borrows another
-// socket's; with none at all the server is left in maint where it is, and a
-// warning says so. A server already gone from a socket is skipped with a
-// warning: there is nothing left to park.
+// then puts it back on its origin. A socket without a valid recorded origin
+// (the resource was imported, the socket was skipped when it was created, or
+// added later) parks on the provider's placeholder, with the weight the
+// server had in the configuration, so the slot is visibly free again. A
+// server already gone from a socket is skipped with a warning: there is
+// nothing left to park.
 // With g.DrainTimeout, a server still taking traffic is drained first and
 // its sessions waited for; with g.ShutdownSessions, sessions left after
 // `maint` are closed.
-func (f *Fleet) Park(ctx context.Context, backend, server string, origins map[string]Origin, g Grace) (warnings []string, err error) {
-	fallback, haveFallback := Origin{}, false
-	for _, s := range f.Sockets() {
-		if o, ok := origins[s]; ok {
-			fallback, haveFallback = o, true
-			break
-		}
-	}
+func (f *Fleet) Park(ctx context.Context, backend, server string, origins map[string]Origin, owner Owner, g Grace) (warnings []string, err error) {
 	type result struct {
 		warnings []string
 		err      error
 	}
 	results := each(ctx, f, func(ctx context.Context, c *haproxy.Client) result {
 		o, ok := origins[c.Target()]
-		if !ok {
-			o, ok = fallback, haveFallback
+		if _, err := netip.ParseAddr(o.Addr); !ok || err != nil || haproxy.ValidatePort(o.Port) != nil {
+			o = Origin{Addr: f.placeholder.Addr().String(), Port: int(f.placeholder.Port()), Weight: -1}
 		}
-		w, err := f.parkOne(ctx, c, backend, server, o, ok, g)
+		w, err := f.parkOne(ctx, c, backend, server, o, owner, g)
 		// A process that is gone lost its runtime changes: nothing serves
 		// there any more. A socket that does not answer may still serve, so
 		// it stays an error: the resource is not forgotten.
@@ -75,7 +89,9 @@ func (f *Fleet) Park(ctx context.Context, backend, server string, origins map[st
 	return warnings, nil
 }
 
-func (f *Fleet) parkOne(ctx context.Context, c *haproxy.Client, backend, server string, o Origin, haveOrigin bool, g Grace) (warnings []string, err error) {
+// parkOne parks on one socket; an origin weight of -1 means the weight the
+// server has in the configuration.
+func (f *Fleet) parkOne(ctx context.Context, c *haproxy.Client, backend, server string, o Origin, owner Owner, g Grace) (warnings []string, err error) {
 	gone := []string{fmt.Sprintf("%s: %s/%s no longer exists there; nothing to park", c.Target(), backend, server)}
 	opCtx, cancel := f.op(ctx)
 	snap, err := f.read(opCtx, c, backend, time.Now())
@@ -89,6 +105,15 @@ func (f *Fleet) parkOne(ctx context.Context, c *haproxy.Client, backend, server 
 	cur, ok := snap.st.Find(backend, server)
 	if !ok {
 		return gone, nil
+	}
+	if o.Weight < 0 {
+		o.Weight = cur.InitialWeight
+	}
+	origin, _ := netip.ParseAddr(o.Addr)
+	held := netip.AddrPortFrom(cur.Addr, uint16(cur.Port))
+	if !owner.owns(held, netip.AddrPortFrom(origin, uint16(o.Port)), f.placeholder) {
+		return []string{fmt.Sprintf("%s: %s/%s holds %s, which is neither this resource's address (%s) nor the placeholder (%s): it seems to belong to someone else, so it was left alone",
+			c.Target(), backend, server, held, owner.Recorded, f.placeholder)}, nil
 	}
 
 	if g.DrainTimeout > 0 && cur.Admin.UserState() != haproxy.StateMaint {
@@ -112,12 +137,9 @@ func (f *Fleet) parkOne(ctx context.Context, c *haproxy.Client, backend, server 
 		}
 		return warnings, err
 	}
-	if !haveOrigin {
-		return append(warnings, fmt.Sprintf("%s: %s/%s was put in maint but left on its address: its original address is unknown (the resource was imported)", c.Target(), backend, server)), nil
-	}
 	addr, err := netip.ParseAddr(o.Addr)
 	if err != nil {
-		return warnings, fmt.Errorf("recorded origin address %q is invalid: %w", o.Addr, err)
+		return warnings, fmt.Errorf("origin address %q is invalid: %w", o.Addr, err)
 	}
 	var move batch
 	move.add(haproxy.SetServerAddr(backend, server, addr, o.Port))

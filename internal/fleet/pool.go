@@ -242,7 +242,7 @@ func (f *Fleet) applyPoolPaced(ctx context.Context, p Pool, assigned map[string]
 	}
 	for _, slot := range removed {
 		run(func() {
-			w, err := f.Park(ctx, p.Backend, slot, parkedOrigins(slot, listings, p.Placeholder), p.Grace)
+			w, err := f.Park(ctx, p.Backend, slot, parkedOrigins(slot, listings, p.Placeholder), Owner{Claimed: true}, p.Grace)
 			collect(slot, w, err)
 		})
 	}
@@ -414,7 +414,7 @@ func (f *Fleet) DeletePool(ctx context.Context, p Pool) ([]string, error) {
 			warnings = append(warnings, fmt.Sprintf("%s/%s is claimed by another pool (%s); it was left alone", p.Backend, slot, strings.Join(cs.foreign, ", ")))
 			continue
 		}
-		w, err := f.Park(ctx, p.Backend, slot, parkedOrigins(slot, listings, p.Placeholder), p.Grace)
+		w, err := f.Park(ctx, p.Backend, slot, parkedOrigins(slot, listings, p.Placeholder), Owner{Claimed: true}, p.Grace)
 		warnings = append(warnings, w...)
 		if err == nil {
 			err = f.release(ctx, f.oursOf(listings, slot, p.Token), p.Backend, slot)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -70,6 +71,26 @@ func (f *Fleet) Preflight(ctx context.Context, backend, server string, needs ...
 	return slots, warnings, nil
 }
 
+// PreflightFor is Preflight for writing d: besides d's own requirements,
+// the server must be this resource's on every socket. It holds d's recorded
+// address, the address asked for, or the placeholder, and no pool has
+// claimed it; otherwise it is someone else's and nothing is written.
+func (f *Fleet) PreflightFor(ctx context.Context, d Desired) ([]Slot, []string, error) {
+	owned := func(s haproxy.ServerState) error {
+		held := netip.AddrPortFrom(s.Addr, uint16(s.Port))
+		port := s.Port
+		if d.Port != nil {
+			port = *d.Port
+		}
+		if held == d.Recorded || held == f.placeholder || held == netip.AddrPortFrom(d.Addr, uint16(port)) {
+			return nil
+		}
+		return fmt.Errorf("the server holds %s, which is neither this resource's address nor the placeholder %s: it seems to belong to someone else (another workspace, or a hand edit), so it is left alone; import it to take it over",
+			held, f.placeholder)
+	}
+	return f.Preflight(ctx, d.Backend, d.Server, append(d.Requirements(), owned)...)
+}
+
 // preflightOne needs a read that started after the caller asked: a shared
 // one if another resource's pre-flight or confirmation is about to fetch.
 func (f *Fleet) preflightOne(ctx context.Context, c *haproxy.Client, asked time.Time, backend, server string) (Slot, error) {
@@ -92,6 +113,10 @@ func (f *Fleet) preflightOne(ctx context.Context, c *haproxy.Client, asked time.
 		return slot, fmt.Errorf("%s: backend %q is disabled in the HAProxy configuration", c.Target(), backend)
 	case !cur.HasInetAddr():
 		return slot, fmt.Errorf("%s: server %s/%s has no IP address (srv_addr is \"-\"), and HAProxy's runtime API cannot give it one; declare the slot on an IP placeholder such as 127.0.0.1:1", c.Target(), backend, server)
+	}
+	if marker, claimed := snap.st.Find(backend, ClaimMarker(server)); claimed {
+		return slot, fmt.Errorf("%s: %s/%s is claimed by a pool (marker %s holds %s:%d); a pool's slot is not managed by haproxy_backend_server",
+			c.Target(), backend, server, marker.Name, marker.Addr, marker.Port)
 	}
 	slot.Current = cur
 	return slot, nil

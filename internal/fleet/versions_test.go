@@ -103,7 +103,7 @@ func TestNoServerServesBeforeItsAddressShows(t *testing.T) {
 						return
 					}
 				}
-				if _, err := f.Park(ctx, "app", server, fleet.OriginsOf(pre), fleet.Grace{}); err != nil {
+				if _, err := f.Park(ctx, "app", server, fleet.OriginsOf(pre), fleet.Owner{}, fleet.Grace{}); err != nil {
 					t.Errorf("round %d: park: %v", r, err)
 					return
 				}
@@ -147,7 +147,7 @@ func TestSeverityOutputSockets(t *testing.T) {
 			if err != nil || r.Values.Addr != "127.0.0.5" || r.Values.State != haproxy.StateDrain {
 				t.Fatalf("observe: %+v %v", r, err)
 			}
-			if _, err := f.Park(ctx, "app", "websrv1", fleet.OriginsOf(pre), fleet.Grace{}); err != nil {
+			if _, err := f.Park(ctx, "app", "websrv1", fleet.OriginsOf(pre), fleet.Owner{}, fleet.Grace{}); err != nil {
 				t.Fatal(err)
 			}
 			if s := inst.State(t, "app", "websrv1"); s.Addr != "127.0.0.1" || s.Port != "1" || s.Admin != 5 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
@@ -227,6 +228,15 @@ func grace(m backendServerModel) fleet.Grace {
 	}
 }
 
+// recorded is the address:port the state holds (zero when it holds none).
+func (m backendServerModel) recorded() netip.AddrPort {
+	addr, err := netip.ParseAddr(m.Address.ValueString())
+	if err != nil || m.Port.IsNull() || m.Port.IsUnknown() {
+		return netip.AddrPort{}
+	}
+	return netip.AddrPortFrom(addr, uint16(m.Port.ValueInt64()))
+}
+
 // setValues copies HAProxy's values into the model. health_check is only
 // reported when the configuration manages it.
 func (m *backendServerModel) setValues(v fleet.Values) {
@@ -246,7 +256,7 @@ func (r *backendServerResource) Create(ctx context.Context, req resource.CreateR
 		return
 	}
 	plan.ID = types.StringValue(plan.Backend.ValueString() + "/" + plan.Server.ValueString())
-	slots := r.write(ctx, plan, &resp.Diagnostics, &plan)
+	slots := r.write(ctx, plan, netip.AddrPort{}, &resp.Diagnostics, &plan)
 	if slots == nil {
 		return // pre-flight failed: nothing was written, nothing to record
 	}
@@ -267,9 +277,12 @@ func (r *backendServerResource) Update(ctx context.Context, req resource.UpdateR
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if slots := r.write(ctx, plan, &resp.Diagnostics, &plan); slots == nil {
-		var prior backendServerModel
-		resp.Diagnostics.Append(req.State.Get(ctx, &prior)...)
+	var prior backendServerModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &prior)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if slots := r.write(ctx, plan, prior.recorded(), &resp.Diagnostics, &plan); slots == nil {
 		resp.Diagnostics.Append(resp.State.Set(ctx, &prior)...)
 		return
 	}
@@ -281,7 +294,7 @@ func (r *backendServerResource) Update(ctx context.Context, req resource.UpdateR
 // write pre-flights every socket, then applies the plan to all of them. It
 // returns the pre-flight slots, or nil when pre-flight failed and nothing was
 // written. out receives the confirmed values; failures go to diags.
-func (r *backendServerResource) write(ctx context.Context, plan backendServerModel, diags *diag.Diagnostics, out *backendServerModel) []fleet.Slot {
+func (r *backendServerResource) write(ctx context.Context, plan backendServerModel, recorded netip.AddrPort, diags *diag.Diagnostics, out *backendServerModel) []fleet.Slot {
 	if r.fleet == nil {
 		diags.AddError("Provider not configured", "The haproxy provider has no sockets configured.")
 		return nil
@@ -291,7 +304,8 @@ func (r *backendServerResource) write(ctx context.Context, plan backendServerMod
 		diags.AddError("Invalid value", err.Error())
 		return nil
 	}
-	slots, warnings, err := r.fleet.Preflight(ctx, d.Backend, d.Server, d.Requirements()...)
+	d.Recorded = recorded
+	slots, warnings, err := r.fleet.PreflightFor(ctx, d)
 	if err != nil {
 		diags.AddError(fmt.Sprintf("Pre-flight check failed for %s/%s: nothing was changed on any socket", d.Backend, d.Server),
 			err.Error())
@@ -415,7 +429,7 @@ func (r *backendServerResource) Delete(ctx context.Context, req resource.DeleteR
 		}
 	}
 	backend, server := state.Backend.ValueString(), state.Server.ValueString()
-	warnings, err := r.fleet.Park(ctx, backend, server, origins, grace(state))
+	warnings, err := r.fleet.Park(ctx, backend, server, origins, fleet.Owner{Recorded: state.recorded()}, grace(state))
 	for _, w := range warnings {
 		resp.Diagnostics.AddWarning(fmt.Sprintf("Parking %s/%s", backend, server), w)
 	}

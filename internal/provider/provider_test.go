@@ -54,7 +54,9 @@ func quoteAll(ss []string) string {
 
 type httpBackend = haproxytest.HTTPBackend
 
-func startBackend(t *testing.T, name, host string) httpBackend { return haproxytest.StartHTTP(t, name, host) }
+func startBackend(t *testing.T, name, host string) httpBackend {
+	return haproxytest.StartHTTP(t, name, host)
+}
 
 func hits(inst *haproxytest.Instance, n int) map[string]int { return inst.Hits(n) }
 
