@@ -118,9 +118,8 @@ func (r *backendPoolResource) Schema(_ context.Context, _ resource.SchemaRequest
 			"placeholder": schema.StringAttribute{
 				Optional: true,
 				Computed: true,
-				Default:  stringdefault.StaticString("127.0.0.1:1"),
 				MarkdownDescription: "The `address:port` free slots are parked on, as in the `server-template` line. " +
-					"Defaults to `127.0.0.1:1`.",
+					"Defaults to the provider's `placeholder` (`127.0.0.1:1` unless set).",
 				Validators: []validator.String{placeholderValidator{}},
 			},
 			"drain_timeout": schema.StringAttribute{
@@ -176,7 +175,16 @@ func (r *backendPoolResource) Configure(_ context.Context, req resource.Configur
 // ModifyPlan keeps every existing member's slot in the plan, so a reviewer
 // sees that nothing moves; only new members' slots are "known after apply".
 func (r *backendPoolResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.Plan.Raw.IsNull() || req.State.Raw.IsNull() {
+	if req.Plan.Raw.IsNull() {
+		return
+	}
+	// An unset placeholder is the provider's.
+	var placeholder types.String
+	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("placeholder"), &placeholder)...)
+	if placeholder.IsUnknown() && r.fleet != nil {
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("placeholder"), r.fleet.Placeholder().String())...)
+	}
+	if req.State.Raw.IsNull() {
 		return
 	}
 	var plan, state backendPoolModel
@@ -370,7 +378,7 @@ func (r *backendPoolResource) ImportState(ctx context.Context, req resource.Impo
 	}
 	m := backendPoolModel{
 		ID: types.StringValue(req.ID), Backend: types.StringValue(backend), SlotPrefix: types.StringValue(prefix),
-		Placeholder: types.StringValue("127.0.0.1:1"), DrainTimeout: types.StringValue("0s"), Members: map[string]poolMember{},
+		Placeholder: types.StringValue(r.fleet.Placeholder().String()), DrainTimeout: types.StringValue("0s"), Members: map[string]poolMember{},
 	}
 	assigned := map[string]string{}
 	for _, s := range serving {

@@ -61,8 +61,8 @@ func placeholderAttribute() schema.StringAttribute {
 	return schema.StringAttribute{
 		Optional: true,
 		MarkdownDescription: "The `address:port` free slots are parked on, such as `127.0.0.1:1` (IPv6 as " +
-			"`[::1]:1`). When set, a slot only counts as free if it sits there on every socket; when unset, " +
-			"any slot in `maint` on every socket is free.",
+			"`[::1]:1`): a slot only counts as free if it is in `maint` there on every socket and no pool has " +
+			"claimed it. Defaults to the provider's `placeholder`.",
 		Validators: []validator.String{placeholderValidator{}},
 	}
 }
@@ -95,9 +95,10 @@ func listBackend(ctx context.Context, f *fleet.Fleet, backend string, diags *dia
 	return listings
 }
 
-func parsePlaceholder(v types.String) netip.AddrPort {
+// placeholderOr is the data source's placeholder, or the provider's when unset.
+func placeholderOr(v types.String, f *fleet.Fleet) netip.AddrPort {
 	if v.IsNull() || v.IsUnknown() {
-		return netip.AddrPort{}
+		return f.Placeholder()
 	}
 	ap, _ := netip.ParseAddrPort(v.ValueString()) // validated at plan time
 	return ap
@@ -147,7 +148,7 @@ func (d *backendServersDataSource) Read(ctx context.Context, req datasource.Read
 	if listings == nil {
 		return
 	}
-	placeholder := parsePlaceholder(m.Placeholder)
+	placeholder := placeholderOr(m.Placeholder, d.fleet)
 	m.ID = m.Backend
 	m.Servers = []backendServerEntry{}
 	for _, l := range listings {

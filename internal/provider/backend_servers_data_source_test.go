@@ -30,6 +30,13 @@ data "haproxy_backend_servers" "app" {
 
 data "haproxy_free_slots" "app" {
   backend     = "app"
+  slot_prefix = "websrv"
+  depends_on  = [haproxy_backend_server.two]
+}
+
+# The deprecated name still works.
+data "haproxy_free_slots" "old" {
+  backend     = "app"
   prefix      = "websrv"
   placeholder = "127.0.0.1:1"
   depends_on  = [haproxy_backend_server.two]
@@ -71,6 +78,8 @@ data "haproxy_free_slots" "app" {
 					resource.TestCheckResourceAttr("data.haproxy_free_slots.app", "slots.0", "websrv1"),
 					resource.TestCheckResourceAttr("data.haproxy_free_slots.app", "slots.1", "websrv3"),
 					resource.TestCheckResourceAttr("data.haproxy_free_slots.app", "slots.8", "websrv10"),
+					resource.TestCheckResourceAttrPair("data.haproxy_free_slots.app", "slots.#", "data.haproxy_free_slots.old", "slots.#"),
+					resource.TestCheckResourceAttr("data.haproxy_free_slots.old", "slots.8", "websrv10"),
 				),
 			},
 			{
@@ -79,8 +88,16 @@ data "haproxy_free_slots" "app" {
 				ExpectError: regexp.MustCompile(`(?s)disagree\s+about\s+which\s+servers.*e1\s+is\s+on`),
 			},
 			{
-				Config:      providerBlock(a.UnixTarget()) + "data \"haproxy_free_slots\" \"x\" {\n  backend = \"app\"\n  prefix = \"websrv\"\n  placeholder = \"127.0.0.1\"\n}\n",
+				Config:      providerBlock(a.UnixTarget()) + "data \"haproxy_free_slots\" \"x\" {\n  backend = \"app\"\n  slot_prefix = \"websrv\"\n  placeholder = \"127.0.0.1\"\n}\n",
 				ExpectError: regexp.MustCompile(`is not address:port`),
+			},
+			{
+				Config:      providerBlock(a.UnixTarget()) + "data \"haproxy_free_slots\" \"x\" {\n  backend = \"app\"\n  slot_prefix = \"websrv\"\n  placeholder = \"127.0.0.1:0\"\n}\n",
+				ExpectError: regexp.MustCompile(`port must be 1-65535`),
+			},
+			{
+				Config:      providerBlock(a.UnixTarget()) + "data \"haproxy_free_slots\" \"x\" {\n  backend = \"app\"\n  slot_prefix = \"websrv\"\n  prefix = \"websrv\"\n}\n",
+				ExpectError: regexp.MustCompile(`(?s)Invalid Attribute Combination.*one \(and only one\) of \[prefix\]`),
 			},
 			{Config: providerBlock(a.UnixTarget())},
 		},

@@ -3,8 +3,10 @@ package provider
 import (
 	"context"
 
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleet"
@@ -24,6 +26,7 @@ type freeSlotsDataSource struct {
 type freeSlotsModel struct {
 	ID          types.String `tfsdk:"id"`
 	Backend     types.String `tfsdk:"backend"`
+	SlotPrefix  types.String `tfsdk:"slot_prefix"`
 	Prefix      types.String `tfsdk:"prefix"`
 	Placeholder types.String `tfsdk:"placeholder"`
 	Slots       []string     `tfsdk:"slots"`
@@ -39,13 +42,20 @@ func (d *freeSlotsDataSource) Schema(_ context.Context, _ datasource.SchemaReque
 			"when it is in `maint` on every configured socket (and parked on `placeholder`, when set). " +
 			"The list is a snapshot taken at plan time: another workspace may take a slot before you apply.",
 		Attributes: map[string]schema.Attribute{
-			"id":      schema.StringAttribute{Computed: true, MarkdownDescription: "`<backend>/<prefix>`."},
+			"id":      schema.StringAttribute{Computed: true, MarkdownDescription: "`<backend>/<slot_prefix>`."},
 			"backend": backendAttribute(),
-			"prefix": schema.StringAttribute{
-				Required: true,
+			"slot_prefix": schema.StringAttribute{
+				Optional: true,
 				MarkdownDescription: "The slot name prefix of the `server-template` line (`websrv` for " +
-					"`server-template websrv 1-100 …`). Only servers named `<prefix><number>` are slots.",
-				Validators: nameValidators(),
+					"`server-template websrv 1-100 …`), as `slot_prefix` of `haproxy_backend_pool`. Only servers named " +
+					"`<slot_prefix><number>` are slots.",
+				Validators: append(nameValidators(), stringvalidator.ExactlyOneOf(path.MatchRoot("prefix"))),
+			},
+			"prefix": schema.StringAttribute{
+				Optional:            true,
+				MarkdownDescription: "Deprecated: use `slot_prefix`, the name `haproxy_backend_pool` uses.",
+				DeprecationMessage:  "Use slot_prefix, the name haproxy_backend_pool uses; prefix will be removed in a future major version.",
+				Validators:          nameValidators(),
 			},
 			"placeholder": placeholderAttribute(),
 			"slots": schema.ListAttribute{
@@ -71,8 +81,12 @@ func (d *freeSlotsDataSource) Read(ctx context.Context, req datasource.ReadReque
 	if listings == nil {
 		return
 	}
-	m.ID = types.StringValue(m.Backend.ValueString() + "/" + m.Prefix.ValueString())
-	m.Slots = fleet.FreeSlots(m.Prefix.ValueString(), listings, parsePlaceholder(m.Placeholder))
+	prefix := m.SlotPrefix.ValueString()
+	if m.SlotPrefix.IsNull() {
+		prefix = m.Prefix.ValueString()
+	}
+	m.ID = types.StringValue(m.Backend.ValueString() + "/" + prefix)
+	m.Slots = fleet.FreeSlots(prefix, listings, placeholderOr(m.Placeholder, d.fleet))
 	if m.Slots == nil {
 		m.Slots = []string{}
 	}

@@ -29,8 +29,9 @@ var _ provider.Provider = (*haproxyProvider)(nil)
 
 // Environment variables read when the provider block leaves a setting unset.
 const (
-	envSockets = "HAPROXY_SOCKETS"
-	envTimeout = "HAPROXY_TIMEOUT"
+	envSockets     = "HAPROXY_SOCKETS"
+	envTimeout     = "HAPROXY_TIMEOUT"
+	envPlaceholder = "HAPROXY_PLACEHOLDER"
 )
 
 const defaultTimeout = 10 * time.Second
@@ -49,6 +50,7 @@ type providerModel struct {
 	Timeout            types.String `tfsdk:"timeout"`
 	UnreachableSockets types.String `tfsdk:"unreachable_sockets"`
 	MaxConnections     types.Int64  `tfsdk:"max_connections"`
+	Placeholder        types.String `tfsdk:"placeholder"`
 }
 
 func (p *haproxyProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -95,6 +97,15 @@ func (p *haproxyProvider) Schema(_ context.Context, _ provider.SchemaRequest, re
 					"sockets of the same process, keep their sum below 10.", haproxy.DefaultMaxConns),
 				Validators: []validator.Int64{int64validator.Between(1, 10)},
 			},
+			"placeholder": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "The `address:port` free slots are parked on, as in your `server-template` lines " +
+					"(`server-template websrv 1-100 127.0.0.1:1 …`). Destroy parks a server here when the address it " +
+					"had before is unknown (an imported server); pools and data sources count a slot as free only when " +
+					"it is in `maint` here on every socket; and a server holding it is never someone else's. Defaults to `" +
+					envPlaceholder + "`, else `127.0.0.1:1`.",
+				Validators: []validator.String{placeholderValidator{}},
+			},
 		},
 	}
 }
@@ -111,7 +122,7 @@ func (p *haproxyProvider) Configure(ctx context.Context, req provider.ConfigureR
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if cfg.Sockets.IsUnknown() || cfg.Timeout.IsUnknown() || cfg.UnreachableSockets.IsUnknown() || cfg.MaxConnections.IsUnknown() {
+	if cfg.Sockets.IsUnknown() || cfg.Timeout.IsUnknown() || cfg.UnreachableSockets.IsUnknown() || cfg.MaxConnections.IsUnknown() || cfg.Placeholder.IsUnknown() {
 		// Known only after apply of something else; Terraform calls again then.
 		return
 	}
@@ -147,7 +158,21 @@ func (p *haproxyProvider) Configure(ctx context.Context, req provider.ConfigureR
 		timeout = d
 	}
 
-	var opts []fleet.Option
+	placeholder := fleet.DefaultPlaceholder
+	raw = cfg.Placeholder.ValueString()
+	if cfg.Placeholder.IsNull() {
+		raw = os.Getenv(envPlaceholder)
+	}
+	if raw != "" {
+		ap, err := parsePlaceholderString(raw)
+		if err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("placeholder"), "Invalid placeholder", err.Error())
+			return
+		}
+		placeholder = ap
+	}
+
+	opts := []fleet.Option{fleet.Placeholder(placeholder)}
 	if cfg.UnreachableSockets.ValueString() == unreachableWarn {
 		opts = append(opts, fleet.SkipUnreachable())
 	}

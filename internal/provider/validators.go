@@ -110,12 +110,26 @@ func (v placeholderValidator) MarkdownDescription(ctx context.Context) string {
 }
 func (placeholderValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
 	stringCheck(req, resp, "Invalid placeholder", func(s string) error {
-		ap, err := netip.ParseAddrPort(s)
-		if err != nil || ap.Addr().Zone() != "" {
-			return fmt.Errorf("%q is not address:port, such as 127.0.0.1:1 or [::1]:1", s)
-		}
-		return nil
+		_, err := parsePlaceholderString(s)
+		return err
 	})
+}
+
+// parsePlaceholderString accepts address:port with a port HAProxy can park
+// a server on (1-65535: `set server … port 0` is refused after `maint` was
+// already applied).
+func parsePlaceholderString(s string) (netip.AddrPort, error) {
+	ap, err := netip.ParseAddrPort(s)
+	if err != nil || ap.Addr().Zone() != "" {
+		return netip.AddrPort{}, fmt.Errorf("%q is not address:port, such as 127.0.0.1:1 or [::1]:1", s)
+	}
+	if ap.Port() == 0 {
+		return netip.AddrPort{}, fmt.Errorf("%q: the port must be 1-65535", s)
+	}
+	if ap.Addr().Is4In6() {
+		return netip.AddrPort{}, fmt.Errorf("%q: write the IPv4 address as IPv4, the form HAProxy reports", s)
+	}
+	return ap, nil
 }
 
 // nameValidators apply HAProxy's own charset for backend and server names

@@ -1,7 +1,7 @@
 # Free slots of `server-template websrv 1-100 127.0.0.1:1 check disabled`.
 data "haproxy_free_slots" "app" {
   backend     = "app"
-  prefix      = "websrv"
+  slot_prefix = "websrv"
   placeholder = "127.0.0.1:1"
 }
 
