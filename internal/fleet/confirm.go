@@ -47,8 +47,7 @@ type unsettled struct {
 // server, and the servers that never showed what was expected (in server
 // order). A failed read ends the polling with that error.
 func (f *Fleet) settle(ctx context.Context, c *haproxy.Client, backend string, exps []expectation) (map[string]haproxy.ServerState, []unsettled, error) {
-	ctx, cancel := f.op(ctx)
-	defer cancel()
+	deadline := time.Now().Add(f.timeout)
 	rows := make(map[string]haproxy.ServerState, len(exps))
 	pause := settleFirstPoll
 	for {
@@ -69,7 +68,7 @@ func (f *Fleet) settle(ctx context.Context, c *haproxy.Client, backend string, e
 		if len(missing) == 0 {
 			return rows, nil, nil
 		}
-		if sleep(ctx, pause) != nil {
+		if time.Now().After(deadline) || sleep(ctx, min(pause, time.Until(deadline))) != nil {
 			sort.Slice(missing, func(i, j int) bool { return missing[i].server < missing[j].server })
 			return rows, missing, nil
 		}

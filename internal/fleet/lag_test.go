@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -288,6 +289,136 @@ func TestPoolWaitsOutTheAddressLag(t *testing.T) {
 			if s := inst.State(t, "app", assigned[member]); s.Addr != want || s.Admin&1 != 0 {
 				t.Errorf("%s: %s (%s) = %+v", inst.AdminSock, member, assigned[member], s)
 			}
+		}
+	}
+}
+
+// slowTransport delays the first bytes of every reply: a socket that is
+// healthy but slow (a loaded HAProxy, a long link).
+type slowTransport struct {
+	haproxy.Transport
+	delay time.Duration
+}
+
+func (s slowTransport) Dial(ctx context.Context) (net.Conn, error) {
+	c, err := s.Transport.Dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &slowConn{Conn: c, delay: s.delay}, nil
+}
+
+type slowConn struct {
+	net.Conn
+	delay time.Duration
+	once  sync.Once
+}
+
+func (c *slowConn) Read(p []byte) (int, error) {
+	c.once.Do(func() { time.Sleep(c.delay) })
+	return c.Conn.Read(p)
+}
+
+// A read that queues behind another caller's read of the same backend waits
+// for the read that serves it, not for its own timeout: a slow but healthy
+// socket is never taken for unreachable (and skipped, in warn mode).
+func TestQueuedReadOutlastsOneTimeout(t *testing.T) {
+	a := haproxytest.Start(t)
+	slow := slowTransport{Transport: unixTransport(t, a), delay: 600 * time.Millisecond}
+	f, err := fleet.FromTransports([]haproxy.Transport{slow}, time.Second, nil, fleet.SkipUnreachable())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	first := make(chan error, 1)
+	go func() {
+		_, err := fleet.Reconcile("app", "websrv1", nil, f.Observe(ctx, "app", "websrv1"))
+		first <- err
+	}()
+	time.Sleep(100 * time.Millisecond) // the refresh read is in flight
+	// Pre-flight needs a read that starts after it asked: it queues for the
+	// next one, which ends about 1.2 s after the first began.
+	start := time.Now()
+	slots, warnings, err := f.Preflight(ctx, "app", "websrv1")
+	if err != nil || len(warnings) > 0 || slots[0].Skipped != nil {
+		t.Fatalf("after %s: slots %+v, warnings %v, err %v", time.Since(start), slots, warnings, err)
+	}
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// pausable passes connections through to a real HAProxy until paused; then
+// every connection is accepted and never answered, like a hung instance.
+type pausable struct {
+	haproxy.Transport
+	paused atomic.Bool
+}
+
+func (p *pausable) Dial(ctx context.Context) (net.Conn, error) {
+	if p.paused.Load() {
+		c, _ := net.Pipe() // the other end never answers
+		return c, nil
+	}
+	return p.Transport.Dial(ctx)
+}
+
+// A member removed while an instance hangs stays recorded (with its claim)
+// until every instance parked it: the hung one may still serve it. Once the
+// instance answers again, the next apply finishes the removal.
+func TestPoolMemberRemovedWhileAnInstanceHangs(t *testing.T) {
+	a, b := haproxytest.Start(t), haproxytest.Start(t)
+	pb := &pausable{Transport: unixTransport(t, b)}
+	f, err := fleet.FromTransports([]haproxy.Transport{unixTransport(t, a), pb}, 500*time.Millisecond, nil, fleet.SkipUnreachable())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	p := fleet.Pool{Backend: "app", Prefix: "websrv", Placeholder: netip.MustParseAddrPort("127.0.0.1:1"), Token: fleet.NewClaimToken(), Members: map[string]fleet.PoolMember{
+		"m1": {Addr: netip.MustParseAddr("127.0.0.11"), Port: 11, State: haproxy.StateReady},
+		"m2": {Addr: netip.MustParseAddr("127.0.0.12"), Port: 12, State: haproxy.StateReady},
+	}}
+	assigned, _, err := f.ApplyPool(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slot2 := assigned["m2"]
+
+	pb.paused.Store(true)
+	p.Assigned = assigned
+	delete(p.Members, "m2")
+	assigned, warnings, err := f.ApplyPool(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if assigned["m2"] != slot2 {
+		t.Fatalf("m2 was forgotten while %s may still serve it: %v", pb, assigned)
+	}
+	if !strings.Contains(strings.Join(warnings, "\n"), "stay recorded") {
+		t.Errorf("no warning says why m2 stays: %v", warnings)
+	}
+	if s := a.State(t, "app", slot2); s.Admin != 5 || s.Addr != "127.0.0.1" {
+		t.Errorf("the answering instance did not park %s: %+v", slot2, s)
+	}
+	if s := b.State(t, "app", slot2); s.Admin != 4 || s.Addr != "127.0.0.12" {
+		t.Errorf("the hung instance changed: %+v", s)
+	}
+
+	pb.paused.Store(false)
+	p.Assigned = assigned
+	assigned, _, err = f.ApplyPool(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := assigned["m2"]; ok || len(assigned) != 1 {
+		t.Fatalf("after the instance answered again: %v", assigned)
+	}
+	for _, inst := range []*haproxytest.Instance{a, b} {
+		if s := inst.State(t, "app", slot2); s.Admin != 5 || s.Addr != "127.0.0.1" || s.Port != "1" {
+			t.Errorf("%s: %s not parked: %+v", inst.AdminSock, slot2, s)
+		}
+		if out := inst.Admin(t, "show servers state app"); strings.Contains(out, slot2+".claim") {
+			t.Errorf("%s: the claim on %s was not released", inst.AdminSock, slot2)
 		}
 	}
 }

@@ -46,8 +46,6 @@ func (f *Fleet) listSkipping(ctx context.Context, backend string, notBefore time
 		err error
 	}
 	results := each(ctx, f, func(ctx context.Context, c *haproxy.Client) result {
-		ctx, cancel := f.op(ctx)
-		defer cancel()
 		snap, err := f.read(ctx, c, backend, notBefore)
 		if err == nil && needAdmin && snap.level != "admin" {
 			err = fmt.Errorf("%s: the socket's level is %q; writes need `level admin` on the stats socket", c.Target(), snap.level)

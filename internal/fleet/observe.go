@@ -42,8 +42,6 @@ type Observation struct {
 // Observe reads the server's row from every socket concurrently.
 func (f *Fleet) Observe(ctx context.Context, backend, server string) []Observation {
 	return each(ctx, f, func(ctx context.Context, c *haproxy.Client) Observation {
-		ctx, cancel := f.op(ctx)
-		defer cancel()
 		o := f.observeOne(ctx, c, backend, server)
 		o.Skipped = f.skipUnreachable && Unreachable(o.Err)
 		return o
@@ -104,8 +102,14 @@ func Reconcile(backend, server string, prior *Values, obs []Observation) (Readin
 	if len(skipped) == len(obs) {
 		return Reading{}, fmt.Errorf("no HAProxy socket could be reached:\n%s", strings.Join(skipped, "\n"))
 	}
+	if len(found) == 0 && len(skipped) > 0 {
+		// Gone where it was read, but a socket was not read: it may still
+		// be there, and serve. Only every socket confirming it gone counts.
+		return Reading{}, fmt.Errorf("server %s/%s is gone on %s, but %d socket(s) could not be read, so it cannot be called gone:\n%s",
+			backend, server, socketList(missing), len(skipped), strings.Join(skipped, "\n"))
+	}
 	if len(found) == 0 {
-		return Reading{Gone: true, Warnings: skipped}, nil
+		return Reading{Gone: true}, nil
 	}
 	if len(missing) > 0 {
 		return Reading{}, fmt.Errorf("server %s/%s exists on %s but not on %s: the HAProxy configurations differ; fix them before applying",

@@ -74,6 +74,15 @@ func TestReconcileGoneAndErrors(t *testing.T) {
 	if err == nil || r.Gone || !errors.Is(err, haproxy.ErrTransport) || !strings.Contains(err.Error(), "tcp://b:1") {
 		t.Fatalf("unreachable: r=%+v err=%v", r, err)
 	}
+
+	// The same socket skipped (unreachable_sockets = "warn"): still not gone,
+	// because it was never read.
+	skipped := down
+	skipped.Skipped = true
+	r, err = Reconcile("app", "w1", nil, []Observation{absent, skipped})
+	if err == nil || r.Gone || !strings.Contains(err.Error(), "cannot be called gone") || !strings.Contains(err.Error(), "tcp://b:1") {
+		t.Fatalf("absent where read, one socket skipped: r=%+v err=%v", r, err)
+	}
 }
 
 func TestReconcileWarnsAboutStatesItDoesNotManage(t *testing.T) {

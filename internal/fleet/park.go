@@ -93,9 +93,7 @@ func (f *Fleet) Park(ctx context.Context, backend, server string, origins map[st
 // server has in the configuration.
 func (f *Fleet) parkOne(ctx context.Context, c *haproxy.Client, backend, server string, o Origin, owner Owner, g Grace) (warnings []string, err error) {
 	gone := []string{fmt.Sprintf("%s: %s/%s no longer exists there; nothing to park", c.Target(), backend, server)}
-	opCtx, cancel := f.op(ctx)
-	snap, err := f.read(opCtx, c, backend, time.Now())
-	cancel()
+	snap, err := f.read(ctx, c, backend, time.Now())
 	if errors.Is(err, haproxy.ErrNoSuchBackend) {
 		return gone, nil
 	}

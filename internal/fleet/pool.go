@@ -169,15 +169,15 @@ func (f *Fleet) ApplyPool(ctx context.Context, p Pool) (assigned map[string]stri
 		}
 	}
 	for _, slot := range removed {
-		if !failed[slot] {
-			errs = append(errs, f.release(ctx, f.oursOf(listings, slot, p.Token), p.Backend, slot))
-		}
 		// Nothing is forgotten while it may serve: a member whose slot is
-		// not confirmed parked everywhere stays recorded, so the next plan
-		// shows its removal again and the next apply finishes it.
+		// not confirmed parked everywhere stays recorded, with its claim,
+		// so the next plan shows its removal again and the next apply
+		// finishes it.
 		if failed[slot] || len(hung) > 0 {
 			assigned[leaving[slot]] = slot
+			continue
 		}
+		errs = append(errs, f.release(ctx, f.oursOf(listings, slot, p.Token), p.Backend, slot))
 	}
 	if len(hung) > 0 && len(removed) > 0 {
 		warnings = append(warnings, fmt.Sprintf("%s did not answer: members that left (%s) may still be served there, so they stay recorded until an apply parks them on every socket",

@@ -37,8 +37,6 @@ func (f *Fleet) Preflight(ctx context.Context, backend, server string, needs ...
 		err  error
 	}
 	results := each(ctx, f, func(ctx context.Context, c *haproxy.Client) result {
-		ctx, cancel := f.op(ctx)
-		defer cancel()
 		slot, err := f.preflightOne(ctx, c, asked, backend, server)
 		for _, need := range needs {
 			if err == nil {
@@ -123,7 +121,11 @@ func (f *Fleet) preflightOne(ctx context.Context, c *haproxy.Client, asked time.
 }
 
 // read returns the socket's level and the backend's servers, from a fetch
-// that started no earlier than notBefore (see readCache).
+// that started no earlier than notBefore (see readCache). Callers pass their
+// context unbounded: each fetch is bounded by the provider's timeout on its
+// own, so a caller queued behind another caller's fetch waits for the fetch
+// that serves it instead of timing out first (which, with
+// unreachable_sockets = "warn", would skip a socket that is only slow).
 func (f *Fleet) read(ctx context.Context, c *haproxy.Client, backend string, notBefore time.Time) (snapshot, error) {
 	return f.reads.get(ctx, readKey{c.Target(), backend}, notBefore, func(ctx context.Context) (snapshot, error) {
 		ctx, cancel := f.op(ctx)

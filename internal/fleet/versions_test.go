@@ -103,7 +103,8 @@ func TestNoServerServesBeforeItsAddressShows(t *testing.T) {
 						return
 					}
 				}
-				if _, err := f.Park(ctx, "app", server, fleet.OriginsOf(pre), fleet.Owner{}, fleet.Grace{}); err != nil {
+				owner := fleet.Owner{Recorded: netip.AddrPortFrom(d.Addr, uint16(*d.Port))}
+				if _, err := f.Park(ctx, "app", server, fleet.OriginsOf(pre), owner, fleet.Grace{}); err != nil {
 					t.Errorf("round %d: park: %v", r, err)
 					return
 				}
@@ -147,7 +148,8 @@ func TestSeverityOutputSockets(t *testing.T) {
 			if err != nil || r.Values.Addr != "127.0.0.5" || r.Values.State != haproxy.StateDrain {
 				t.Fatalf("observe: %+v %v", r, err)
 			}
-			if _, err := f.Park(ctx, "app", "websrv1", fleet.OriginsOf(pre), fleet.Owner{}, fleet.Grace{}); err != nil {
+			owner := fleet.Owner{Recorded: netip.MustParseAddrPort("127.0.0.5:5")}
+			if _, err := f.Park(ctx, "app", "websrv1", fleet.OriginsOf(pre), owner, fleet.Grace{}); err != nil {
 				t.Fatal(err)
 			}
 			if s := inst.State(t, "app", "websrv1"); s.Addr != "127.0.0.1" || s.Port != "1" || s.Admin != 5 {

@@ -55,9 +55,7 @@ func (f *Fleet) waitDrained(ctx context.Context, c *haproxy.Client, srv haproxy.
 // checks, so this cannot be satisfied by a stale result.
 func (f *Fleet) waitHealthy(ctx context.Context, c *haproxy.Client, d Desired, deadline time.Time) error {
 	for {
-		opCtx, cancel := f.op(ctx)
-		snap, err := f.read(opCtx, c, d.Backend, time.Now())
-		cancel()
+		snap, err := f.read(ctx, c, d.Backend, time.Now())
 		if err != nil {
 			return err
 		}
