@@ -70,6 +70,10 @@ type Reading struct {
 	// HealthWarning says sockets disagree on health checks; kept apart so a
 	// caller that does not manage health checks need not show it.
 	HealthWarning string
+	// PortSplit and WeightSplit say the sockets disagree on that value. A
+	// caller that leaves it unset (keeping HAProxy's) must still bring the
+	// sockets in line, or the recorded value flips between them.
+	PortSplit, WeightSplit bool
 }
 
 // Reconcile merges per-socket observations. prior is what Terraform last
@@ -134,10 +138,12 @@ func Reconcile(backend, server string, prior *Values, obs []Observation) (Readin
 	r.addWarning(w)
 	r.Values.Port, w = pick("port", p.Port, prior != nil, found, vals, func(v Values) int { return v.Port }, strconv.Itoa)
 	r.addWarning(w)
+	r.PortSplit = w != ""
 	r.Values.State, w = pick("state", p.State, prior != nil, found, vals, func(v Values) haproxy.State { return v.State }, func(s haproxy.State) string { return string(s) })
 	r.addWarning(w)
 	r.Values.Weight, w = pick("weight", p.Weight, prior != nil, found, vals, func(v Values) int { return v.Weight }, strconv.Itoa)
 	r.addWarning(w)
+	r.WeightSplit = w != ""
 	r.Values.Health, r.HealthWarning = pick("health checks", p.Health, prior != nil, found, vals, func(v Values) bool { return v.Health }, onOff)
 	return r, nil
 }

@@ -31,6 +31,7 @@ var (
 	_ resource.ResourceWithConfigure      = (*backendServerResource)(nil)
 	_ resource.ResourceWithImportState    = (*backendServerResource)(nil)
 	_ resource.ResourceWithValidateConfig = (*backendServerResource)(nil)
+	_ resource.ResourceWithModifyPlan     = (*backendServerResource)(nil)
 )
 
 // Values of drain_timeout_action.
@@ -42,6 +43,17 @@ const (
 // privateOrigin is the private-state key holding each socket's pre-Create
 // address, port and weight, so Delete can park the slot where it was.
 const privateOrigin = "origin"
+
+// privateConverge holds, while the instances disagree on a port or weight
+// the configuration leaves unset, the value last recorded for it: the plan
+// then sets every socket back to it instead of recording whichever value a
+// refresh happened to pick (which would flip between instances).
+const privateConverge = "converge"
+
+type convergeValues struct {
+	Port   *int64 `json:"port,omitempty"`
+	Weight *int64 `json:"weight,omitempty"`
+}
 
 func newBackendServerResource() resource.Resource { return &backendServerResource{} }
 
@@ -289,6 +301,7 @@ func (r *backendServerResource) Update(ctx context.Context, req resource.UpdateR
 	// On a partial failure the planned values are kept: the next refresh sees
 	// the sockets that did not take the change as drift, and apply converges.
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateConverge, nil)...)
 }
 
 // write pre-flights every socket, then applies the plan to all of them. It
@@ -409,9 +422,42 @@ func (r *backendServerResource) Read(ctx context.Context, req resource.ReadReque
 	for _, w := range warnings {
 		resp.Diagnostics.AddWarning(fmt.Sprintf("%s/%s differs between HAProxy instances", backend, server), w)
 	}
+	var converge convergeValues
+	if prior != nil && reading.PortSplit {
+		converge.Port = types.Int64Value(int64(prior.Port)).ValueInt64Pointer()
+	}
+	if prior != nil && reading.WeightSplit {
+		converge.Weight = types.Int64Value(int64(prior.Weight)).ValueInt64Pointer()
+	}
+	var raw []byte
+	if converge.Port != nil || converge.Weight != nil {
+		raw, _ = json.Marshal(converge)
+	}
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateConverge, raw)...)
 	state.ID = types.StringValue(backend + "/" + server)
 	state.setValues(reading.Values)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+// ModifyPlan brings instances that disagree on an unset port or weight back
+// to the value last recorded (see privateConverge), so the plan shows it.
+func (r *backendServerResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() || req.State.Raw.IsNull() {
+		return
+	}
+	raw, diags := req.Private.GetKey(ctx, privateConverge)
+	resp.Diagnostics.Append(diags...)
+	var converge convergeValues
+	if len(raw) == 0 || json.Unmarshal(raw, &converge) != nil {
+		return
+	}
+	for attr, v := range map[string]*int64{"port": converge.Port, "weight": converge.Weight} {
+		var cfg types.Int64
+		resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root(attr), &cfg)...)
+		if v != nil && cfg.IsNull() {
+			resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(attr), *v)...)
+		}
+	}
 }
 
 func (r *backendServerResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
