@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/boolplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
@@ -137,9 +138,12 @@ func (r *backendServerResource) Schema(_ context.Context, _ resource.SchemaReque
 				"When unset, HAProxy's weight is left alone and this attribute reports it."),
 			"health_check": schema.BoolAttribute{
 				Optional: true,
+				Computed: true,
 				MarkdownDescription: "Turn the server's health checks on (`true`, `enable health`) or off (`false`, " +
-					"`disable health`). The server line must have `check` for checks to exist. Unset leaves them alone. " +
+					"`disable health`). The server line must have `check` for checks to exist. Unset leaves them alone " +
+					"and this attribute reports them, so an import of a server whose configuration sets it plans no change. " +
 					"Turning checks off freezes the server's up/down status as it is.",
+				PlanModifiers: []planmodifier.Bool{boolplanmodifier.UseStateForUnknown()},
 			},
 			"drain_timeout": schema.StringAttribute{
 				Optional: true,
@@ -202,7 +206,7 @@ func (r *backendServerResource) Configure(_ context.Context, req resource.Config
 
 // desired converts a plan into what the fleet should write. Values were
 // validated at plan time; parsing again here is the last line of defence.
-func desired(m backendServerModel) (fleet.Desired, error) {
+func desired(m backendServerModel, configuredHealth types.Bool) (fleet.Desired, error) {
 	addr, err := haproxy.ParseAddress(m.Address.ValueString())
 	if err != nil {
 		return fleet.Desired{}, err
@@ -212,8 +216,10 @@ func desired(m backendServerModel) (fleet.Desired, error) {
 		return fleet.Desired{}, err
 	}
 	d := fleet.Desired{Backend: m.Backend.ValueString(), Server: m.Server.ValueString(), Addr: addr, State: st, Grace: grace(m)}
-	if !m.HealthCheck.IsNull() && !m.HealthCheck.IsUnknown() {
-		h := m.HealthCheck.ValueBool()
+	// Health checks are managed only when the configuration sets them: the
+	// plan's value of an unset one is merely what HAProxy reported.
+	if !configuredHealth.IsNull() && !configuredHealth.IsUnknown() {
+		h := configuredHealth.ValueBool()
 		d.Health = &h
 	}
 	if !m.Port.IsNull() && !m.Port.IsUnknown() {
@@ -249,12 +255,9 @@ func (m backendServerModel) recorded() netip.AddrPort {
 	return netip.AddrPortFrom(addr, uint16(m.Port.ValueInt64()))
 }
 
-// setValues copies HAProxy's values into the model. health_check is only
-// reported when the configuration manages it.
+// setValues copies HAProxy's values into the model.
 func (m *backendServerModel) setValues(v fleet.Values) {
-	if !m.HealthCheck.IsNull() && !m.HealthCheck.IsUnknown() {
-		m.HealthCheck = types.BoolValue(v.Health)
-	}
+	m.HealthCheck = types.BoolValue(v.Health)
 	m.Address = types.StringValue(v.Addr)
 	m.Port = types.Int64Value(int64(v.Port))
 	m.State = types.StringValue(string(v.State))
@@ -268,7 +271,9 @@ func (r *backendServerResource) Create(ctx context.Context, req resource.CreateR
 		return
 	}
 	plan.ID = types.StringValue(plan.Backend.ValueString() + "/" + plan.Server.ValueString())
-	slots := r.write(ctx, plan, netip.AddrPort{}, &resp.Diagnostics, &plan)
+	var configuredHealth types.Bool
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("health_check"), &configuredHealth)...)
+	slots := r.write(ctx, plan, configuredHealth, netip.AddrPort{}, &resp.Diagnostics, &plan)
 	if slots == nil {
 		return // pre-flight failed: nothing was written, nothing to record
 	}
@@ -294,7 +299,9 @@ func (r *backendServerResource) Update(ctx context.Context, req resource.UpdateR
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if slots := r.write(ctx, plan, prior.recorded(), &resp.Diagnostics, &plan); slots == nil {
+	var configuredHealth types.Bool
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("health_check"), &configuredHealth)...)
+	if slots := r.write(ctx, plan, configuredHealth, prior.recorded(), &resp.Diagnostics, &plan); slots == nil {
 		resp.Diagnostics.Append(resp.State.Set(ctx, &prior)...)
 		return
 	}
@@ -307,12 +314,12 @@ func (r *backendServerResource) Update(ctx context.Context, req resource.UpdateR
 // write pre-flights every socket, then applies the plan to all of them. It
 // returns the pre-flight slots, or nil when pre-flight failed and nothing was
 // written. out receives the confirmed values; failures go to diags.
-func (r *backendServerResource) write(ctx context.Context, plan backendServerModel, recorded netip.AddrPort, diags *diag.Diagnostics, out *backendServerModel) []fleet.Slot {
+func (r *backendServerResource) write(ctx context.Context, plan backendServerModel, configuredHealth types.Bool, recorded netip.AddrPort, diags *diag.Diagnostics, out *backendServerModel) []fleet.Slot {
 	if r.fleet == nil {
 		diags.AddError("Provider not configured", "The haproxy provider has no sockets configured.")
 		return nil
 	}
-	d, err := desired(plan)
+	d, err := desired(plan, configuredHealth)
 	if err != nil {
 		diags.AddError("Invalid value", err.Error())
 		return nil
@@ -365,6 +372,10 @@ func (r *backendServerResource) write(ctx context.Context, plan backendServerMod
 			}
 			if out.Weight.IsUnknown() {
 				out.Weight = types.Int64Value(int64(s.Current.UserWeight))
+			}
+			if out.HealthCheck.IsUnknown() {
+				_, enabled := s.Current.HealthChecks()
+				out.HealthCheck = types.BoolValue(enabled)
 			}
 		}
 		return slots

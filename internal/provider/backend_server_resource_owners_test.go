@@ -86,6 +86,7 @@ func TestAccBackendServerUnsetWeightConverges(t *testing.T) {
 
 // An imported server's original address is unknown: destroy parks it on
 // the provider's placeholder, where pools and haproxy_free_slots see it free.
+// A configuration that sets health_check plans no change after the import.
 func TestAccBackendServerImportedThenDestroyedParksOnPlaceholder(t *testing.T) {
 	preCheck(t)
 	a := haproxytest.Start(t)
@@ -93,7 +94,7 @@ func TestAccBackendServerImportedThenDestroyedParksOnPlaceholder(t *testing.T) {
 	a.Admin(t, fmt.Sprintf("set server app/websrv3 addr %s port %d", be1.Host, be1.Port))
 	a.WaitState(t, "app", "websrv3", func(s haproxytest.Server) bool { return s.Port == fmt.Sprint(be1.Port) })
 	a.Admin(t, "set server app/websrv3 state ready")
-	cfg := providerBlock(a.UnixTarget()) + serverConfig("three", "websrv3", be1.Host, be1.Port, "")
+	cfg := providerBlock(a.UnixTarget()) + serverConfig("three", "websrv3", be1.Host, be1.Port, "  health_check = true\n")
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testProviders,
 		Steps: []resource.TestStep{
