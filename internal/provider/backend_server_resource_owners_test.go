@@ -3,6 +3,7 @@ package provider
 import (
 	"fmt"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -117,4 +118,50 @@ func TestAccBackendServerImportedThenDestroyedParksOnPlaceholder(t *testing.T) {
 			return expectSlot(t, a, "app", "websrv3", "127.0.0.1", 1, adminMaint, 1)
 		},
 	})
+}
+
+// A hundred servers on two instances moved to new addresses four times:
+// every move must be confirmed on every instance (from HAProxy 2.9 the
+// address lands after the reply), none may fail or leave a server tainted,
+// and every plan after an apply is empty.
+func TestAccBackendServerManyMovesOnTwoInstances(t *testing.T) {
+	preCheck(t)
+	const n = 100
+	opts := haproxytest.Options{Slots: n, NoHealthChecks: true}
+	a, b := haproxytest.Start(t, opts), haproxytest.Start(t, opts)
+	insts := []*haproxytest.Instance{a, b}
+	config := func(round int) string {
+		var sb strings.Builder
+		sb.WriteString(providerBlock(a.UnixTarget(), b.TCPTarget()))
+		fmt.Fprintf(&sb, `
+resource "haproxy_backend_server" "s" {
+  count   = %d
+  backend = "app"
+  server  = "websrv${count.index + 1}"
+  address = "127.0.%d.${count.index + 1}"
+  port    = %d
+}
+`, n, 10+round, 8000+round)
+		return sb.String()
+	}
+	moved := func(round int) resource.TestCheckFunc {
+		return checkAll(insts, func(inst *haproxytest.Instance) error {
+			for i := 1; i <= n; i++ {
+				addr := fmt.Sprintf("127.0.%d.%d", 10+round, i)
+				if err := expectSlot(t, inst, "app", fmt.Sprintf("websrv%d", i), addr, 8000+round, adminReady, 1); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	var steps []resource.TestStep
+	for round := 0; round <= 4; round++ {
+		steps = append(steps, resource.TestStep{
+			Config:           config(round),
+			Check:            moved(round),
+			ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+		})
+	}
+	resource.Test(t, resource.TestCase{ProtoV6ProviderFactories: testProviders, Steps: steps})
 }
