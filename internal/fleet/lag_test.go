@@ -168,6 +168,21 @@ func (c *lagConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// checkLagged fails t when a serving state was sent before its address
+// showed, or when no read lagged at all (the test would prove nothing).
+func checkLagged(t *testing.T, lags ...*lagTransport) {
+	t.Helper()
+	for _, l := range lags {
+		violations, lagged := l.report()
+		if len(violations) > 0 {
+			t.Errorf("%s: %v", l, violations)
+		}
+		if lagged == 0 {
+			t.Errorf("%s: no read showed an old address: the test proved nothing", l)
+		}
+	}
+}
+
 func lagFleet(t *testing.T, timeout time.Duration, lags ...*lagTransport) *fleet.Fleet {
 	t.Helper()
 	trs := make([]haproxy.Transport, len(lags))
@@ -209,15 +224,7 @@ func TestConfirmationWaitsOutTheAddressLag(t *testing.T) {
 			t.Fatalf("%s: %v", r.Socket, r.Err)
 		}
 	}
-	for _, l := range []*lagTransport{la, lb} {
-		violations, lagged := l.report()
-		if len(violations) > 0 {
-			t.Errorf("%s: %v", l, violations)
-		}
-		if lagged == 0 {
-			t.Errorf("%s: no read showed the old address: the test proved nothing", l)
-		}
-	}
+	checkLagged(t, la, lb)
 	for _, inst := range []*haproxytest.Instance{a, b} {
 		if s := inst.State(t, "app", "websrv1"); s.Addr != "127.0.0.7" || s.Port != "7" || s.Admin != 4 || s.Wt != 20 {
 			t.Errorf("%s: %+v", inst.AdminSock, s)
@@ -275,15 +282,7 @@ func TestPoolWaitsOutTheAddressLag(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, l := range []*lagTransport{la, lb} {
-		violations, lagged := l.report()
-		if len(violations) > 0 {
-			t.Errorf("%s: %v", l, violations)
-		}
-		if lagged == 0 {
-			t.Errorf("%s: no read showed an old address: the test proved nothing", l)
-		}
-	}
+	checkLagged(t, la, lb)
 	for _, inst := range []*haproxytest.Instance{a, b} {
 		for member, want := range map[string]string{"m1": "127.0.0.11", "m2": "127.0.0.12", "m3": "127.0.0.13"} {
 			if s := inst.State(t, "app", assigned[member]); s.Addr != want || s.Admin&1 != 0 {

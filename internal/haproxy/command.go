@@ -188,19 +188,24 @@ func ShutdownSessions(backend, server string) (Command, error) {
 // parsing is too lenient to trust.
 func SetServerAddr(backend, server string, addr netip.Addr, port int) (Command, error) {
 	ref, err := serverRef(backend, server)
+	if err == nil {
+		err = checkAddrPort(addr, port)
+	}
 	if err != nil {
-		return Command{}, invalid(err)
-	}
-	if !addr.IsValid() || addr.Zone() != "" {
-		return Command{}, invalid(fmt.Errorf("address %q is not a plain IPv4 or IPv6 address", addr.String()))
-	}
-	if err := ValidatePort(port); err != nil {
 		return Command{}, invalid(err)
 	}
 	return Command{
 		line:  "set server " + ref + " addr " + addr.String() + " port " + strconv.Itoa(port),
 		reply: addrReply,
 	}, nil
+}
+
+// checkAddrPort accepts a plain IPv4 or IPv6 address and a port 1-65535.
+func checkAddrPort(addr netip.Addr, port int) error {
+	if !addr.IsValid() || addr.Zone() != "" {
+		return fmt.Errorf("address %q is not a plain IPv4 or IPv6 address", addr.String())
+	}
+	return ValidatePort(port)
 }
 
 // ShowServersState builds `show servers state [<backend>]`; an empty backend

@@ -1,7 +1,6 @@
 package haproxy
 
 import (
-	"fmt"
 	"net/netip"
 	"strings"
 )
@@ -13,13 +12,10 @@ import (
 // succeeds (verified on 2.6, 3.0 and 3.4).
 func AddServer(backend, server string, addr netip.Addr, port int) (Command, error) {
 	ref, err := serverRef(backend, server)
+	if err == nil {
+		err = checkAddrPort(addr, port)
+	}
 	if err != nil {
-		return Command{}, invalid(err)
-	}
-	if !addr.IsValid() || addr.Zone() != "" {
-		return Command{}, invalid(fmt.Errorf("address %q is not a plain IPv4 or IPv6 address", addr.String()))
-	}
-	if err := ValidatePort(port); err != nil {
 		return Command{}, invalid(err)
 	}
 	return Command{
