@@ -68,9 +68,12 @@ func (f *Fleet) settle(ctx context.Context, c *haproxy.Client, backend string, e
 		if len(missing) == 0 {
 			return rows, nil, nil
 		}
-		if time.Now().After(deadline) || sleep(ctx, min(pause, time.Until(deadline))) != nil {
+		if time.Now().After(deadline) {
 			sort.Slice(missing, func(i, j int) bool { return missing[i].server < missing[j].server })
 			return rows, missing, nil
+		}
+		if err := sleep(ctx, min(pause, time.Until(deadline))); err != nil {
+			return rows, nil, err // cancelled
 		}
 		pause = min(2*pause, settleMaxPoll)
 	}

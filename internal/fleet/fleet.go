@@ -26,6 +26,7 @@ type Fleet struct {
 	skipUnreachable bool
 	maxConns        int
 	placeholder     netip.AddrPort
+	credentials     haproxy.Credentials
 }
 
 // DefaultPlaceholder is where free slots are parked unless the provider
@@ -39,6 +40,9 @@ type Option func(*Fleet)
 // be reached (refused, reset or timed out), reporting each as a warning,
 // instead of failing. A socket that answers with an error is never skipped.
 func SkipUnreachable() Option { return func(f *Fleet) { f.skipUnreachable = true } }
+
+// Credentials gives remote targets (tls://, ssh://) what they need.
+func Credentials(cr haproxy.Credentials) Option { return func(f *Fleet) { f.credentials = cr } }
 
 // Placeholder sets where slots are parked when their own origin is unknown
 // (default DefaultPlaceholder).
@@ -70,9 +74,13 @@ func New(targets []string, timeout time.Duration, observe haproxy.Observer, opts
 	if len(targets) == 0 {
 		return nil, fmt.Errorf("no HAProxy sockets configured")
 	}
+	var cfg Fleet
+	for _, o := range opts {
+		o(&cfg)
+	}
 	transports := make([]haproxy.Transport, len(targets))
 	for i, t := range targets {
-		tr, err := haproxy.ParseTarget(t)
+		tr, err := haproxy.ParseTarget(t, cfg.credentials)
 		if err != nil {
 			return nil, err
 		}

@@ -186,6 +186,14 @@ func splitPromptReply(reply string, n int) ([]string, error) {
 	return parts[1 : n+1], nil
 }
 
+// expire makes a connection's pending I/O fail now: by a deadline in the
+// past, or, where deadlines are not supported (SSH channels), by closing it.
+func expire(conn net.Conn) {
+	if conn.SetDeadline(time.Unix(1, 0)) != nil {
+		_ = conn.Close()
+	}
+}
+
 // ioKind tells a timeout (deadline or cancellation) from other I/O failures.
 func ioKind(ctx context.Context, err error) error {
 	var ne net.Error
@@ -215,7 +223,7 @@ func (c *Client) exchange(ctx context.Context, payload string) (string, *Error) 
 		return "", fail(ioKind(ctx, err), "connect", err)
 	}
 	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	stop := context.AfterFunc(ctx, func() { expire(conn) })
 	defer stop()
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)

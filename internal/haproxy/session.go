@@ -41,7 +41,7 @@ func (c *Client) Session(ctx context.Context, fn func(s *Session) error) error {
 		return &Error{Kind: ioKind(ctx, err), Target: c.Target(), Detail: "connect", Cause: err}
 	}
 	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	stop := context.AfterFunc(ctx, func() { expire(conn) })
 	defer stop()
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)

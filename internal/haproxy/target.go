@@ -2,6 +2,7 @@ package haproxy
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/url"
@@ -18,6 +19,13 @@ type Transport interface {
 	String() string
 }
 
+// Credentials are what the remote transports need: the provider builds
+// them from its `tls` and `ssh` settings. Local transports need none.
+type Credentials struct {
+	TLS *tls.Config // tls:// targets: CA pool, client certificate, server name
+	SSH *SSHDialer  // ssh:// targets: one SSH connection per host, shared
+}
+
 // ParseTarget turns a socket address from the provider configuration into a
 // Transport. Accepted forms:
 //
@@ -25,7 +33,51 @@ type Transport interface {
 //	/run/haproxy/admin.sock          (a bare absolute path means unix)
 //	tcp://127.0.0.1:9999
 //	tcp://[::1]:9999
-func ParseTarget(s string) (Transport, error) {
+//	tls://lb2.example.net:9443       (mutual TLS; needs Credentials.TLS)
+//	ssh://user@lb1.example.net[:22]/run/haproxy/admin.sock
+//	                                 (the remote unix socket over SSH
+//	                                 stream-local forwarding; needs
+//	                                 Credentials.SSH)
+func ParseTarget(s string, cr ...Credentials) (Transport, error) {
+	var c Credentials
+	if len(cr) > 0 {
+		c = cr[0]
+	}
+	t, err := parseTarget(s)
+	if err != nil {
+		return nil, err
+	}
+	switch t := t.(type) {
+	case tlsTransport:
+		if c.TLS == nil {
+			return nil, fmt.Errorf("socket %q: a tls:// socket needs the provider's tls settings (ca_file, cert_file, key_file)", s)
+		}
+		t.cfg = c.TLS
+		return t, nil
+	case sshTransport:
+		if c.SSH == nil {
+			return nil, fmt.Errorf("socket %q: an ssh:// socket needs the provider's ssh settings", s)
+		}
+		t.dialer = c.SSH
+		return t, nil
+	}
+	return t, nil
+}
+
+// CheckTarget reports whether s is a well-formed target, without needing
+// any credentials (plan-time validation).
+func CheckTarget(s string) error {
+	_, err := parseTarget(s)
+	return err
+}
+
+// IsTLS and IsSSH say which credentials a well-formed target needs.
+func IsTLS(s string) bool { return strings.HasPrefix(s, "tls://") }
+
+// IsSSH reports whether s is an ssh:// target.
+func IsSSH(s string) bool { return strings.HasPrefix(s, "ssh://") }
+
+func parseTarget(s string) (Transport, error) {
 	if strings.HasPrefix(s, "/") {
 		return unixTransport{path: s}, nil
 	}
@@ -33,28 +85,33 @@ func ParseTarget(s string) (Transport, error) {
 	if err != nil {
 		return nil, fmt.Errorf("socket %q: %w", s, err)
 	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("socket %q: unexpected query or fragment", s)
+	}
 	switch u.Scheme {
 	case "unix":
 		if u.Host != "" || !strings.HasPrefix(u.Path, "/") {
 			return nil, fmt.Errorf("socket %q: a unix socket is written unix:///absolute/path (three slashes)", s)
 		}
-		if u.RawQuery != "" || u.Fragment != "" {
-			return nil, fmt.Errorf("socket %q: unexpected query or fragment", s)
-		}
 		return unixTransport{path: u.Path}, nil
-	case "tcp":
-		if u.Path != "" || u.RawQuery != "" || u.User != nil {
-			return nil, fmt.Errorf("socket %q: a TCP socket is written tcp://host:port with nothing after the port", s)
+	case "tcp", "tls":
+		if u.Path != "" || u.User != nil {
+			return nil, fmt.Errorf("socket %q: a %s socket is written %s://host:port with nothing after the port", s, u.Scheme, u.Scheme)
 		}
 		host, port, err := net.SplitHostPort(u.Host)
 		if err != nil || host == "" || port == "" {
-			return nil, fmt.Errorf("socket %q: a TCP socket is written tcp://host:port", s)
+			return nil, fmt.Errorf("socket %q: a %s socket is written %s://host:port", s, u.Scheme, u.Scheme)
+		}
+		if u.Scheme == "tls" {
+			return tlsTransport{addr: net.JoinHostPort(host, port)}, nil
 		}
 		return tcpTransport{addr: net.JoinHostPort(host, port)}, nil
+	case "ssh":
+		return parseSSHTarget(s, u)
 	case "":
-		return nil, fmt.Errorf("socket %q: expected unix:///path, an absolute path, or tcp://host:port", s)
+		return nil, fmt.Errorf("socket %q: expected unix:///path, an absolute path, tcp://host:port, tls://host:port or ssh://user@host/path", s)
 	default:
-		return nil, fmt.Errorf("socket %q: unsupported scheme %q (supported: unix, tcp)", s, u.Scheme)
+		return nil, fmt.Errorf("socket %q: unsupported scheme %q (supported: unix, tcp, tls, ssh)", s, u.Scheme)
 	}
 }
 

@@ -35,6 +35,8 @@ type Instance struct {
 	UserSock   string // unix socket path, level user
 	AdminTCP   string // host:port of the admin TCP socket
 	SevSock    string // with Options.SeverityOutput: an admin unix socket whose replies carry severity prefixes
+	TLSAddr    string // with Options.TLS: host:port of the mutual-TLS front of the admin socket
+	PKI        *PKI   // with Options.TLS: the CA and certificates it uses
 	Frontend   string // host:port of the HTTP frontend (default_backend app)
 	ConfigPath string
 
@@ -64,6 +66,9 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+// TLSTarget is the mutual-TLS front as a provider target string.
+func (i *Instance) TLSTarget() string { return "tls://" + i.TLSAddr }
+
 // UnixTarget is the admin socket as a provider target string.
 func (i *Instance) UnixTarget() string { return "unix://" + i.AdminSock }
 
@@ -89,6 +94,10 @@ type Options struct {
 	// Instance.SevSock, declared with `severity-output <value>`, as sockets
 	// shared with monitoring tools often are.
 	SeverityOutput string
+	// TLS adds the mutual-TLS front of the admin unix socket that the
+	// remote-access guide recommends: a `listen` section in `mode tcp` whose
+	// bind requires a client certificate of Instance.PKI's CA.
+	TLS bool
 }
 
 var configTemplate = template.Must(template.New("cfg").Parse(`global
@@ -130,6 +139,13 @@ backend staticlb
 backend off
     disabled
     server o1 127.0.0.1:1
+{{- if .TLSAddr}}
+
+listen runtime_api_tls
+    mode tcp
+    bind {{.TLSAddr}} ssl crt {{.PKI.ServerPEM}} ca-file {{.PKI.CA}} verify required
+    server cli unix@{{.AdminSock}}
+{{- end}}
 {{.Extra}}
 `))
 
@@ -222,11 +238,14 @@ func prepare(t testing.TB, o Options) (*Instance, string, error) {
 	if o.Slots == 0 {
 		o.Slots = Slots
 	}
+	if o.TLS {
+		inst.TLSAddr, inst.PKI = FreeAddr(t), NewPKI(t, dir)
+	}
 	var cfg bytes.Buffer
 	err = configTemplate.Execute(&cfg, map[string]any{
 		"AdminSock": inst.AdminSock, "UserSock": inst.UserSock, "AdminTCP": inst.AdminTCP,
 		"Frontend": inst.Frontend, "Slots": o.Slots, "Extra": o.ExtraConfig, "Check": o.check(),
-		"SevSock": inst.SevSock, "Severity": o.SeverityOutput,
+		"SevSock": inst.SevSock, "Severity": o.SeverityOutput, "TLSAddr": inst.TLSAddr, "PKI": inst.PKI,
 	})
 	if err == nil {
 		err = os.WriteFile(inst.ConfigPath, cfg.Bytes(), 0o600)
@@ -246,7 +265,7 @@ func CheckConfig(t testing.TB, o Options) error {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer os.RemoveAll(inst.Dir)
+	defer func() { _ = os.RemoveAll(inst.Dir) }()
 	if out, err := exec.Command(Binary(t), "-c", "-f", inst.ConfigPath).CombinedOutput(); err != nil {
 		return fmt.Errorf("%w: %s", err, out)
 	}

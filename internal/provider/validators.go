@@ -42,7 +42,7 @@ func (socketValidator) Description(context.Context) string {
 func (v socketValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
 func (socketValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
 	stringCheck(req, resp, "Invalid HAProxy socket", func(s string) error {
-		_, err := haproxy.ParseTarget(s)
+		err := haproxy.CheckTarget(s)
 		return err
 	})
 }

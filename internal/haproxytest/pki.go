@@ -1,0 +1,117 @@
+package haproxytest
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// PKI is a throwaway certificate authority for mutual-TLS tests, with the
+// files HAProxy and the provider read.
+type PKI struct {
+	CA         string // CA certificate (PEM): HAProxy's ca-file and the client's trust
+	ServerPEM  string // server certificate and key in one file, as HAProxy's crt
+	ClientCert string // client certificate signed by the CA
+	ClientKey  string
+	// OtherCert and OtherKey are a client certificate from another CA, which
+	// the server must refuse.
+	OtherCert string
+	OtherKey  string
+}
+
+// NewPKI writes a CA, a server certificate for 127.0.0.1 and localhost, a
+// client certificate, and a client certificate of a second CA into dir.
+func NewPKI(t testing.TB, dir string) *PKI {
+	t.Helper()
+	ca, caKey := newCA(t, "haproxytest CA")
+	other, otherKey := newCA(t, "some other CA")
+	p := &PKI{
+		CA:         filepath.Join(dir, "ca.pem"),
+		ServerPEM:  filepath.Join(dir, "srv.pem"),
+		ClientCert: filepath.Join(dir, "client.pem"),
+		ClientKey:  filepath.Join(dir, "client.key"),
+		OtherCert:  filepath.Join(dir, "other.pem"),
+		OtherKey:   filepath.Join(dir, "other.key"),
+	}
+	writeFile(t, p.CA, pemCert(ca.Raw))
+	srv, srvKey := newLeaf(t, ca, caKey, "localhost", x509.ExtKeyUsageServerAuth)
+	writeFile(t, p.ServerPEM, append(pemCert(srv), pemKey(t, srvKey)...))
+	cli, cliKey := newLeaf(t, ca, caKey, "terraform", x509.ExtKeyUsageClientAuth)
+	writeFile(t, p.ClientCert, pemCert(cli))
+	writeFile(t, p.ClientKey, pemKey(t, cliKey))
+	oc, ocKey := newLeaf(t, other, otherKey, "terraform", x509.ExtKeyUsageClientAuth)
+	writeFile(t, p.OtherCert, pemCert(oc))
+	writeFile(t, p.OtherKey, pemKey(t, ocKey))
+	return p
+}
+
+func newCA(t testing.TB, name string) (*x509.Certificate, *ecdsa.PrivateKey) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: name},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert, key
+}
+
+func newLeaf(t testing.TB, ca *x509.Certificate, caKey *ecdsa.PrivateKey, name string, usage x509.ExtKeyUsage) ([]byte, *ecdsa.PrivateKey) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: name},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
+		DNSNames:     []string{name},
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der, key
+}
+
+func pemCert(der []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}
+
+func pemKey(t testing.TB, key *ecdsa.PrivateKey) []byte {
+	t.Helper()
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+}
