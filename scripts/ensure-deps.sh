@@ -15,6 +15,18 @@ if ! command -v haproxy >/dev/null 2>&1; then
     missing=1
   fi
 fi
+# sshd (the remote-access tests run a real one; it is never started as a
+# service by the tests, only as their own child process).
+if ! command -v sshd >/dev/null 2>&1 && [ ! -x /usr/sbin/sshd ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> installing openssh-server (apt-get)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server >/dev/null
+  else
+    echo "sshd is not installed. Run: sudo apt-get update && sudo apt-get install -y openssh-server" >&2
+    missing=1
+  fi
+fi
 # The Debian package starts a system haproxy; we never touch it, and our
 # tests and demo use their own processes, sockets and ports.
 for tool in go terraform; do

@@ -107,17 +107,22 @@ LogLevel ERROR
 	var log bytes.Buffer
 	cmd := exec.Command(bin, "-D", "-e", "-f", cfg)
 	cmd.Stdout, cmd.Stderr = &log, &log
+	// sshd forks a process per connection: its own process group lets the
+	// cleanup stop them all, and WaitDelay keeps a child that still holds
+	// the log pipe from blocking it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.WaitDelay = 2 * time.Second
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(done) }()
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 		select {
 		case <-done:
 		case <-time.After(3 * time.Second):
-			_ = cmd.Process.Kill()
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			<-done
 		}
 	})

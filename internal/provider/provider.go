@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
@@ -25,7 +26,10 @@ import (
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
 )
 
-var _ provider.Provider = (*haproxyProvider)(nil)
+var (
+	_ provider.Provider                   = (*haproxyProvider)(nil)
+	_ provider.ProviderWithValidateConfig = (*haproxyProvider)(nil)
+)
 
 // Environment variables read when the provider block leaves a setting unset.
 const (
@@ -51,6 +55,8 @@ type providerModel struct {
 	UnreachableSockets types.String `tfsdk:"unreachable_sockets"`
 	MaxConnections     types.Int64  `tfsdk:"max_connections"`
 	Placeholder        types.String `tfsdk:"placeholder"`
+	SSH                *sshModel    `tfsdk:"ssh"`
+	TLS                *tlsModel    `tfsdk:"tls"`
 }
 
 func (p *haproxyProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -67,7 +73,9 @@ func (p *haproxyProvider) Schema(_ context.Context, _ provider.SchemaRequest, re
 				ElementType: types.StringType,
 				Optional:    true,
 				MarkdownDescription: "The admin stats sockets of every HAProxy instance to manage: `unix:///path/to.sock` " +
-					"(or a bare absolute path) or `tcp://host:port`. Every write goes to all of them. " +
+					"(or a bare absolute path), `tcp://host:port` (plaintext: keep it on a trusted network), " +
+					"`tls://host:port` (mutual TLS, see `tls`) or `ssh://user@host[:port]/path/to/admin.sock` (see `ssh`). " +
+					"Every write goes to all of them. " +
 					"Each socket needs `level admin`. When unset, the comma-separated `" + envSockets + "` " +
 					"environment variable is used.",
 				Validators: []validator.List{
@@ -106,8 +114,40 @@ func (p *haproxyProvider) Schema(_ context.Context, _ provider.SchemaRequest, re
 					envPlaceholder + "`, else `127.0.0.1:1`.",
 				Validators: []validator.String{placeholderValidator{}},
 			},
+			"ssh": sshAttribute(),
+			"tls": tlsAttribute(),
 		},
 	}
+}
+
+// ValidateConfig refuses, at plan time, sockets whose transport lacks what
+// it needs (a tls:// socket without certificates, an ssh:// one without a
+// key or agent) and files that do not exist.
+func (p *haproxyProvider) ValidateConfig(ctx context.Context, req provider.ValidateConfigRequest, resp *provider.ValidateConfigResponse) {
+	var cfg providerModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	if resp.Diagnostics.HasError() || cfg.Sockets.IsUnknown() {
+		return
+	}
+	sockets := configuredSockets(ctx, cfg, &resp.Diagnostics)
+	for _, problem := range resolveRemote(cfg.SSH, cfg.TLS).problems(sockets) {
+		resp.Diagnostics.AddError("HAProxy socket cannot be reached as configured", problem)
+	}
+}
+
+// configuredSockets is `sockets`, else the comma-separated HAPROXY_SOCKETS.
+func configuredSockets(ctx context.Context, cfg providerModel, diags *diag.Diagnostics) []string {
+	var sockets []string
+	if !cfg.Sockets.IsNull() {
+		diags.Append(cfg.Sockets.ElementsAs(ctx, &sockets, false)...)
+		return sockets
+	}
+	for _, s := range strings.Split(os.Getenv(envSockets), ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			sockets = append(sockets, s)
+		}
+	}
+	return sockets
 }
 
 // Values of unreachable_sockets.
@@ -127,16 +167,7 @@ func (p *haproxyProvider) Configure(ctx context.Context, req provider.ConfigureR
 		return
 	}
 
-	var sockets []string
-	if !cfg.Sockets.IsNull() {
-		resp.Diagnostics.Append(cfg.Sockets.ElementsAs(ctx, &sockets, false)...)
-	} else {
-		for _, s := range strings.Split(os.Getenv(envSockets), ",") {
-			if s = strings.TrimSpace(s); s != "" {
-				sockets = append(sockets, s)
-			}
-		}
-	}
+	sockets := configuredSockets(ctx, cfg, &resp.Diagnostics)
 	if len(sockets) == 0 {
 		resp.Diagnostics.AddAttributeError(path.Root("sockets"), "No HAProxy sockets configured",
 			"Set `sockets` in the provider block or the "+envSockets+" environment variable "+
@@ -172,7 +203,17 @@ func (p *haproxyProvider) Configure(ctx context.Context, req provider.ConfigureR
 		placeholder = ap
 	}
 
-	opts := []fleet.Option{fleet.Placeholder(placeholder)}
+	remote := resolveRemote(cfg.SSH, cfg.TLS)
+	if problems := remote.problems(sockets); len(problems) > 0 {
+		resp.Diagnostics.AddError("HAProxy socket cannot be reached as configured", strings.Join(problems, "\n"))
+		return
+	}
+	credentials, err := remote.credentials(sockets)
+	if err != nil {
+		resp.Diagnostics.AddError("HAProxy socket cannot be reached as configured", err.Error())
+		return
+	}
+	opts := []fleet.Option{fleet.Placeholder(placeholder), fleet.Credentials(credentials)}
 	if cfg.UnreachableSockets.ValueString() == unreachableWarn {
 		opts = append(opts, fleet.SkipUnreachable())
 	}

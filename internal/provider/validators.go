@@ -37,7 +37,7 @@ func stringCheck(req validator.StringRequest, resp *validator.StringResponse, su
 type socketValidator struct{}
 
 func (socketValidator) Description(context.Context) string {
-	return "must be unix:///path, an absolute path, or tcp://host:port"
+	return "must be unix:///path, an absolute path, tcp://host:port, tls://host:port or ssh://user@host/path"
 }
 func (v socketValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
 func (socketValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
