@@ -38,6 +38,7 @@ type Observer func(ctx context.Context, ex Exchange)
 // Client talks to one HAProxy CLI socket. It is safe for concurrent use.
 type Client struct {
 	transport  Transport
+	framing    framing
 	slots      chan struct{}
 	observe    Observer
 	roundTrips atomic.Uint64
@@ -61,7 +62,7 @@ func WithObserver(o Observer) Option { return func(c *Client) { c.observe = o } 
 
 // New returns a client for one target.
 func New(t Transport, opts ...Option) *Client {
-	c := &Client{transport: t, slots: make(chan struct{}, DefaultMaxConns)}
+	c := &Client{transport: t, framing: framingOf(t), slots: make(chan struct{}, DefaultMaxConns)}
 	for _, o := range opts {
 		o(c)
 	}
@@ -141,11 +142,10 @@ func chunkLines(lines []string, limit int) [][]string {
 	return append(out, lines[start:])
 }
 
-// promptMark separates replies in the CLI's interactive ("prompt") mode.
-// Interactive mode is used because it frames every reply, including the
-// 2.6 messages that lack a trailing newline, and because a reply cut short
-// then shows up as a missing prompt instead of a plausible short answer.
-const promptMark = "\n> "
+// Interactive ("prompt") mode is used because it frames every reply,
+// including the 2.6 messages that lack a trailing newline, and because a
+// reply cut short then shows up as a missing prompt instead of a plausible
+// short answer. framing.go says how each kind of CLI marks the replies.
 
 // roundTrip writes `prompt`, the lines and `quit` in a single write (HAProxy
 // closes a non-interactive connection as soon as its input is empty, so
@@ -153,13 +153,13 @@ const promptMark = "\n> "
 func (c *Client) roundTrip(ctx context.Context, lines []string) ([]string, error) {
 	start := time.Now()
 	sent := strings.Join(lines, "; ")
-	reply, ioErr := c.exchange(ctx, "prompt\n"+strings.Join(lines, "\n")+"\nquit\n")
+	reply, ioErr := c.exchange(ctx, "prompt\n"+strings.Join(c.framing.lines(lines), "\n")+"\nquit\n")
 	var bodies []string
 	var err error
 	if ioErr != nil {
 		ioErr.Command = sent
 		err = ioErr
-	} else if bodies, err = splitPromptReply(reply, len(lines)); err != nil {
+	} else if bodies, err = splitPromptReply(c.framing.whole(reply), len(lines), c.framing.mark()); err != nil {
 		err = &Error{Kind: ErrTransport, Target: c.Target(), Command: sent, Reply: reply, Detail: err.Error()}
 	}
 	if c.observe != nil {
@@ -168,8 +168,8 @@ func (c *Client) roundTrip(ctx context.Context, lines []string) ([]string, error
 	return bodies, err
 }
 
-func splitPromptReply(reply string, n int) ([]string, error) {
-	parts := strings.Split(reply, promptMark)
+func splitPromptReply(reply string, n int, mark string) ([]string, error) {
+	parts := strings.Split(reply, mark)
 	// parts[0] precedes the prompt that `prompt` itself prints; the last part
 	// follows the prompt after the last command and must be empty (`quit`
 	// prints nothing).

@@ -30,8 +30,8 @@ func addServerReply(msg string) (string, error) {
 		return "", nil
 	case msg == "Already exists a server with the same name in backend.":
 		return "", ErrAlreadyExists
-	case strings.HasPrefix(msg, "Backend must use a dynamic load balancing"), // 2.6-3.0
-		strings.HasPrefix(msg, "Backend does not support dynamic servers"): // 3.2+
+	case strings.HasPrefix(msg, "Backend must use a dynamic load balancing"), // 2.6-3.2
+		strings.HasPrefix(msg, "Backend does not support dynamic servers"): // 3.4
 		return "", ErrNoDynamicServers
 	}
 	return "not a reply `add server` gives on success", ErrUnexpectedReply

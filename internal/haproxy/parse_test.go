@@ -156,7 +156,7 @@ func TestParseStatCaptured(t *testing.T) {
 func TestSplitPromptReply(t *testing.T) {
 	// Exact bytes of a 2.6.12 prompt-mode session with a one-LF message.
 	reply := "\n> admin\n\n> Empty weight string empty or preceded by garbage\n> No such server.\n\n> "
-	got, err := splitPromptReply(reply, 3)
+	got, err := splitPromptReply(reply, 3, workerCLI.mark())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,11 +167,11 @@ func TestSplitPromptReply(t *testing.T) {
 		}
 	}
 	for _, cut := range []string{"", "\n> ", "\n> admin\n\n> ", "\n> admin\n\n> Empty", reply[:len(reply)-1]} {
-		if _, err := splitPromptReply(cut, 3); err == nil {
+		if _, err := splitPromptReply(cut, 3, workerCLI.mark()); err == nil {
 			t.Errorf("truncated reply %q accepted", cut)
 		}
 	}
-	if _, err := splitPromptReply(reply+"extra", 3); err == nil {
+	if _, err := splitPromptReply(reply+"extra", 3, workerCLI.mark()); err == nil {
 		t.Error("trailing garbage accepted")
 	}
 }

@@ -164,3 +164,70 @@ func TestSSHTransport(t *testing.T) {
 		_ = d.Close()
 	}
 }
+
+// The master CLI (`haproxy -W -S`) sends every command to the current
+// worker; the same socket keeps working across a real reload, which starts
+// a new worker with none of the old one's runtime changes.
+func TestMasterCLITransport(t *testing.T) {
+	inst := haproxytest.Start(t, haproxytest.Options{MasterWorker: true})
+	tr, err := ParseTarget(inst.MasterTarget())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.String() != inst.MasterTarget() {
+		t.Fatalf("target reads %q", tr.String())
+	}
+	c := New(tr)
+	if lvl, err := c.Level(remoteCtx(t)); err != nil || lvl != "admin" {
+		t.Fatalf("level through the master = %q, %v", lvl, err)
+	}
+	ready := must(SetServerState("app", "websrv2", StateReady))
+	drain := must(SetServerState("app", "websrv2", StateDrain))
+	err = c.Session(remoteCtx(t), func(s *Session) error {
+		for _, cmd := range []Command{ready, drain} {
+			each, err := s.Run(cmd)
+			if err != nil || each[0] != nil {
+				t.Fatalf("%s: %v %v", cmd, each, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := inst.State(t, "app", "websrv2"); s.Admin != 12 {
+		t.Fatalf("a session through the master did not reach the worker: %+v", s)
+	}
+	// A refusal is still a refusal, and names the master socket.
+	if err := c.SetState(remoteCtx(t), "app", "nope", StateReady); !IsGone(err) || !strings.Contains(err.Error(), inst.MasterTarget()) {
+		t.Fatalf("missing server through the master: %v", err)
+	}
+
+	inst.Reload(t)
+	st, err := c.ServersState(remoteCtx(t), "app")
+	if err != nil {
+		t.Fatalf("after a reload: %v", err)
+	}
+	if w2, _ := st.Find("app", "websrv2"); w2.Admin.UserState() != StateMaint {
+		t.Fatalf("the read after the reload did not come from the new worker: %+v", w2)
+	}
+	// The master CLI over SSH.
+	sshd := haproxytest.StartSSHD(t)
+	d, err := NewSSHDialer(sshd.KnownHosts, sshAuth(t, sshd.ClientKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	overSSH, err := ParseTarget("master+"+sshd.Target(inst.MasterSock), Credentials{SSH: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lvl, err := New(overSSH).Level(remoteCtx(t)); err != nil || lvl != "admin" {
+		t.Fatalf("level through the master over ssh = %q, %v", lvl, err)
+	}
+	for _, bad := range []string{"master+master+unix:///x.sock", "master+", "master+http://x:1"} {
+		if _, err := ParseTarget(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

@@ -46,7 +46,7 @@ func (c *Client) Session(ctx context.Context, fn func(s *Session) error) error {
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)
 	}
-	s := &Session{c: c, ctx: ctx, conn: conn}
+	s := &Session{c: c, ctx: ctx, conn: conn, pending: c.framing.lead()}
 	// `prompt` answers with the first prompt and an empty body.
 	_, err = s.exchange([]string{"prompt"})
 	if err == nil {
@@ -81,7 +81,7 @@ func (s *Session) Run(cmds ...Command) ([]error, error) {
 		return nil, &Error{Kind: ErrInvalidArgument, Target: s.c.Target(), Command: lines[0],
 			Detail: fmt.Sprintf("a session batch is %d bytes; the limit is %d", n, MaxLineLength)}
 	}
-	bodies, err := s.exchange(lines)
+	bodies, err := s.exchange(s.c.framing.lines(lines))
 	if err != nil {
 		return nil, err
 	}
@@ -105,12 +105,13 @@ func (s *Session) exchange(lines []string) ([]string, error) {
 		return nil, fail(err, "write")
 	}
 	buf := make([]byte, 32*1024)
-	for strings.Count(s.pending, promptMark) < len(lines) {
+	mark := s.c.framing.mark()
+	for strings.Count(s.pending, mark) < len(lines) {
 		n, err := s.conn.Read(buf)
 		s.pending += string(buf[:n])
 		s.reply.Write(buf[:n])
 		if err != nil {
-			if strings.Count(s.pending, promptMark) >= len(lines) {
+			if strings.Count(s.pending, mark) >= len(lines) {
 				break
 			}
 			return nil, fail(err, fmt.Sprintf("read: the reply was cut short after %d bytes", len(s.pending)))
@@ -121,7 +122,7 @@ func (s *Session) exchange(lines []string) ([]string, error) {
 	}
 	bodies := make([]string, len(lines))
 	for i := range lines {
-		body, rest, _ := strings.Cut(s.pending, promptMark)
+		body, rest, _ := strings.Cut(s.pending, mark)
 		bodies[i], s.pending = body, rest
 	}
 	return bodies, nil

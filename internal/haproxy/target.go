@@ -38,6 +38,10 @@ type Credentials struct {
 //	                                 (the remote unix socket over SSH
 //	                                 stream-local forwarding; needs
 //	                                 Credentials.SSH)
+//	master+unix:///run/haproxy-master.sock, master+ssh://…
+//	                                 the master CLI (`haproxy -W -S …`):
+//	                                 every command goes to the current
+//	                                 worker (`@1`), one socket across reloads
 func ParseTarget(s string, cr ...Credentials) (Transport, error) {
 	var c Credentials
 	if len(cr) > 0 {
@@ -47,7 +51,15 @@ func ParseTarget(s string, cr ...Credentials) (Transport, error) {
 	if err != nil {
 		return nil, err
 	}
+	return withCredentials(s, t, c)
+}
+
+// withCredentials gives a remote transport what it needs.
+func withCredentials(s string, t Transport, c Credentials) (Transport, error) {
 	switch t := t.(type) {
+	case masterTransport:
+		inner, err := withCredentials(s, t.Transport, c)
+		return masterTransport{inner}, err
 	case tlsTransport:
 		if c.TLS == nil {
 			return nil, fmt.Errorf("socket %q: a tls:// socket needs the provider's tls settings (ca_file, cert_file, key_file)", s)
@@ -72,12 +84,22 @@ func CheckTarget(s string) error {
 }
 
 // IsTLS and IsSSH say which credentials a well-formed target needs.
-func IsTLS(s string) bool { return strings.HasPrefix(s, "tls://") }
+func IsTLS(s string) bool { return strings.HasPrefix(strings.TrimPrefix(s, "master+"), "tls://") }
 
 // IsSSH reports whether s is an ssh:// target.
-func IsSSH(s string) bool { return strings.HasPrefix(s, "ssh://") }
+func IsSSH(s string) bool { return strings.HasPrefix(strings.TrimPrefix(s, "master+"), "ssh://") }
 
 func parseTarget(s string) (Transport, error) {
+	if rest, ok := strings.CutPrefix(s, "master+"); ok {
+		inner, err := parseTarget(rest)
+		if err != nil {
+			return nil, err
+		}
+		if _, nested := inner.(masterTransport); nested {
+			return nil, fmt.Errorf("socket %q: master+ is written once", s)
+		}
+		return masterTransport{inner}, nil
+	}
 	if strings.HasPrefix(s, "/") {
 		return unixTransport{path: s}, nil
 	}

@@ -224,7 +224,7 @@ func FuzzClassify(f *testing.F) {
 		if _, k := classify(state, body); k == nil && strings.TrimRight(body, "\n") != "" {
 			t.Fatalf("non-empty reply to state classified as success: %q", body)
 		}
-		_, _ = splitPromptReply(body, 2)
+		_, _ = splitPromptReply(body, 2, workerCLI.mark())
 	})
 }
 

@@ -35,6 +35,7 @@ type Instance struct {
 	UserSock   string // unix socket path, level user
 	AdminTCP   string // host:port of the admin TCP socket
 	SevSock    string // with Options.SeverityOutput: an admin unix socket whose replies carry severity prefixes
+	MasterSock string // with Options.MasterWorker: the master CLI socket (`-S`)
 	TLSAddr    string // with Options.TLS: host:port of the mutual-TLS front of the admin socket
 	PKI        *PKI   // with Options.TLS: the CA and certificates it uses
 	Frontend   string // host:port of the HTTP frontend (default_backend app)
@@ -65,6 +66,9 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// MasterTarget is the master CLI as a provider target string.
+func (i *Instance) MasterTarget() string { return "master+unix://" + i.MasterSock }
 
 // TLSTarget is the mutual-TLS front as a provider target string.
 func (i *Instance) TLSTarget() string { return "tls://" + i.TLSAddr }
@@ -241,6 +245,9 @@ func prepare(t testing.TB, o Options) (*Instance, string, error) {
 	if o.TLS {
 		inst.TLSAddr, inst.PKI = FreeAddr(t), NewPKI(t, dir)
 	}
+	if o.MasterWorker {
+		inst.MasterSock = filepath.Join(dir, "m.sock")
+	}
 	var cfg bytes.Buffer
 	err = configTemplate.Execute(&cfg, map[string]any{
 		"AdminSock": inst.AdminSock, "UserSock": inst.UserSock, "AdminTCP": inst.AdminTCP,
@@ -301,7 +308,7 @@ func (i *Instance) launch() error {
 	i.done = make(chan struct{})
 	args := []string{"-db", "-f", i.ConfigPath}
 	if i.masterWorker {
-		args = append([]string{"-W", "-S", filepath.Join(i.Dir, "m.sock")}, args...)
+		args = append([]string{"-W", "-S", i.MasterSock}, args...)
 	}
 	i.cmd = exec.Command(i.bin, args...)
 	i.cmd.Stdout, i.cmd.Stderr = i.log, i.log
@@ -380,6 +387,14 @@ func (i *Instance) waitReady(limit time.Duration) error {
 		}
 		_, errU := i.Raw("unix", i.AdminSock, "show version")
 		_, errT := i.Raw("tcp", i.AdminTCP, "show version")
+		if errU == nil && errT == nil && i.MasterSock != "" {
+			// The master CLI answers only once the client half-closes, so
+			// accepting a connection is the sign it is up.
+			var c net.Conn
+			if c, errU = net.DialTimeout("unix", i.MasterSock, time.Second); errU == nil {
+				_ = c.Close()
+			}
+		}
 		if errU == nil && errT == nil {
 			return nil
 		}
