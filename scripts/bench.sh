@@ -12,5 +12,5 @@ if ! command -v socat >/dev/null 2>&1; then
 fi
 export CHECKPOINT_DISABLE=1
 cd bench
-go test -tags bench -count=1 -timeout 60m -run '^TestBench(Pool)?$' -v . 2>&1 | grep -v '^=== RUN' 
+go test -tags bench -count=1 -timeout 60m -run '^TestBench(Pool|Remote)?$' -v . 2>&1 | grep -v '^=== RUN' 
 echo "==> results written to ${BENCH_OUT:-bench/results.md}"

@@ -74,7 +74,8 @@ func (p *haproxyProvider) Schema(_ context.Context, _ provider.SchemaRequest, re
 				Optional:    true,
 				MarkdownDescription: "The admin stats sockets of every HAProxy instance to manage: `unix:///path/to.sock` " +
 					"(or a bare absolute path), `tcp://host:port` (plaintext: keep it on a trusted network), " +
-					"`tls://host:port` (mutual TLS, see `tls`) or `ssh://user@host[:port]/path/to/admin.sock` (see `ssh`). " +
+					"`tls://host:port` (mutual TLS, see `tls`) or `ssh://user@host[:port]/path/to/admin.sock` (see `ssh`); " +
+					"prefixed with `master+`, a master CLI socket (`haproxy -W -S …`) whose current worker gets every command. " +
 					"Every write goes to all of them. " +
 					"Each socket needs `level admin`. When unset, the comma-separated `" + envSockets + "` " +
 					"environment variable is used.",
