@@ -96,15 +96,16 @@ func TestAccBackendServerImportedThenDestroyedParksOnPlaceholder(t *testing.T) {
 	a.WaitState(t, "app", "websrv3", func(s haproxytest.Server) bool { return s.Port == fmt.Sprint(be1.Port) })
 	a.Admin(t, "set server app/websrv3 state ready")
 	cfg := providerBlock(a.UnixTarget()) + serverConfig("three", "websrv3", be1.Host, be1.Port, "  health_check = true\n")
+	importBlock := "import {\n  to = haproxy_backend_server.three\n  id = \"app/websrv3\"\n}\n"
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testProviders,
 		Steps: []resource.TestStep{
 			{
-				Config:             cfg,
-				ResourceName:       "haproxy_backend_server.three",
-				ImportState:        true,
-				ImportStateId:      "app/websrv3",
-				ImportStatePersist: true,
+				// An import block: the plan imports and changes nothing.
+				Config: cfg + importBlock,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("haproxy_backend_server.three", plancheck.ResourceActionNoop),
+				}},
 			},
 			{
 				Config:           cfg,
