@@ -94,6 +94,32 @@ func TestAccRemoteSockets(t *testing.T) {
 			},
 			{Config: good + serverConfig("one", "websrv1", be1.Host, be1.Port, ""), Check: unchanged},
 			{
+				// tls:// pointed at the plaintext CLI: the handshake fails.
+				Config: fmt.Sprintf(`provider "haproxy" {
+  sockets = [%q]
+  tls = {
+    ca_file   = %q
+    cert_file = %q
+    key_file  = %q
+  }
+}
+`, "tls://"+b.AdminTCP, pki.CA, pki.ClientCert, pki.ClientKey) + serverConfig("one", "websrv1", be2.Host, be2.Port, ""),
+				ExpectError: regexp.MustCompile(regexp.QuoteMeta("tls://" + b.AdminTCP)),
+			},
+			{Config: good + serverConfig("one", "websrv1", be1.Host, be1.Port, ""), Check: unchanged},
+			{
+				// No client certificate: refused at plan time.
+				Config: fmt.Sprintf(`provider "haproxy" {
+  sockets = [%q]
+  tls = {
+    ca_file = %q
+  }
+}
+`, b.TLSTarget(), pki.CA) + serverConfig("one", "websrv1", be2.Host, be2.Port, ""),
+				ExpectError: regexp.MustCompile(`(?s)needs\s+tls.ca_file,\s+tls.cert_file\s+and\s+tls.key_file`),
+			},
+			{Config: good + serverConfig("one", "websrv1", be1.Host, be1.Port, ""), Check: unchanged},
+			{
 				// A move over both transports.
 				Config: good + serverConfig("one", "websrv1", be2.Host, be2.Port, ""),
 				Check:  serving(be2, "be2"),
