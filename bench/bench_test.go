@@ -55,6 +55,20 @@ func TestBench(t *testing.T) {
 		}
 	}
 	haproxytest.Binary(t)
+	work := useLocalBuild(t)
+
+	var rows []row
+	for _, k := range sizes(t, "BENCH_K", "1,3") {
+		for _, n := range sizes(t, "BENCH_N", "100,500") {
+			rows = append(rows, measure(t, work, n, k))
+		}
+	}
+	report(t, rows)
+}
+
+// useLocalBuild builds the provider into a new work directory and points
+// terraform at it (dev_overrides); it returns the directory.
+func useLocalBuild(t *testing.T) string {
 	work := t.TempDir()
 	bin := filepath.Join(work, "bin")
 	build := exec.Command("go", "build", "-o", filepath.Join(bin, "terraform-provider-haproxy"), "..")
@@ -66,14 +80,7 @@ func TestBench(t *testing.T) {
 	t.Setenv("TF_CLI_CONFIG_FILE", rc)
 	t.Setenv("CHECKPOINT_DISABLE", "1")
 	t.Setenv("TF_IN_AUTOMATION", "1")
-
-	var rows []row
-	for _, k := range sizes(t, "BENCH_K", "1,3") {
-		for _, n := range sizes(t, "BENCH_N", "100,500") {
-			rows = append(rows, measure(t, work, n, k))
-		}
-	}
-	report(t, rows)
+	return work
 }
 
 func measure(t *testing.T, work string, n, k int) row {

@@ -5,7 +5,6 @@ package bench
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -20,17 +19,7 @@ import (
 // destroyed over each transport in turn, three times, in one run.
 func TestBenchRemote(t *testing.T) {
 	n := sizes(t, "BENCH_N", "100")[0]
-	work := t.TempDir()
-	bin := filepath.Join(work, "bin")
-	if out, err := exec.Command("go", "build", "-o", filepath.Join(bin, "terraform-provider-haproxy"), "..").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	rc := filepath.Join(work, "terraformrc")
-	writeFile(t, rc, fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"haproxy-runtime/haproxy\" = %q\n  }\n  direct {}\n}\n", bin))
-	t.Setenv("TF_CLI_CONFIG_FILE", rc)
-	t.Setenv("CHECKPOINT_DISABLE", "1")
-	t.Setenv("TF_IN_AUTOMATION", "1")
-
+	work := useLocalBuild(t)
 	inst := haproxytest.Start(t, haproxytest.Options{Slots: n, NoHealthChecks: true})
 	sshd := haproxytest.StartSSHD(t)
 	dirs := map[string]string{}

@@ -290,6 +290,8 @@ func TestAccBackendServerRecoversFromRestart(t *testing.T) {
 
 // A real reload of a master-worker haproxy (SIGUSR2, as `systemctl reload`)
 // forgets runtime changes: the next plan shows it and apply restores it.
+// One of the sockets is the master CLI (master+unix://), which stays the
+// same across the reload and reaches the new worker.
 func TestAccBackendServerRecoversFromReload(t *testing.T) {
 	preCheck(t)
 	a := haproxytest.Start(t, haproxytest.Options{MasterWorker: true})
@@ -309,7 +311,7 @@ func TestAccBackendServerRecoversFromReload(t *testing.T) {
 				Config:      cfg,
 				ExpectError: regexp.MustCompile(`level is "user"`),
 			},
-			{Config: providerBlock(a.UnixTarget(), a.TCPTarget()) + serverConfig("one", "websrv1", be1.Host, be1.Port, ""), Check: serving},
+			{Config: providerBlock(a.MasterTarget(), a.TCPTarget()) + serverConfig("one", "websrv1", be1.Host, be1.Port, ""), Check: serving},
 			{
 				PreConfig: func() {
 					a.Reload(t)
@@ -317,11 +319,11 @@ func TestAccBackendServerRecoversFromReload(t *testing.T) {
 						t.Errorf("the reload did not reset the slot: %+v", s)
 					}
 				},
-				Config:             providerBlock(a.UnixTarget(), a.TCPTarget()) + serverConfig("one", "websrv1", be1.Host, be1.Port, ""),
+				Config:             providerBlock(a.MasterTarget(), a.TCPTarget()) + serverConfig("one", "websrv1", be1.Host, be1.Port, ""),
 				PlanOnly:           true,
 				ExpectNonEmptyPlan: true,
 			},
-			{Config: providerBlock(a.UnixTarget(), a.TCPTarget()) + serverConfig("one", "websrv1", be1.Host, be1.Port, ""), Check: serving},
+			{Config: providerBlock(a.MasterTarget(), a.TCPTarget()) + serverConfig("one", "websrv1", be1.Host, be1.Port, ""), Check: serving},
 		},
 	})
 }

@@ -162,35 +162,3 @@ func TestAccRemoteSocketSettingsValidated(t *testing.T) {
 		},
 	})
 }
-
-// Through the master CLI, one socket serves across a real reload: the plan
-// after the reload shows the reset server, and apply restores it on the new
-// worker.
-func TestAccMasterCLIAcrossReload(t *testing.T) {
-	preCheck(t)
-	a := haproxytest.Start(t, haproxytest.Options{MasterWorker: true})
-	be1 := startBackend(t, "be1", "127.0.0.1")
-	cfg := providerBlock(a.MasterTarget()) + serverConfig("one", "websrv1", be1.Host, be1.Port, "")
-	serving := func(*terraform.State) error {
-		if err := expectSlot(t, a, "app", "websrv1", be1.Host, be1.Port, adminReady, 1); err != nil {
-			return err
-		}
-		return expectTraffic(a, "be1")
-	}
-	resource.Test(t, resource.TestCase{
-		ProtoV6ProviderFactories: testProviders,
-		Steps: []resource.TestStep{
-			{Config: cfg, Check: serving},
-			{
-				PreConfig:          func() { a.Reload(t) },
-				Config:             cfg,
-				PlanOnly:           true,
-				ExpectNonEmptyPlan: true,
-			},
-			{Config: cfg, Check: serving},
-		},
-		CheckDestroy: func(*terraform.State) error {
-			return expectSlot(t, a, "app", "websrv1", "127.0.0.1", 1, adminMaint, 1)
-		},
-	})
-}
