@@ -262,7 +262,7 @@ func TestBenchPool(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := fleet.Pool{Backend: "app", Prefix: "websrv", Placeholder: netip.MustParseAddrPort("127.0.0.1:1"), Members: map[string]fleet.PoolMember{}}
+	p := fleet.Pool{Backend: "app", Prefix: "websrv", Placeholder: netip.MustParseAddrPort("127.0.0.1:1"), Token: fleet.NewClaimToken(), Members: map[string]fleet.PoolMember{}}
 	for i := 1; i <= n; i++ {
 		p.Members[fmt.Sprintf("m%05d", i)] = fleet.PoolMember{Addr: netip.MustParseAddr("127.0.0.1"), Port: 20000 + i, State: haproxy.StateReady}
 	}

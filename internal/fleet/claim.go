@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	mathrand "math/rand/v2"
 	"net/netip"
 	"sort"
 	"strings"
@@ -59,29 +60,68 @@ func NewClaimToken() netip.AddrPort {
 // added and claims cannot be made race-proof.
 var errNoClaims = errors.New("no claims")
 
-// claimOn adds slot's marker on each of clients in turn. It reports
-// whether every socket accepted it; on "already exists" anywhere the markers
-// it added are removed again and the slot is lost to someone else.
-func (f *Fleet) claimOn(ctx context.Context, clients []*haproxy.Client, backend, slot string, token netip.AddrPort) (bool, error) {
-	cmd, err := haproxy.AddServer(backend, ClaimMarker(slot), token.Addr(), int(token.Port()))
-	if err != nil {
-		return false, err
-	}
-	var added []*haproxy.Client
-	for _, c := range clients {
-		err := f.runWrite(ctx, c, backend, batch{cmds: []haproxy.Command{cmd}})
-		switch {
-		case err == nil:
-			added = append(added, c)
-			continue
-		case errors.Is(err, haproxy.ErrAlreadyExists):
-			err = nil
-		case errors.Is(err, haproxy.ErrNoDynamicServers):
-			err = errNoClaims
+// claim adds the markers of slots on each of clients in turn, one batch
+// per socket. A slot is won when every socket accepted its marker; on
+// "already exists" anywhere it is lost to someone else, and the markers
+// added for it are removed again. It returns the slots won, in order.
+func (f *Fleet) claim(ctx context.Context, clients []*haproxy.Client, backend string, slots []string, token netip.AddrPort) ([]string, error) {
+	cmds := make(map[string]haproxy.Command, len(slots))
+	for _, slot := range slots {
+		cmd, err := haproxy.AddServer(backend, ClaimMarker(slot), token.Addr(), int(token.Port()))
+		if err != nil {
+			return nil, err
 		}
-		return false, errors.Join(err, f.release(ctx, added, backend, slot))
+		cmds[slot] = cmd
 	}
-	return true, nil
+	added := map[string][]*haproxy.Client{}
+	lost := map[string]bool{}
+	giveBack := func(err error) ([]string, error) {
+		for slot, cs := range added {
+			err = errors.Join(err, f.release(ctx, cs, backend, slot))
+		}
+		return nil, err
+	}
+	for _, c := range clients {
+		var pending []string
+		var batch []haproxy.Command
+		for _, slot := range slots {
+			if !lost[slot] {
+				pending, batch = append(pending, slot), append(batch, cmds[slot])
+			}
+		}
+		if len(batch) == 0 {
+			break
+		}
+		opCtx, cancel := f.op(ctx)
+		each, err := c.RunEach(opCtx, batch...)
+		cancel()
+		f.reads.wrote(readKey{c.Target(), backend})
+		if err != nil {
+			return giveBack(err)
+		}
+		for i, slot := range pending {
+			switch {
+			case each[i] == nil:
+				added[slot] = append(added[slot], c)
+			case errors.Is(each[i], haproxy.ErrAlreadyExists):
+				lost[slot] = true
+			case errors.Is(each[i], haproxy.ErrNoDynamicServers):
+				return giveBack(errNoClaims)
+			default:
+				return giveBack(each[i])
+			}
+		}
+	}
+	var won []string
+	var errs []error
+	for _, slot := range slots {
+		if lost[slot] {
+			errs = append(errs, f.release(ctx, added[slot], backend, slot))
+		} else {
+			won = append(won, slot)
+		}
+	}
+	return won, errors.Join(errs...)
 }
 
 // release removes slot's marker from clients. A marker already gone is
@@ -155,14 +195,14 @@ func (f *Fleet) keepClaims(ctx context.Context, p Pool, listings []Listing, kept
 			cs.missing, cs.foreign = clients, nil
 		}
 		if len(cs.foreign) == 0 && len(cs.missing) > 0 {
-			won, err := f.claimOn(ctx, cs.missing, p.Backend, slot, p.Token)
+			won, err := f.claim(ctx, cs.missing, p.Backend, []string{slot}, p.Token)
 			if errors.Is(err, errNoClaims) {
 				return nil, warnings, err
 			}
 			if err != nil {
 				return nil, warnings, fmt.Errorf("member %q (%s/%s): %w", member, p.Backend, slot, err)
 			}
-			if won {
+			if len(won) == 1 {
 				continue
 			}
 			cs.foreign = append(cs.foreign, "a marker added by someone else just now")
@@ -204,9 +244,8 @@ func (f *Fleet) oursOf(listings []Listing, slot string, token netip.AddrPort) []
 // caller can release them.
 func (f *Fleet) claimNew(ctx context.Context, p Pool, newcomers []string, taken map[string]bool) (map[string]string, error) {
 	out := map[string]string{}
-	tried := map[string]bool{}
 	unconfirmed := map[string]string{}
-	for {
+	for round := 0; ; round++ {
 		listings, _, err := f.list(ctx, p.Backend, time.Now(), true)
 		if err != nil {
 			maps.Copy(out, unconfirmed)
@@ -229,33 +268,45 @@ func (f *Fleet) claimNew(ctx context.Context, p Pool, newcomers []string, taken 
 		if len(need) == 0 {
 			return out, nil
 		}
+		// Slots claimed by others carry their markers and are not free; a
+		// slot two writers both lost on different sockets is free again.
 		var free []string
 		for _, s := range FreeSlots(p.Prefix, listings, p.Placeholder) {
-			if !taken[s] && !tried[s] {
+			if !taken[s] {
 				free = append(free, s)
 			}
 		}
-		clients := f.reachable(listings)
-		for _, member := range need {
-			for len(free) > 0 {
-				slot := free[0]
-				free, tried[slot] = free[1:], true
-				won, err := f.claimOn(ctx, clients, p.Backend, slot, p.Token)
-				if err != nil {
-					maps.Copy(out, unconfirmed)
-					return out, err
-				}
-				if won {
-					unconfirmed[member] = slot
-					break
-				}
+		if len(free) == 0 {
+			return out, &exhausted{need: len(need)}
+		}
+		if round == maxClaimRounds {
+			return out, fmt.Errorf("could not claim %d free slots of %s/%s in %d rounds: other workspaces kept taking them; run apply again",
+				len(need), p.Backend, p.Prefix, maxClaimRounds)
+		}
+		if round > 0 {
+			// Writers that listed their sockets in different orders can keep
+			// taking each other's claims; a random pause breaks the tie.
+			if err := sleep(ctx, time.Duration(mathrand.IntN(20))*time.Millisecond); err != nil {
+				return out, err
 			}
 		}
-		if len(unconfirmed) == 0 {
-			return out, &exhausted{need: len(need)}
+		// Claim as many of the lowest free slots as members need, in one
+		// batch per socket; members whose slot was lost try again.
+		candidates := free[:min(len(need), len(free))]
+		won, err := f.claim(ctx, f.reachable(listings), p.Backend, candidates, p.Token)
+		for i, slot := range won {
+			unconfirmed[need[i]] = slot
+		}
+		if err != nil {
+			maps.Copy(out, unconfirmed)
+			return out, err
 		}
 	}
 }
+
+// maxClaimRounds bounds how often claimNew reads and claims again after
+// losing slots to other writers.
+const maxClaimRounds = 20
 
 // exhausted is claimNew running out of free slots.
 type exhausted struct{ need int }
