@@ -116,6 +116,7 @@ func (f *Fleet) claim(ctx context.Context, clients []*haproxy.Client, backend st
 	var errs []error
 	for _, slot := range slots {
 		if lost[slot] {
+			f.claimsLost.Add(1)
 			errs = append(errs, f.release(ctx, added[slot], backend, slot))
 		} else {
 			won = append(won, slot)

@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -27,6 +28,7 @@ type Fleet struct {
 	maxConns        int
 	placeholder     netip.AddrPort
 	credentials     haproxy.Credentials
+	claimsLost      atomic.Int64
 }
 
 // DefaultPlaceholder is where free slots are parked unless the provider
@@ -110,6 +112,10 @@ func FromTransports(transports []haproxy.Transport, timeout time.Duration, obser
 	}
 	return f, nil
 }
+
+// ClaimsLost counts the slot claims this fleet lost to other writers (for
+// tests and benchmarks that must prove writers really competed).
+func (f *Fleet) ClaimsLost() int64 { return f.claimsLost.Load() }
 
 // RoundTrips is the total number of connections made to all sockets.
 func (f *Fleet) RoundTrips() uint64 {

@@ -39,8 +39,9 @@ type workerSpec struct {
 
 // workerResult is what a worker prints after each phase.
 type workerResult struct {
-	Assigned map[string]string
-	Err      string
+	Assigned   map[string]string
+	Err        string
+	ClaimsLost int64
 }
 
 // poolWorker waits on stdin for a byte (the barrier), applies its pool,
@@ -65,7 +66,7 @@ func poolWorker(raw string) int {
 	}
 	in := bufio.NewReader(os.Stdin)
 	report := func(assigned map[string]string, err error) {
-		r := workerResult{Assigned: assigned}
+		r := workerResult{Assigned: assigned, ClaimsLost: f.ClaimsLost()}
 		if err != nil {
 			r.Err = err.Error()
 		}
@@ -164,6 +165,7 @@ func TestPoolClaimRaceBetweenProcesses(t *testing.T) {
 		}
 	}
 	interleavings := 0
+	var lost int64
 	for round := 1; round <= rounds; round++ {
 		ws := make([]*worker, workspaces)
 		for i := range ws {
@@ -177,6 +179,7 @@ func TestPoolClaimRaceBetweenProcesses(t *testing.T) {
 			if r.Err != "" {
 				t.Fatalf("round %d: workspace %d: %s", round, i, r.Err)
 			}
+			lost += r.ClaimsLost
 			if len(r.Assigned) != perWorkspace {
 				t.Fatalf("round %d: workspace %d recorded %v", round, i, r.Assigned)
 			}
@@ -244,7 +247,11 @@ func TestPoolClaimRaceBetweenProcesses(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d rounds of %d workspaces: no slot shared; in %d rounds the workspaces' slots interleaved", rounds, workspaces, interleavings)
+	if lost == 0 {
+		t.Fatalf("in %d rounds no workspace ever lost a claim: the workspaces did not compete, and the test proved nothing", rounds)
+	}
+	t.Logf("%d rounds of %d workspaces: no slot shared; %d claims lost to another workspace; in %d rounds the workspaces' slots interleaved",
+		rounds, workspaces, lost, interleavings)
 }
 
 // interleaved reports whether some workspace's slots are not one
