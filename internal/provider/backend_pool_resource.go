@@ -270,8 +270,7 @@ func (r *backendPoolResource) Update(ctx context.Context, req resource.UpdateReq
 // some member failed, so that no allocated slot is forgotten. It reports
 // whether the pool's claims were made.
 func (r *backendPoolResource) apply(ctx context.Context, plan *backendPoolModel, token netip.AddrPort, adopt bool, st *tfsdk.State, diags *diag.Diagnostics) bool {
-	if r.fleet == nil {
-		diags.AddError("Provider not configured", "The haproxy provider has no sockets configured.")
+	if !requireFleet(r.fleet, diags) {
 		return false
 	}
 	p := plan.pool()
@@ -367,8 +366,7 @@ func (r *backendPoolResource) ImportState(ctx context.Context, req resource.Impo
 		resp.Diagnostics.AddError("Invalid import ID", fmt.Sprintf("Expected <backend>/<slot_prefix>, got %q.", req.ID))
 		return
 	}
-	if r.fleet == nil {
-		resp.Diagnostics.AddError("Provider not configured", "The haproxy provider has no sockets configured.")
+	if !requireFleet(r.fleet, &resp.Diagnostics) {
 		return
 	}
 	serving, err := r.fleet.ServingSlots(ctx, backend, prefix)

@@ -20,7 +20,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
-	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleet"
@@ -80,16 +79,6 @@ type backendServerModel struct {
 
 func (r *backendServerResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_backend_server"
-}
-
-func nameAttribute(what, example string) schema.StringAttribute {
-	return schema.StringAttribute{
-		Required: true,
-		MarkdownDescription: fmt.Sprintf("Name of the %s, as in the HAProxy configuration (for example `%s`). "+
-			"It must exist on every socket. Changing it replaces the resource.", what, example),
-		Validators:    nameValidators(),
-		PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
-	}
 }
 
 // keptWhenUnset is an optional number that, when unset, reports HAProxy's
@@ -315,8 +304,7 @@ func (r *backendServerResource) Update(ctx context.Context, req resource.UpdateR
 // returns the pre-flight slots, or nil when pre-flight failed and nothing was
 // written. out receives the confirmed values; failures go to diags.
 func (r *backendServerResource) write(ctx context.Context, plan backendServerModel, configuredHealth types.Bool, recorded netip.AddrPort, diags *diag.Diagnostics, out *backendServerModel) []fleet.Slot {
-	if r.fleet == nil {
-		diags.AddError("Provider not configured", "The haproxy provider has no sockets configured.")
+	if !requireFleet(r.fleet, diags) {
 		return nil
 	}
 	d, err := desired(plan, configuredHealth)
@@ -382,20 +370,6 @@ func (r *backendServerResource) write(ctx context.Context, plan backendServerMod
 	}
 	out.setValues(fleet.ValuesOf(confirmed.After))
 	return slots
-}
-
-// loadState reads a resource's state and checks the provider is configured.
-func loadState[M any](ctx context.Context, st tfsdk.State, f *fleet.Fleet, diags *diag.Diagnostics) (M, bool) {
-	var m M
-	diags.Append(st.Get(ctx, &m)...)
-	if diags.HasError() {
-		return m, false
-	}
-	if f == nil {
-		diags.AddError("Provider not configured", "The haproxy provider has no sockets configured.")
-		return m, false
-	}
-	return m, true
 }
 
 func (r *backendServerResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {

@@ -2,13 +2,9 @@ package provider
 
 import (
 	"context"
-	"fmt"
-	"net/netip"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
-	"github.com/hashicorp/terraform-plugin-framework/diag"
-	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleet"
@@ -45,63 +41,6 @@ type backendServerEntry struct {
 
 func (d *backendServersDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_backend_servers"
-}
-
-// backendAttribute, placeholderAttribute and configureFleet are shared by
-// the data sources.
-func backendAttribute() schema.StringAttribute {
-	return schema.StringAttribute{
-		Required:            true,
-		MarkdownDescription: "Name of the backend, as in the HAProxy configuration.",
-		Validators:          nameValidators(),
-	}
-}
-
-func placeholderAttribute() schema.StringAttribute {
-	return schema.StringAttribute{
-		Optional: true,
-		MarkdownDescription: "The `address:port` free slots are parked on, such as `127.0.0.1:1` (IPv6 as " +
-			"`[::1]:1`): a slot only counts as free if it is in `maint` there on every socket and no pool has " +
-			"claimed it. Defaults to the provider's `placeholder`.",
-		Validators: []validator.String{placeholderValidator{}},
-	}
-}
-
-func configureFleet(providerData any, diags *diag.Diagnostics) *fleet.Fleet {
-	if providerData == nil {
-		return nil
-	}
-	f, ok := providerData.(*fleet.Fleet)
-	if !ok {
-		diags.AddError("Unexpected provider data", fmt.Sprintf("expected *fleet.Fleet, got %T", providerData))
-	}
-	return f
-}
-
-// listBackend reads the backend on every socket for a data source.
-func listBackend(ctx context.Context, f *fleet.Fleet, backend string, diags *diag.Diagnostics) []fleet.Listing {
-	if f == nil {
-		diags.AddError("Provider not configured", "The haproxy provider has no sockets configured.")
-		return nil
-	}
-	listings, warnings, err := f.List(ctx, backend)
-	for _, w := range warnings {
-		diags.AddWarning("HAProxy socket skipped", w)
-	}
-	if err != nil {
-		diags.AddError(fmt.Sprintf("Cannot list backend %s", backend), err.Error())
-		return nil
-	}
-	return listings
-}
-
-// placeholderOr is the data source's placeholder, or the provider's when unset.
-func placeholderOr(v types.String, f *fleet.Fleet) netip.AddrPort {
-	if v.IsNull() || v.IsUnknown() {
-		return f.Placeholder()
-	}
-	ap, _ := netip.ParseAddrPort(v.ValueString()) // validated at plan time
-	return ap
 }
 
 func (d *backendServersDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {

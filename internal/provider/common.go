@@ -1,0 +1,115 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+
+	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	rschema "github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleet"
+)
+
+// The glue every resource and data source shares: getting the fleet from
+// the provider, reading state, and the attributes they have in common.
+
+// requireFleet reports the provider being unconfigured (no sockets), once,
+// in one wording.
+func requireFleet(f *fleet.Fleet, diags *diag.Diagnostics) bool {
+	if f == nil {
+		diags.AddError("Provider not configured", "The haproxy provider has no sockets configured.")
+		return false
+	}
+	return true
+}
+
+// backendAttribute is a data source's `backend`.
+func backendAttribute() schema.StringAttribute {
+	return schema.StringAttribute{
+		Required:            true,
+		MarkdownDescription: "Name of the backend, as in the HAProxy configuration.",
+		Validators:          nameValidators(),
+	}
+}
+
+// placeholderAttribute is a data source's `placeholder`.
+func placeholderAttribute() schema.StringAttribute {
+	return schema.StringAttribute{
+		Optional: true,
+		MarkdownDescription: "The `address:port` free slots are parked on, such as `127.0.0.1:1` (IPv6 as " +
+			"`[::1]:1`): a slot only counts as free if it is in `maint` there on every socket and no pool has " +
+			"claimed it. Defaults to the provider's `placeholder`.",
+		Validators: []validator.String{placeholderValidator{}},
+	}
+}
+
+// configureFleet takes the fleet the provider configured (nil before the
+// provider is configured, as during validation).
+func configureFleet(providerData any, diags *diag.Diagnostics) *fleet.Fleet {
+	if providerData == nil {
+		return nil
+	}
+	f, ok := providerData.(*fleet.Fleet)
+	if !ok {
+		diags.AddError("Unexpected provider data",
+			fmt.Sprintf("Expected *fleet.Fleet, got %T. This is a bug in the provider; please report it.", providerData))
+	}
+	return f
+}
+
+// listBackend reads the backend on every socket for a data source.
+func listBackend(ctx context.Context, f *fleet.Fleet, backend string, diags *diag.Diagnostics) []fleet.Listing {
+	if !requireFleet(f, diags) {
+		return nil
+	}
+	listings, warnings, err := f.List(ctx, backend)
+	for _, w := range warnings {
+		diags.AddWarning("HAProxy socket skipped", w)
+	}
+	if err != nil {
+		diags.AddError(fmt.Sprintf("Cannot list backend %s", backend), err.Error())
+		return nil
+	}
+	return listings
+}
+
+// placeholderOr is the data source's placeholder, or the provider's when unset.
+func placeholderOr(v types.String, f *fleet.Fleet) netip.AddrPort {
+	if v.IsNull() || v.IsUnknown() {
+		return f.Placeholder()
+	}
+	ap, _ := netip.ParseAddrPort(v.ValueString()) // validated at plan time
+	return ap
+}
+
+// loadState reads a resource's state and checks the provider is configured.
+func loadState[M any](ctx context.Context, st tfsdk.State, f *fleet.Fleet, diags *diag.Diagnostics) (M, bool) {
+	var m M
+	diags.Append(st.Get(ctx, &m)...)
+	if diags.HasError() {
+		return m, false
+	}
+	if !requireFleet(f, diags) {
+		return m, false
+	}
+	return m, true
+}
+
+// nameAttribute is a resource's backend or server name; changing it
+// replaces the resource.
+func nameAttribute(what, example string) rschema.StringAttribute {
+	return rschema.StringAttribute{
+		Required: true,
+		MarkdownDescription: fmt.Sprintf("Name of the %s, as in the HAProxy configuration (for example `%s`). "+
+			"It must exist on every socket. Changing it replaces the resource.", what, example),
+		Validators:    nameValidators(),
+		PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+	}
+}
