@@ -9,7 +9,7 @@ import (
 	"maps"
 	mathrand "math/rand/v2"
 	"net/netip"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -186,7 +186,7 @@ func (f *Fleet) claimStateOf(listings []Listing, slot string, token netip.AddrPo
 // replaced by this pool's.
 func (f *Fleet) keepClaims(ctx context.Context, p Pool, listings []Listing, kept map[string]string) (lost []string, warnings []string, err error) {
 	clients := f.reachable(listings)
-	for _, member := range sortedKeys(kept) {
+	for _, member := range slices.Sorted(maps.Keys(kept)) {
 		slot := kept[member]
 		cs := f.claimStateOf(listings, slot, p.Token)
 		if len(cs.foreign) > 0 && p.Adopt {
@@ -325,13 +325,4 @@ func IsFreeButClaimed(slot string, listings []Listing, placeholder, token netip.
 		stripped[i] = Listing{Socket: l.Socket, Servers: l.Servers}
 	}
 	return IsFree(slot, stripped, placeholder)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -320,7 +322,7 @@ func parkedOrigins(slot string, listings []Listing, placeholder netip.AddrPort) 
 func foreignSlots(p Pool, listings []Listing, owned map[string]bool, removed []string) []string {
 	var out []string
 	for slot := range slotNames(p.Prefix, listings) {
-		if owned[slot] || contains(removed, slot) || IsFree(slot, listings, netip.AddrPort{}) {
+		if owned[slot] || slices.Contains(removed, slot) || IsFree(slot, listings, netip.AddrPort{}) {
 			continue
 		}
 		out = append(out, fmt.Sprintf("%s/%s is held by someone else (in service, or claimed by another pool, but not assigned to this pool); it is left alone and never assigned", p.Backend, slot))
@@ -340,15 +342,6 @@ func slotNames(prefix string, listings []Listing) map[string]bool {
 	return out
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // ReadPool reads every assigned slot on every socket and reconciles each
 // member as Reconcile does for one server. Slots of the prefix that serve but
 // are not the pool's are reported in the warnings, so a plan shows them.
@@ -364,7 +357,7 @@ func (f *Fleet) ReadPool(ctx context.Context, p Pool, prior map[string]Values) (
 	}
 	warnings = append(warnings, foreignSlots(p, listings, owned, nil)...)
 	if p.Token.IsValid() {
-		for _, member := range sortedKeys(p.Assigned) {
+		for _, member := range slices.Sorted(maps.Keys(p.Assigned)) {
 			slot := p.Assigned[member]
 			if cs := f.claimStateOf(listings, slot, p.Token); len(cs.foreign) > 0 {
 				warnings = append(warnings, fmt.Sprintf("slot %s/%s of member %q is claimed by another pool (%s); the next apply moves the member to a new slot",
@@ -409,7 +402,7 @@ func (f *Fleet) DeletePool(ctx context.Context, p Pool) ([]string, error) {
 		return warnings, err
 	}
 	var errs []error
-	for _, slot := range sortedValues(p.Assigned) {
+	for _, slot := range slices.Sorted(maps.Values(p.Assigned)) {
 		if cs := f.claimStateOf(listings, slot, p.Token); len(cs.foreign) > 0 {
 			warnings = append(warnings, fmt.Sprintf("%s/%s is claimed by another pool (%s); it was left alone", p.Backend, slot, strings.Join(cs.foreign, ", ")))
 			continue
@@ -440,15 +433,6 @@ func (f *Fleet) ServingSlots(ctx context.Context, backend, prefix string) ([]hap
 		}
 	}
 	return out, nil
-}
-
-func sortedValues(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for _, v := range m {
-		out = append(out, v)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // slotNumber parses <prefix><number>, rejecting leading zeros.
