@@ -160,10 +160,12 @@ func TestSeverityOutputSockets(t *testing.T) {
 				t.Fatal("pre-flight of a disabled backend passed")
 			}
 			c := haproxy.New(mustTransport(t, "unix://"+inst.SevSock))
-			if err := c.SetWeight(ctx, "staticlb", "t1", 3); err == nil || !strings.Contains(err.Error(), "static LB") {
+			weight, _ := haproxy.SetServerWeight("staticlb", "t1", 3)
+			if _, err := c.Run(ctx, weight); err == nil || !strings.Contains(err.Error(), "static LB") {
 				t.Fatalf("refused weight: %v", err)
 			}
-			if err := c.SetState(ctx, "app", "nope", haproxy.StateReady); !haproxy.IsGone(err) {
+			ready, _ := haproxy.SetServerState("app", "nope", haproxy.StateReady)
+			if _, err := c.Run(ctx, ready); !haproxy.IsGone(err) {
 				t.Fatalf("missing server: %v", err)
 			}
 		})

@@ -2,8 +2,6 @@ package haproxy
 
 import (
 	"context"
-	"net/netip"
-	"strings"
 )
 
 // This file holds one-command conveniences over Run. Callers that want
@@ -31,17 +29,6 @@ func (c *Client) parsed(cmd Command, body string, err error) error {
 	return &Error{Kind: ErrUnexpectedReply, Target: c.Target(), Command: cmd.line, Reply: body, Detail: err.Error()}
 }
 
-// ServersState runs `show servers state [<backend>]`. A missing backend is
-// ErrNoSuchBackend.
-func (c *Client) ServersState(ctx context.Context, backend string) (*ServersState, error) {
-	cmd, err := ShowServersState(backend)
-	body, err := c.exec(ctx, cmd, err)
-	if err != nil {
-		return nil, err
-	}
-	return c.ParseServersStateReply(cmd, body)
-}
-
 // ParseServersStateReply parses a reply to cmd obtained through Run.
 func (c *Client) ParseServersStateReply(cmd Command, body string) (*ServersState, error) {
 	st, err := ParseServersState(body)
@@ -57,63 +44,4 @@ func (c *Client) Stat(ctx context.Context, backendID int) ([]StatRow, error) {
 	}
 	rows, err := ParseStat(body)
 	return rows, c.parsed(cmd, body, err)
-}
-
-// Level returns the socket's privilege level: admin, operator or user.
-func (c *Client) Level(ctx context.Context) (string, error) {
-	body, err := c.exec(ctx, ShowCLILevel(), nil)
-	return strings.TrimSpace(body), err
-}
-
-// Version returns HAProxy's version string, e.g. 2.6.12-1+deb12u4.
-func (c *Client) Version(ctx context.Context) (string, error) {
-	body, err := c.exec(ctx, ShowVersion(), nil)
-	return strings.TrimSpace(body), err
-}
-
-// Info returns `show info` as a map.
-func (c *Client) Info(ctx context.Context) (map[string]string, error) {
-	cmd := ShowInfo()
-	body, err := c.exec(ctx, cmd, nil)
-	if err != nil {
-		return nil, err
-	}
-	info, err := ParseInfo(body)
-	return info, c.parsed(cmd, body, err)
-}
-
-// SetAddr points a server at addr:port. Confirm with ServersState: HAProxy
-// 2.6 can half-apply this command.
-func (c *Client) SetAddr(ctx context.Context, backend, server string, addr netip.Addr, port int) error {
-	cmd, err := SetServerAddr(backend, server, addr, port)
-	_, err = c.exec(ctx, cmd, err)
-	return err
-}
-
-// SetState sets ready, drain or maint.
-func (c *Client) SetState(ctx context.Context, backend, server string, st State) error {
-	cmd, err := SetServerState(backend, server, st)
-	_, err = c.exec(ctx, cmd, err)
-	return err
-}
-
-// SetWeight sets an absolute weight (0-256).
-func (c *Client) SetWeight(ctx context.Context, backend, server string, weight int) error {
-	cmd, err := SetServerWeight(backend, server, weight)
-	_, err = c.exec(ctx, cmd, err)
-	return err
-}
-
-// EnableHealth turns health checks on.
-func (c *Client) EnableHealth(ctx context.Context, backend, server string) error {
-	cmd, err := EnableHealth(backend, server)
-	_, err = c.exec(ctx, cmd, err)
-	return err
-}
-
-// DisableHealth turns health checks off (this freezes the op state).
-func (c *Client) DisableHealth(ctx context.Context, backend, server string) error {
-	cmd, err := DisableHealth(backend, server)
-	_, err = c.exec(ctx, cmd, err)
-	return err
 }
