@@ -422,8 +422,17 @@ func (i *Instance) stop() {
 	}
 }
 
-// Kill stops the instance now (for tests of an instance that dies).
-func (i *Instance) Kill() { i.stop() }
+// Kill kills the instance with SIGKILL, as a crash would (for tests of an
+// instance that dies); its socket files stay behind, refusing connections.
+func (i *Instance) Kill() {
+	select {
+	case <-i.done:
+		return
+	default:
+	}
+	_ = i.cmd.Process.Kill()
+	<-i.done
+}
 
 // Log is what haproxy printed so far.
 func (i *Instance) Log() string { return i.log.String() }
