@@ -421,3 +421,45 @@ func TestPoolMemberRemovedWhileAnInstanceHangs(t *testing.T) {
 		}
 	}
 }
+
+// A member that left, whose slot another pool claimed in the meantime (after
+// a reload dropped this pool's marker), is not parked: the slot is someone
+// else's now. It leaves this pool's record with a warning.
+func TestPoolDoesNotParkAnotherPoolsSlot(t *testing.T) {
+	a := haproxytest.Start(t)
+	f := newFleet(t, a.UnixTarget())
+	ctx := context.Background()
+	p := fleet.Pool{Backend: "app", Prefix: "websrv", Placeholder: netip.MustParseAddrPort("127.0.0.1:1"), Token: fleet.NewClaimToken(), Members: map[string]fleet.PoolMember{
+		"m1": {Addr: netip.MustParseAddr("127.0.0.11"), Port: 11, State: haproxy.StateReady},
+		"m2": {Addr: netip.MustParseAddr("127.0.0.12"), Port: 12, State: haproxy.StateReady},
+	}}
+	assigned, _, err := f.ApplyPool(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slot2 := assigned["m2"]
+	// Another pool holds slot2 now: its marker, its server.
+	a.Admin(t, "del server app/"+fleet.ClaimMarker(slot2))
+	a.Admin(t, "add server app/"+fleet.ClaimMarker(slot2)+" 127.9.9.9:9999")
+	a.Admin(t, "set server app/"+slot2+" addr 127.0.0.99 port 99")
+	a.WaitState(t, "app", slot2, func(s haproxytest.Server) bool { return s.Addr == "127.0.0.99" })
+
+	p.Assigned = assigned
+	delete(p.Members, "m2")
+	assigned, warnings, err := f.ApplyPool(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := assigned["m2"]; ok {
+		t.Errorf("m2 is still recorded: %v", assigned)
+	}
+	if !strings.Contains(strings.Join(warnings, "\n"), "claimed by another pool") {
+		t.Errorf("no warning says whose the slot is: %v", warnings)
+	}
+	if s := a.State(t, "app", slot2); s.Addr != "127.0.0.99" || s.Admin != 4 {
+		t.Fatalf("another pool's server was parked: %+v", s)
+	}
+	if out := a.Admin(t, "show servers state app"); !strings.Contains(out, fleet.ClaimMarker(slot2)+" 127.9.9.9") {
+		t.Fatalf("another pool's claim was released:\n%s", out)
+	}
+}

@@ -104,6 +104,17 @@ func (f *Fleet) ApplyPool(ctx context.Context, p Pool) (assigned map[string]stri
 	for _, member := range lost {
 		delete(kept, member)
 	}
+	// A member that left, whose slot another pool has claimed since (a
+	// reload dropped this pool's marker), is not this pool's to park.
+	removed = slices.DeleteFunc(removed, func(slot string) bool {
+		cs := f.claimStateOf(listings, slot, p.Token)
+		if len(cs.foreign) == 0 {
+			return false
+		}
+		warnings = append(warnings, fmt.Sprintf("slot %s/%s of member %q, which left, is claimed by another pool (%s); it was left alone",
+			p.Backend, slot, leaving[slot], strings.Join(cs.foreign, ", ")))
+		return true
+	})
 	var newcomers []string
 	for member := range p.Members {
 		if _, ok := kept[member]; !ok {
