@@ -72,13 +72,19 @@ func (d Desired) Requirements() []func(haproxy.ServerState) error {
 		configured, enabled := s.HealthChecks()
 		switch {
 		case !configured:
-			return errors.New("wait_healthy_timeout needs health checks, but the server has no `check` in the HAProxy configuration")
+			return ErrNoChecks
 		case !enabled && (d.Health == nil || !*d.Health):
-			return errors.New("wait_healthy_timeout needs health checks, but they are disabled on this server (set health_check = true)")
+			return ErrChecksDisabled
 		}
 		return nil
 	}}
 }
+
+// The ways a server cannot wait for a passing health check.
+var (
+	ErrNoChecks       = errors.New("waiting for a passing health check needs health checks, but the server has no `check` in the HAProxy configuration")
+	ErrChecksDisabled = errors.New("waiting for a passing health check needs health checks, but they are disabled on this server")
+)
 
 // Apply writes d to every socket concurrently, each starting from the state
 // Preflight saw there, and confirms each write by reading the server back.
@@ -112,7 +118,7 @@ func (f *Fleet) Apply(ctx context.Context, d Desired, slots []Slot) []Result {
 		if err := f.waitHealthy(ctx, c, d, deadline); err != nil {
 			out[i].Err = err
 			mu.Lock()
-			unhealthy = append(unhealthy, c.Target())
+			unhealthy = append(unhealthy, c.Name())
 			mu.Unlock()
 		}
 	})
@@ -122,7 +128,7 @@ func (f *Fleet) Apply(ctx context.Context, d Desired, slots []Slot) []Result {
 		}
 		if len(unhealthy) > 0 {
 			out[i].Err = fmt.Errorf("%s: %s/%s passed its health check here but is held in drain: it has not passed on %s",
-				c.Target(), d.Backend, d.Server, strings.Join(unhealthy, ", "))
+				c.Name(), d.Backend, d.Server, strings.Join(unhealthy, ", "))
 			return
 		}
 		ready, err := haproxy.SetServerState(d.Backend, d.Server, haproxy.StateReady)

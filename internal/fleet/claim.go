@@ -135,7 +135,7 @@ func (f *Fleet) release(ctx context.Context, clients []*haproxy.Client, backend,
 	var errs []error
 	for _, c := range clients {
 		if err := f.runWrite(ctx, c, backend, batch{cmds: []haproxy.Command{cmd}}); err != nil && !haproxy.IsGone(err) {
-			errs = append(errs, fmt.Errorf("%s: cannot release the claim on %s/%s: %w", c.Target(), backend, slot, err))
+			errs = append(errs, fmt.Errorf("%s: cannot release the claim on %s/%s: %w", c.Name(), backend, slot, err))
 		}
 	}
 	return errors.Join(errs...)
@@ -171,7 +171,7 @@ func (f *Fleet) claimStateOf(listings []Listing, slot string, token netip.AddrPo
 			case !ok:
 				cs.missing = append(cs.missing, c)
 			case holder != token:
-				cs.foreign = append(cs.foreign, fmt.Sprintf("%s: %s", l.Socket, holder))
+				cs.foreign = append(cs.foreign, fmt.Sprintf("%s: %s", f.Name(l.Socket), holder))
 			}
 		}
 	}

@@ -87,7 +87,7 @@ func (f *Fleet) settleOne(ctx context.Context, c *haproxy.Client, backend string
 		return haproxy.ServerState{}, err
 	}
 	if len(missing) > 0 {
-		return rows[e.server], fmt.Errorf("%s: %w", c.Target(), missing[0].error(backend, f.timeout, sent))
+		return rows[e.server], fmt.Errorf("%s: %w", c.Name(), missing[0].error(backend, f.timeout, sent))
 	}
 	return rows[e.server], nil
 }

@@ -29,6 +29,8 @@ type Fleet struct {
 	placeholder     netip.AddrPort
 	credentials     haproxy.Credentials
 	claimsLost      atomic.Int64
+	names           map[string]string // socket → the short name messages use
+	procs           processes
 }
 
 // DefaultPlaceholder is where free slots are parked unless the provider
@@ -103,14 +105,30 @@ func FromTransports(transports []haproxy.Transport, timeout time.Duration, obser
 	for _, o := range opts {
 		o(f)
 	}
-	for _, tr := range transports {
-		if seen[tr.String()] {
-			return nil, fmt.Errorf("socket %s is listed twice", tr.String())
+	targets := make([]string, len(transports))
+	for i, tr := range transports {
+		targets[i] = tr.String()
+		if seen[targets[i]] {
+			return nil, fmt.Errorf("socket %s is listed twice", targets[i])
 		}
-		seen[tr.String()] = true
-		f.clients = append(f.clients, haproxy.New(tr, haproxy.WithObserver(observe), haproxy.WithMaxConns(f.maxConns)))
+		seen[targets[i]] = true
+	}
+	f.names = map[string]string{}
+	for i, name := range haproxy.ShortNames(targets) {
+		f.names[targets[i]] = name
+		f.clients = append(f.clients, haproxy.New(transports[i],
+			haproxy.WithObserver(observe), haproxy.WithMaxConns(f.maxConns), haproxy.WithName(name)))
 	}
 	return f, nil
+}
+
+// Name is what messages call a socket: its file name or host:port when
+// that is unambiguous (see haproxy.ShortNames), else the socket as written.
+func (f *Fleet) Name(socket string) string {
+	if n, ok := f.names[socket]; ok {
+		return n
+	}
+	return socket
 }
 
 // ClaimsLost counts the slot claims this fleet lost to other writers (for

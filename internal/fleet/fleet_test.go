@@ -38,7 +38,7 @@ func TestObserveSharesReadsAndWritesInvalidate(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r, err := fleet.Reconcile("app", fmt.Sprintf("websrv%d", i), nil, f.Observe(ctx, "app", fmt.Sprintf("websrv%d", i)))
+			r, err := f.Reconcile("app", fmt.Sprintf("websrv%d", i), nil, f.Observe(ctx, "app", fmt.Sprintf("websrv%d", i)))
 			if err != nil || r.Gone || r.Values.Addr != "127.0.0.1" {
 				t.Errorf("websrv%d: %+v %v", i, r, err)
 			}
@@ -59,7 +59,7 @@ func TestObserveSharesReadsAndWritesInvalidate(t *testing.T) {
 			t.Fatal(r.Err)
 		}
 	}
-	r, err := fleet.Reconcile("app", "websrv3", nil, f.Observe(ctx, "app", "websrv3"))
+	r, err := f.Reconcile("app", "websrv3", nil, f.Observe(ctx, "app", "websrv3"))
 	if err != nil || r.Values.Addr != "127.0.0.9" || r.Values.Port != 9 {
 		t.Fatalf("read after write is stale: %+v %v", r, err)
 	}
@@ -88,7 +88,7 @@ func TestApplyPartialFailure(t *testing.T) {
 	if !errors.Is(res[1].Err, haproxy.ErrTransport) || res[1].Socket != b.TCPTarget() {
 		t.Fatalf("dead socket: %+v", res[1])
 	}
-	_, err = fleet.Reconcile("app", "websrv1", nil, f.Observe(ctx, "app", "websrv1"))
+	_, err = f.Reconcile("app", "websrv1", nil, f.Observe(ctx, "app", "websrv1"))
 	if !errors.Is(err, haproxy.ErrTransport) {
 		t.Fatalf("read with a dead socket: %v", err)
 	}
@@ -146,7 +146,7 @@ func TestParkRestoresOrigins(t *testing.T) {
 	b.WaitState(t, "app", "websrv2", func(s haproxytest.Server) bool { return s.Addr == "127.0.0.77" })
 	owner.Recorded = netip.MustParseAddrPort("127.0.0.10:10")
 	warnings, err := f.Park(ctx, "app", "websrv2", nil, owner, fleet.Grace{})
-	if err != nil || len(warnings) != 1 || !strings.Contains(warnings[0], "127.0.0.77:77") || !strings.Contains(warnings[0], b.TCPTarget()) {
+	if err != nil || len(warnings) != 1 || !strings.Contains(warnings[0], "127.0.0.77:77") || !strings.Contains(warnings[0], f.Name(b.TCPTarget())) {
 		t.Fatalf("park of a foreign slot: %v %v", warnings, err)
 	}
 	if s := b.State(t, "app", "websrv2"); s.Addr != "127.0.0.77" || s.Admin != 4 {
@@ -190,7 +190,7 @@ func TestPreflightFailuresWriteNothing(t *testing.T) {
 			if err == nil || slots != nil {
 				t.Fatalf("pre-flight passed: %+v", slots)
 			}
-			if !strings.Contains(err.Error(), bad) || !strings.Contains(err.Error(), tc.want) {
+			if !strings.Contains(err.Error(), f.Name(bad)) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error does not name %s and say %q: %v", bad, tc.want, err)
 			}
 			if s := b.State(t, "extra", "e1"); s.Addr != "127.0.0.1" || s.Port != "1" || s.Admin != 5 {
@@ -211,7 +211,7 @@ func TestSkipUnreachable(t *testing.T) {
 	}
 	ctx := context.Background()
 	slots, warnings, err := f.Preflight(ctx, "app", "websrv4")
-	if err != nil || len(warnings) != 1 || !strings.Contains(warnings[0], dead) || slots[1].Skipped == nil {
+	if err != nil || len(warnings) != 1 || !strings.Contains(warnings[0], f.Name(dead)) || slots[1].Skipped == nil {
 		t.Fatalf("slots=%+v warnings=%q err=%v", slots, warnings, err)
 	}
 	d := fleet.Desired{Backend: "app", Server: "websrv4", Addr: netip.MustParseAddr("127.0.0.4"), Port: intp(4), State: haproxy.StateMaint}
@@ -219,14 +219,14 @@ func TestSkipUnreachable(t *testing.T) {
 	if res[0].Err != nil || !res[1].Skipped {
 		t.Fatalf("results = %+v", res)
 	}
-	r, err := fleet.Reconcile("app", "websrv4", nil, f.Observe(ctx, "app", "websrv4"))
-	if err != nil || r.Values.Addr != "127.0.0.4" || len(r.Warnings) != 1 {
+	r, err := f.Reconcile("app", "websrv4", nil, f.Observe(ctx, "app", "websrv4"))
+	if err != nil || r.Values.Addr != "127.0.0.4" || len(r.Skipped) != 1 {
 		t.Fatalf("read: %+v %v", r, err)
 	}
 	if _, _, err := f.Preflight(ctx, "app", "nope"); err == nil {
 		t.Fatal("a socket answering `no such server` was skipped")
 	}
-	_, err = fleet.Reconcile("app", "websrv4", nil, []fleet.Observation{{Socket: dead, Err: &haproxy.Error{Kind: haproxy.ErrTransport}, Skipped: true}})
+	_, err = f.Reconcile("app", "websrv4", nil, []fleet.Observation{{Socket: dead, Err: &haproxy.Error{Kind: haproxy.ErrTransport}, Skipped: true}})
 	if err == nil {
 		t.Fatal("nothing reachable, yet no error")
 	}
@@ -248,7 +248,7 @@ func TestPoolBatchIsolatesFailures(t *testing.T) {
 		t.Fatalf("assigned = %v", assigned)
 	}
 	if err == nil || !strings.Contains(err.Error(), `member "m1"`) || !strings.Contains(err.Error(), "static LB") ||
-		!strings.Contains(err.Error(), a.UnixTarget()) || !strings.Contains(err.Error(), b.TCPTarget()) {
+		!strings.Contains(err.Error(), f.Name(a.UnixTarget())) || !strings.Contains(err.Error(), f.Name(b.TCPTarget())) {
 		t.Fatalf("err = %v", err)
 	}
 	for _, inst := range []*haproxytest.Instance{a, b} {

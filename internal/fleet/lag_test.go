@@ -254,7 +254,7 @@ func TestConfirmationThatNeverShowsFails(t *testing.T) {
 	if err == nil {
 		t.Fatal("a change that never showed was reported as applied")
 	}
-	for _, want := range []string{a.UnixTarget(), "set server app/websrv2 addr 127.0.0.8 port 8", "address 127.0.0.1 port 1"} {
+	for _, want := range []string{f.Name(a.UnixTarget()), "set server app/websrv2 addr 127.0.0.8 port 8", "address 127.0.0.1 port 1"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q: %v", want, err)
 		}
@@ -331,7 +331,7 @@ func TestQueuedReadOutlastsOneTimeout(t *testing.T) {
 	ctx := context.Background()
 	first := make(chan error, 1)
 	go func() {
-		_, err := fleet.Reconcile("app", "websrv1", nil, f.Observe(ctx, "app", "websrv1"))
+		_, err := f.Reconcile("app", "websrv1", nil, f.Observe(ctx, "app", "websrv1"))
 		first <- err
 	}()
 	time.Sleep(100 * time.Millisecond) // the refresh read is in flight

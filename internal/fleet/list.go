@@ -41,17 +41,13 @@ func (f *Fleet) listSkipping(ctx context.Context, backend string, notBefore time
 	if err := haproxy.ValidateName("backend", backend); err != nil {
 		return nil, nil, nil, err
 	}
-	type result struct {
-		l   Listing
-		err error
-	}
-	results := each(ctx, f, func(ctx context.Context, c *haproxy.Client) result {
+	answers, err := gather(ctx, f, true, func(ctx context.Context, c *haproxy.Client) (Listing, error) {
 		snap, err := f.read(ctx, c, backend, notBefore)
 		if err == nil && needAdmin && snap.level != "admin" {
-			err = fmt.Errorf("%s: the socket's level is %q; writes need `level admin` on the stats socket", c.Target(), snap.level)
+			err = fmt.Errorf("%s: the socket's level is %q; writes need `level admin` on the stats socket", c.Name(), snap.level)
 		}
 		if err != nil {
-			return result{Listing{Socket: c.Target()}, err}
+			return Listing{Socket: c.Target()}, err
 		}
 		l := Listing{Socket: c.Target(), Claims: map[string]netip.AddrPort{}}
 		for _, s := range snap.st.Servers {
@@ -63,34 +59,26 @@ func (f *Fleet) listSkipping(ctx context.Context, backend string, notBefore time
 				l.Servers = append(l.Servers, s)
 			}
 		}
-		return result{l, nil}
+		return l, nil
 	})
-	var failed Errors
-	for _, r := range results {
-		switch {
-		case r.err == nil:
-			listings = append(listings, r.l)
-		case f.skipUnreachable && Unreachable(r.err):
-			skipped = append(skipped, SocketError{r.l.Socket, r.err})
-			warnings = append(warnings, fmt.Sprintf("%s could not be reached and was skipped (unreachable_sockets = \"warn\"): %v", r.l.Socket, r.err))
-		default:
-			failed = append(failed, SocketError{r.l.Socket, r.err})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	for _, a := range answers {
+		if a.skipped == nil {
+			listings = append(listings, a.v)
 		}
 	}
-	if len(failed) > 0 {
-		return nil, nil, nil, failed
-	}
-	if len(listings) == 0 {
-		return nil, nil, nil, fmt.Errorf("no HAProxy socket could be reached:\n%s", strings.Join(warnings, "\n"))
-	}
-	if err := sameServers(backend, listings); err != nil {
+	skipped = skippedOf(answers)
+	warnings = skipWarnings(skipped, "")
+	if err := f.sameServers(backend, listings); err != nil {
 		return nil, nil, nil, err
 	}
 	return listings, skipped, warnings, nil
 }
 
 // sameServers checks that every listing names the same servers.
-func sameServers(backend string, listings []Listing) error {
+func (f *Fleet) sameServers(backend string, listings []Listing) error {
 	names := func(l Listing) map[string]bool {
 		m := make(map[string]bool, len(l.Servers))
 		for _, s := range l.Servers {
@@ -104,12 +92,12 @@ func sameServers(backend string, listings []Listing) error {
 		other := names(l)
 		for n := range first {
 			if !other[n] {
-				diffs = append(diffs, fmt.Sprintf("%s is on %s but not on %s", n, listings[0].Socket, l.Socket))
+				diffs = append(diffs, fmt.Sprintf("%s is on %s but not on %s", n, f.Name(listings[0].Socket), f.Name(l.Socket)))
 			}
 		}
 		for n := range other {
 			if !first[n] {
-				diffs = append(diffs, fmt.Sprintf("%s is on %s but not on %s", n, l.Socket, listings[0].Socket))
+				diffs = append(diffs, fmt.Sprintf("%s is on %s but not on %s", n, f.Name(l.Socket), f.Name(listings[0].Socket)))
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -62,38 +63,82 @@ func (f *Fleet) observeOne(ctx context.Context, c *haproxy.Client, backend, serv
 	return o
 }
 
+// Attr names one managed value of a server.
+type Attr string
+
+// The managed values, in the order messages list them.
+const (
+	AttrAddress Attr = "address"
+	AttrPort    Attr = "port"
+	AttrState   Attr = "state"
+	AttrWeight  Attr = "weight"
+	AttrHealth  Attr = "health checks"
+)
+
+// Attrs lists every Attr in message order.
+var Attrs = []Attr{AttrAddress, AttrPort, AttrState, AttrWeight, AttrHealth}
+
+// Get returns v's value of a, as HAProxy would print it.
+func (v Values) Get(a Attr) string {
+	switch a {
+	case AttrAddress:
+		return v.Addr
+	case AttrPort:
+		return strconv.Itoa(v.Port)
+	case AttrState:
+		return string(v.State)
+	case AttrWeight:
+		return strconv.Itoa(v.Weight)
+	case AttrHealth:
+		return onOff(v.Health)
+	}
+	return ""
+}
+
+// SocketValues is one socket's values of a server.
+type SocketValues struct {
+	Socket string // as configured (the key)
+	Name   string // as messages call it
+	Values Values
+}
+
+// Unmanaged is a socket where the server is also in a state the caller
+// does not manage (maintenance forced by a health check, a DNS resolution…).
+type Unmanaged struct {
+	Socket string // as messages call it
+	States []string
+}
+
 // Reading is the reconciled view of one server across all sockets.
 type Reading struct {
-	Values   Values
-	Gone     bool     // confirmed absent on every socket
-	Warnings []string // sockets that disagree, and states we do not manage
-	// HealthWarning says sockets disagree on health checks; kept apart so a
-	// caller that does not manage health checks need not show it.
-	HealthWarning string
-	// PortSplit and WeightSplit say the sockets disagree on that value. A
-	// caller that leaves it unset (keeping HAProxy's) must still bring the
-	// sockets in line, or the recorded value flips between them.
-	PortSplit, WeightSplit bool
+	Values    Values
+	Gone      bool           // confirmed absent on every socket
+	PerSocket []SocketValues // every socket that was read, in configuration order
+	Split     []Attr         // values the sockets disagree on
+	Skipped   Errors         // sockets that could not be reached (SkipUnreachable)
+	Unmanaged []Unmanaged
 }
+
+// Splits reports whether the sockets disagree on a.
+func (r Reading) Splits(a Attr) bool { return slices.Contains(r.Split, a) }
 
 // Reconcile merges per-socket observations. prior is what Terraform last
 // recorded (nil on import). Where sockets disagree on a value, the one that
 // differs from prior wins, so the plan shows a change and the next apply
-// converges every socket; a warning says which socket holds what.
+// converges every socket; Split and PerSocket say which socket holds what.
 //
 // A socket that could not be read is an error, never "gone"; a server found
 // on some sockets but not others is an error too, because the HAProxy
 // configurations differ and a human must decide.
-func Reconcile(backend, server string, prior *Values, obs []Observation) (Reading, error) {
-	var failed Errors
+func (f *Fleet) Reconcile(backend, server string, prior *Values, obs []Observation) (Reading, error) {
+	var failed, skipped Errors
 	var found, missing []Observation
-	var skipped []string
 	for _, o := range obs {
 		switch {
 		case o.Skipped:
-			skipped = append(skipped, fmt.Sprintf("%s could not be reached and was skipped (unreachable_sockets = \"warn\"); drift there shows once it answers again: %v", o.Socket, o.Err))
+			skipped = append(skipped, SocketError{f.Name(o.Socket), o.Err})
 		case o.Err != nil:
-			failed = append(failed, SocketError{o.Socket, o.Err})
+			failed = append(failed, SocketError{f.Name(o.Socket), o.Err})
 		case o.Found:
 			found = append(found, o)
 		default:
@@ -104,89 +149,72 @@ func Reconcile(backend, server string, prior *Values, obs []Observation) (Readin
 		return Reading{}, failed
 	}
 	if len(skipped) == len(obs) {
-		return Reading{}, fmt.Errorf("no HAProxy socket could be reached:\n%s", strings.Join(skipped, "\n"))
+		return Reading{}, fmt.Errorf("no HAProxy socket could be reached:\n%w", skipped)
 	}
 	if len(found) == 0 && len(skipped) > 0 {
 		// Gone where it was read, but a socket was not read: it may still
 		// be there, and serve. Only every socket confirming it gone counts.
-		return Reading{}, fmt.Errorf("server %s/%s is gone on %s, but %d socket(s) could not be read, so it cannot be called gone:\n%s",
-			backend, server, socketList(missing), len(skipped), strings.Join(skipped, "\n"))
+		return Reading{}, fmt.Errorf("server %s/%s is gone on %s, but %d socket(s) could not be read, so it cannot be called gone:\n%w",
+			backend, server, f.socketList(missing), len(skipped), skipped)
 	}
 	if len(found) == 0 {
 		return Reading{Gone: true}, nil
 	}
 	if len(missing) > 0 {
 		return Reading{}, fmt.Errorf("server %s/%s exists on %s but not on %s: the HAProxy configurations differ; fix them before applying",
-			backend, server, socketList(found), socketList(missing))
+			backend, server, f.socketList(found), f.socketList(missing))
 	}
 
-	r := Reading{Warnings: skipped}
-	vals := make([]Values, len(found))
-	for i, o := range found {
-		vals[i] = ValuesOf(o.Server)
+	r := Reading{Skipped: skipped}
+	for _, o := range found {
+		r.PerSocket = append(r.PerSocket, SocketValues{Socket: o.Socket, Name: f.Name(o.Socket), Values: ValuesOf(o.Server)})
 		if extra := o.Server.Admin.NotForced(); len(extra) > 0 {
-			r.Warnings = append(r.Warnings, fmt.Sprintf("%s: %s/%s is also in %s (not managed by this resource)",
-				o.Socket, backend, server, strings.Join(extra, ", ")))
+			r.Unmanaged = append(r.Unmanaged, Unmanaged{Socket: f.Name(o.Socket), States: extra})
 		}
 	}
-	var p Values
-	if prior != nil {
-		p = *prior
+	r.Values = r.PerSocket[0].Values
+	for _, a := range Attrs {
+		first := r.PerSocket[0].Values.Get(a)
+		agree := true
+		for _, sv := range r.PerSocket[1:] {
+			agree = agree && sv.Values.Get(a) == first
+		}
+		if agree {
+			continue
+		}
+		r.Split = append(r.Split, a)
+		// The first value that differs from prior wins, so the plan shows
+		// a change that converges every socket.
+		for _, sv := range r.PerSocket {
+			if prior == nil || sv.Values.Get(a) != prior.Get(a) {
+				r.Values.set(a, sv.Values)
+				break
+			}
+		}
 	}
-	var w string
-	r.Values.Addr, w = pick("address", p.Addr, prior != nil, found, vals, func(v Values) string { return v.Addr }, func(s string) string { return s })
-	r.addWarning(w)
-	r.Values.Port, w = pick("port", p.Port, prior != nil, found, vals, func(v Values) int { return v.Port }, strconv.Itoa)
-	r.addWarning(w)
-	r.PortSplit = w != ""
-	r.Values.State, w = pick("state", p.State, prior != nil, found, vals, func(v Values) haproxy.State { return v.State }, func(s haproxy.State) string { return string(s) })
-	r.addWarning(w)
-	r.Values.Weight, w = pick("weight", p.Weight, prior != nil, found, vals, func(v Values) int { return v.Weight }, strconv.Itoa)
-	r.addWarning(w)
-	r.WeightSplit = w != ""
-	r.Values.Health, r.HealthWarning = pick("health checks", p.Health, prior != nil, found, vals, func(v Values) bool { return v.Health }, onOff)
 	return r, nil
 }
 
-func (r *Reading) addWarning(w string) {
-	if w != "" {
-		r.Warnings = append(r.Warnings, w)
+// set copies a's value from v.
+func (v *Values) set(a Attr, from Values) {
+	switch a {
+	case AttrAddress:
+		v.Addr = from.Addr
+	case AttrPort:
+		v.Port = from.Port
+	case AttrState:
+		v.State = from.State
+	case AttrWeight:
+		v.Weight = from.Weight
+	case AttrHealth:
+		v.Health = from.Health
 	}
 }
 
-// pick returns the agreed value, or on disagreement the first value that
-// differs from prior, plus a warning listing every socket's value.
-func pick[T comparable](name string, prior T, havePrior bool, obs []Observation, vals []Values, get func(Values) T, show func(T) string) (T, string) {
-	first := get(vals[0])
-	agree := true
-	for _, v := range vals[1:] {
-		if get(v) != first {
-			agree = false
-			break
-		}
-	}
-	if agree {
-		return first, ""
-	}
-	chosen := first
-	for _, v := range vals {
-		if !havePrior || get(v) != prior {
-			chosen = get(v)
-			break
-		}
-	}
-	held := make([]string, len(vals))
-	for i, v := range vals {
-		held[i] = fmt.Sprintf("%s has %s", obs[i].Socket, show(get(v)))
-	}
-	return chosen, fmt.Sprintf("HAProxy instances disagree on the %s: %s. The next apply sets every socket to the configured value.",
-		name, strings.Join(held, ", "))
-}
-
-func socketList(obs []Observation) string {
+func (f *Fleet) socketList(obs []Observation) string {
 	s := make([]string, len(obs))
 	for i, o := range obs {
-		s[i] = o.Socket
+		s[i] = f.Name(o.Socket)
 	}
 	return strings.Join(s, ", ")
 }

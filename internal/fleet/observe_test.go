@@ -3,6 +3,7 @@ package fleet
 import (
 	"errors"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
@@ -19,8 +20,8 @@ func found(socket string, s haproxy.ServerState) Observation {
 
 func TestReconcileAgreement(t *testing.T) {
 	obs := []Observation{found("unix:///a", row("10.0.0.1", 80, 4, 10)), found("tcp://b:1", row("10.0.0.1", 80, 4, 10))}
-	r, err := Reconcile("app", "w1", &Values{Addr: "10.0.0.1", Port: 80, State: "ready", Weight: 10}, obs)
-	if err != nil || r.Gone || len(r.Warnings) != 0 {
+	r, err := (&Fleet{}).Reconcile("app", "w1", &Values{Addr: "10.0.0.1", Port: 80, State: "ready", Weight: 10}, obs)
+	if err != nil || r.Gone || len(r.Split) != 0 || len(r.PerSocket) != 2 {
 		t.Fatalf("r=%+v err=%v", r, err)
 	}
 	if r.Values != (Values{Addr: "10.0.0.1", Port: 80, State: haproxy.StateReady, Weight: 10}) {
@@ -39,18 +40,21 @@ func TestReconcileDisagreementPicksTheDrift(t *testing.T) {
 		if driftFirst {
 			obs = []Observation{bad, good}
 		}
-		r, err := Reconcile("app", "w1", prior, obs)
+		r, err := (&Fleet{}).Reconcile("app", "w1", prior, obs)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if r.Values != (Values{Addr: "127.0.0.1", Port: 1, State: haproxy.StateMaint, Weight: 1}) {
 			t.Fatalf("driftFirst=%v: values = %+v", driftFirst, r.Values)
 		}
-		if len(r.Warnings) != 4 {
-			t.Fatalf("warnings = %q", r.Warnings)
+		if !slices.Equal(r.Split, []Attr{AttrAddress, AttrPort, AttrState, AttrWeight}) {
+			t.Fatalf("split = %q", r.Split)
 		}
-		if w := r.Warnings[0]; !strings.Contains(w, "unix:///a has 10.0.0.1") || !strings.Contains(w, "tcp://b:1 has 127.0.0.1") {
-			t.Fatalf("warning does not say which socket holds what: %q", w)
+		for _, sv := range r.PerSocket {
+			want := map[string]string{"unix:///a": "10.0.0.1", "tcp://b:1": "127.0.0.1"}[sv.Socket]
+			if sv.Values.Addr != want {
+				t.Fatalf("%s holds %s, reported %+v", sv.Socket, want, sv)
+			}
 		}
 	}
 }
@@ -58,19 +62,19 @@ func TestReconcileDisagreementPicksTheDrift(t *testing.T) {
 func TestReconcileGoneAndErrors(t *testing.T) {
 	absent := Observation{Socket: "unix:///a"}
 	absent2 := Observation{Socket: "tcp://b:1"}
-	r, err := Reconcile("app", "w1", nil, []Observation{absent, absent2})
+	r, err := (&Fleet{}).Reconcile("app", "w1", nil, []Observation{absent, absent2})
 	if err != nil || !r.Gone {
 		t.Fatalf("absent everywhere: r=%+v err=%v", r, err)
 	}
 
-	_, err = Reconcile("app", "w1", nil, []Observation{found("unix:///a", row("10.0.0.1", 80, 4, 1)), absent2})
+	_, err = (&Fleet{}).Reconcile("app", "w1", nil, []Observation{found("unix:///a", row("10.0.0.1", 80, 4, 1)), absent2})
 	if err == nil || !strings.Contains(err.Error(), "exists on unix:///a but not on tcp://b:1") {
 		t.Fatalf("absent on some: err = %v", err)
 	}
 
 	// An unreachable socket is an error even when every other one says gone.
 	down := Observation{Socket: "tcp://b:1", Err: &haproxy.Error{Kind: haproxy.ErrTransport, Target: "tcp://b:1"}}
-	r, err = Reconcile("app", "w1", nil, []Observation{absent, down})
+	r, err = (&Fleet{}).Reconcile("app", "w1", nil, []Observation{absent, down})
 	if err == nil || r.Gone || !errors.Is(err, haproxy.ErrTransport) || !strings.Contains(err.Error(), "tcp://b:1") {
 		t.Fatalf("unreachable: r=%+v err=%v", r, err)
 	}
@@ -79,16 +83,16 @@ func TestReconcileGoneAndErrors(t *testing.T) {
 	// because it was never read.
 	skipped := down
 	skipped.Skipped = true
-	r, err = Reconcile("app", "w1", nil, []Observation{absent, skipped})
+	r, err = (&Fleet{}).Reconcile("app", "w1", nil, []Observation{absent, skipped})
 	if err == nil || r.Gone || !strings.Contains(err.Error(), "cannot be called gone") || !strings.Contains(err.Error(), "tcp://b:1") {
 		t.Fatalf("absent where read, one socket skipped: r=%+v err=%v", r, err)
 	}
 }
 
-func TestReconcileWarnsAboutStatesItDoesNotManage(t *testing.T) {
+func TestReconcileReportsStatesItDoesNotManage(t *testing.T) {
 	obs := []Observation{found("unix:///a", row("10.0.0.1", 80, haproxy.AdminInheritedMaint, 1))}
-	r, err := Reconcile("app", "w1", nil, obs)
-	if err != nil || r.Values.State != haproxy.StateReady || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "tracked server") {
+	r, err := (&Fleet{}).Reconcile("app", "w1", nil, obs)
+	if err != nil || r.Values.State != haproxy.StateReady || len(r.Unmanaged) != 1 || !strings.Contains(strings.Join(r.Unmanaged[0].States, ","), "tracked server") {
 		t.Fatalf("r=%+v err=%v", r, err)
 	}
 }
@@ -116,19 +120,19 @@ func TestFreeSlotsOrderAndRules(t *testing.T) {
 	if strings.Join(got, ",") != "websrv2,websrv10" {
 		t.Fatalf("free slots with placeholder = %v", got)
 	}
-	if err := sameServers("app", []Listing{a, {Socket: "tcp://c:1", Servers: a.Servers[:3]}}); err == nil || !strings.Contains(err.Error(), "websrv3 is on unix:///a but not on tcp://c:1") {
+	if err := (&Fleet{}).sameServers("app", []Listing{a, {Socket: "tcp://c:1", Servers: a.Servers[:3]}}); err == nil || !strings.Contains(err.Error(), "websrv3 is on unix:///a but not on tcp://c:1") {
 		t.Fatalf("disagreement not reported: %v", err)
 	}
 }
 
-// Disagreement on health checks is reported apart, for callers that manage them.
-func TestReconcileHealthWarningApart(t *testing.T) {
+// Disagreement on health checks is reported like any other.
+func TestReconcileHealthSplit(t *testing.T) {
 	on := row("10.0.0.1", 80, 4, 1)
 	on.CheckState = haproxy.CheckConfigured | haproxy.CheckEnabled
 	off := row("10.0.0.1", 80, 4, 1)
 	off.CheckState = haproxy.CheckConfigured
-	r, err := Reconcile("app", "w1", nil, []Observation{found("unix:///a", on), found("tcp://b:1", off)})
-	if err != nil || len(r.Warnings) != 0 || !strings.Contains(r.HealthWarning, "unix:///a has on") {
+	r, err := (&Fleet{}).Reconcile("app", "w1", nil, []Observation{found("unix:///a", on), found("tcp://b:1", off)})
+	if err != nil || !slices.Equal(r.Split, []Attr{AttrHealth}) || !r.PerSocket[0].Values.Health || r.PerSocket[1].Values.Health {
 		t.Fatalf("r=%+v err=%v", r, err)
 	}
 }

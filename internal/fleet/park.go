@@ -58,11 +58,7 @@ func (o Owner) owns(cur, origin, placeholder netip.AddrPort) bool {
 // its sessions waited for; with g.ShutdownSessions, sessions left after
 // `maint` are closed.
 func (f *Fleet) Park(ctx context.Context, backend, server string, origins map[string]Origin, owner Owner, g Grace) (warnings []string, err error) {
-	type result struct {
-		warnings []string
-		err      error
-	}
-	results := each(ctx, f, func(ctx context.Context, c *haproxy.Client) result {
+	answers, err := gather(ctx, f, false, func(ctx context.Context, c *haproxy.Client) ([]string, error) {
 		o, ok := origins[c.Target()]
 		if _, err := netip.ParseAddr(o.Addr); !ok || err != nil || haproxy.ValidatePort(o.Port) != nil {
 			o = Origin{Addr: f.placeholder.Addr().String(), Port: int(f.placeholder.Port()), Weight: -1}
@@ -72,27 +68,20 @@ func (f *Fleet) Park(ctx context.Context, backend, server string, origins map[st
 		// there any more. A socket that does not answer may still serve, so
 		// it stays an error: the resource is not forgotten.
 		if err != nil && f.skipUnreachable && Unreachable(err) && ProcessGone(err) {
-			return result{append(w, fmt.Sprintf("%s is not running (%v): its runtime changes are gone, so there is nothing to park", c.Target(), err)), nil}
+			return append(w, fmt.Sprintf("%s is not running (%v): its runtime changes are gone, so there is nothing to park", c.Name(), err)), nil
 		}
-		return result{w, err}
+		return w, err
 	})
-	var failed Errors
-	for i, r := range results {
-		warnings = append(warnings, r.warnings...)
-		if r.err != nil {
-			failed = append(failed, SocketError{f.clients[i].Target(), r.err})
-		}
+	for _, a := range answers {
+		warnings = append(warnings, a.v...)
 	}
-	if len(failed) > 0 {
-		return warnings, failed
-	}
-	return warnings, nil
+	return warnings, err
 }
 
 // parkOne parks on one socket; an origin weight of -1 means the weight the
 // server has in the configuration.
 func (f *Fleet) parkOne(ctx context.Context, c *haproxy.Client, backend, server string, o Origin, owner Owner, g Grace) (warnings []string, err error) {
-	gone := []string{fmt.Sprintf("%s: %s/%s no longer exists there; nothing to park", c.Target(), backend, server)}
+	gone := []string{fmt.Sprintf("%s: %s/%s no longer exists there; nothing to park", c.Name(), backend, server)}
 	snap, err := f.read(ctx, c, backend, time.Now())
 	if errors.Is(err, haproxy.ErrNoSuchBackend) {
 		return gone, nil
@@ -111,7 +100,7 @@ func (f *Fleet) parkOne(ctx context.Context, c *haproxy.Client, backend, server 
 	held := netip.AddrPortFrom(cur.Addr, uint16(cur.Port))
 	if !owner.owns(held, netip.AddrPortFrom(origin, uint16(o.Port)), f.placeholder) {
 		return []string{fmt.Sprintf("%s: %s/%s holds %s, which is neither this resource's address (%s) nor the placeholder (%s): it seems to belong to someone else, so it was left alone",
-			c.Target(), backend, server, held, owner.Recorded, f.placeholder)}, nil
+			c.Name(), backend, server, held, owner.Recorded, f.placeholder)}, nil
 	}
 
 	if g.DrainTimeout > 0 && cur.Admin.UserState() != haproxy.StateMaint {

@@ -287,7 +287,7 @@ func (f *Fleet) applyMember(ctx context.Context, p Pool, member, slot string, li
 	for _, r := range f.Apply(ctx, d, slotsFrom(f, slot, listings)) {
 		warnings = append(warnings, r.Warnings...)
 		if r.Err != nil {
-			failed = append(failed, SocketError{r.Socket, r.Err})
+			failed = append(failed, SocketError{f.Name(r.Socket), r.Err})
 		}
 	}
 	if len(failed) > 0 {
@@ -392,7 +392,7 @@ func (f *Fleet) ReadPool(ctx context.Context, p Pool, prior map[string]Values) (
 		if v, ok := prior[member]; ok {
 			p = &v
 		}
-		r, err := Reconcile(backend, slot, p, obs)
+		r, err := f.Reconcile(backend, slot, p, obs)
 		if err != nil {
 			return nil, warnings, err
 		}

@@ -173,7 +173,7 @@ func (f *Fleet) applyChanges(ctx context.Context, c *haproxy.Client, backend str
 	var errs []error
 	for _, ch := range changes {
 		if failed[ch.slot] != nil {
-			errs = append(errs, slotError{slot: ch.slot, err: fmt.Errorf("%s: %s: %w", c.Target(), ch.what(backend), failed[ch.slot])})
+			errs = append(errs, slotError{slot: ch.slot, err: fmt.Errorf("%s: %s: %w", c.Name(), ch.what(backend), failed[ch.slot])})
 		}
 	}
 	return errs

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
@@ -32,41 +31,26 @@ func (f *Fleet) Preflight(ctx context.Context, backend, server string, needs ...
 		return nil, nil, err
 	}
 	asked := time.Now()
-	type result struct {
-		slot Slot
-		err  error
-	}
-	results := each(ctx, f, func(ctx context.Context, c *haproxy.Client) result {
+	answers, err := gather(ctx, f, true, func(ctx context.Context, c *haproxy.Client) (Slot, error) {
 		slot, err := f.preflightOne(ctx, c, asked, backend, server)
 		for _, need := range needs {
 			if err == nil {
 				if e := need(slot.Current); e != nil {
-					err = fmt.Errorf("%s: %s/%s: %w", c.Target(), backend, server, e)
+					err = fmt.Errorf("%s: %s/%s: %w", c.Name(), backend, server, e)
 				}
 			}
 		}
-		return result{slot, err}
+		return slot, err
 	})
-	var failed Errors
-	slots = make([]Slot, len(results))
-	for i, r := range results {
-		slots[i] = r.slot
-		switch {
-		case r.err == nil:
-		case f.skipUnreachable && Unreachable(r.err):
-			slots[i].Skipped = r.err
-			warnings = append(warnings, fmt.Sprintf("%s could not be reached and was not changed (unreachable_sockets = \"warn\"); the next plan shows the difference once it answers: %v", r.slot.Socket, r.err))
-		default:
-			failed = append(failed, SocketError{f.clients[i].Target(), r.err})
-		}
+	if err != nil {
+		return nil, nil, err
 	}
-	if len(failed) > 0 {
-		return nil, nil, failed
+	slots = make([]Slot, len(answers))
+	for i, a := range answers {
+		slots[i] = a.v
+		slots[i].Skipped = a.skipped
 	}
-	if len(warnings) == len(slots) {
-		return nil, nil, fmt.Errorf("no HAProxy socket could be reached:\n%s", strings.Join(warnings, "\n"))
-	}
-	return slots, warnings, nil
+	return slots, skipWarnings(skippedOf(answers), " (nothing was changed there; the next plan shows the difference once it answers)"), nil
 }
 
 // PreflightFor is Preflight for writing d: besides d's own requirements,
@@ -95,10 +79,10 @@ func (f *Fleet) preflightOne(ctx context.Context, c *haproxy.Client, asked time.
 	slot := Slot{Socket: c.Target()}
 	snap, err := f.read(ctx, c, backend, asked)
 	if snap.level != "" && snap.level != "admin" {
-		return slot, fmt.Errorf("%s: the socket's level is %q; writes need `level admin` on the stats socket", c.Target(), snap.level)
+		return slot, fmt.Errorf("%s: the socket's level is %q; writes need `level admin` on the stats socket", c.Name(), snap.level)
 	}
 	if errors.Is(err, haproxy.ErrNoSuchBackend) {
-		return slot, fmt.Errorf("%s: backend %q does not exist", c.Target(), backend)
+		return slot, fmt.Errorf("%s: backend %q does not exist", c.Name(), backend)
 	}
 	if err != nil {
 		return slot, err
@@ -106,15 +90,15 @@ func (f *Fleet) preflightOne(ctx context.Context, c *haproxy.Client, asked time.
 	cur, ok := snap.st.Find(backend, server)
 	switch {
 	case !ok:
-		return slot, fmt.Errorf("%s: backend %q has no server %q", c.Target(), backend, server)
+		return slot, fmt.Errorf("%s: backend %q has no server %q", c.Name(), backend, server)
 	case cur.ID == 0:
-		return slot, fmt.Errorf("%s: backend %q is disabled in the HAProxy configuration", c.Target(), backend)
+		return slot, fmt.Errorf("%s: backend %q is disabled in the HAProxy configuration", c.Name(), backend)
 	case !cur.HasInetAddr():
-		return slot, fmt.Errorf("%s: server %s/%s has no IP address (srv_addr is \"-\"), and HAProxy's runtime API cannot give it one; declare the slot on an IP placeholder such as 127.0.0.1:1", c.Target(), backend, server)
+		return slot, fmt.Errorf("%s: server %s/%s has no IP address (srv_addr is \"-\"), and HAProxy's runtime API cannot give it one; declare the slot on an IP placeholder such as 127.0.0.1:1", c.Name(), backend, server)
 	}
 	if marker, claimed := snap.st.Find(backend, ClaimMarker(server)); claimed {
 		return slot, fmt.Errorf("%s: %s/%s is claimed by a pool (marker %s holds %s:%d); a pool's slot is not managed by haproxy_backend_server",
-			c.Target(), backend, server, marker.Name, marker.Addr, marker.Port)
+			c.Name(), backend, server, marker.Name, marker.Addr, marker.Port)
 	}
 	slot.Current = cur
 	return slot, nil
@@ -125,7 +109,7 @@ func (f *Fleet) preflightOne(ctx context.Context, c *haproxy.Client, asked time.
 // context unbounded: each fetch is bounded by the provider's timeout on its
 // own, so a caller queued behind another caller's fetch waits for the fetch
 // that serves it instead of timing out first (which, with
-// unreachable_sockets = "warn", would skip a socket that is only slow).
+// SkipUnreachable, would skip a socket that is only slow).
 func (f *Fleet) read(ctx context.Context, c *haproxy.Client, backend string, notBefore time.Time) (snapshot, error) {
 	return f.reads.get(ctx, readKey{c.Target(), backend}, notBefore, func(ctx context.Context) (snapshot, error) {
 		ctx, cancel := f.op(ctx)

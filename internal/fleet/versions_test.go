@@ -144,7 +144,7 @@ func TestSeverityOutputSockets(t *testing.T) {
 			if s := inst.State(t, "app", "websrv1"); s.Addr != "127.0.0.5" || s.Port != "5" || s.Admin != 12 || s.Wt != 7 {
 				t.Fatalf("after apply: %+v", s)
 			}
-			r, err := fleet.Reconcile("app", "websrv1", nil, f.Observe(ctx, "app", "websrv1"))
+			r, err := f.Reconcile("app", "websrv1", nil, f.Observe(ctx, "app", "websrv1"))
 			if err != nil || r.Values.Addr != "127.0.0.5" || r.Values.State != haproxy.StateDrain {
 				t.Fatalf("observe: %+v %v", r, err)
 			}

@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -33,13 +34,13 @@ func (f *Fleet) waitDrained(ctx context.Context, c *haproxy.Client, srv haproxy.
 		}
 		switch {
 		case sessions < 0:
-			return nil, fmt.Errorf("%s: %s/%s is missing from `show stat`", c.Target(), backend, server)
+			return nil, fmt.Errorf("%s: %s/%s is missing from `show stat`", c.Name(), backend, server)
 		case sessions == 0:
 			return nil, nil
 		case time.Now().After(deadline):
-			msg := fmt.Sprintf("%s: %d session(s) still open on %s/%s after drain_timeout %s", c.Target(), sessions, backend, server, g.DrainTimeout)
+			msg := fmt.Sprintf("%s: %d session(s) still open on %s/%s after draining for %s", c.Name(), sessions, backend, server, g.DrainTimeout)
 			if g.FailOnDrainTimeout {
-				return nil, fmt.Errorf("%s; stopping here (drain_timeout_action = \"fail\"): the server stays in drain", msg)
+				return nil, fmt.Errorf("%s; stopping here: the server stays in drain: %w", msg, ErrDrainUnfinished)
 			}
 			return []string{msg + "; continuing"}, nil
 		}
@@ -48,6 +49,10 @@ func (f *Fleet) waitDrained(ctx context.Context, c *haproxy.Client, srv haproxy.
 		}
 	}
 }
+
+// ErrDrainUnfinished marks a drain that still had sessions at its timeout,
+// when the caller asked for that to stop the change.
+var ErrDrainUnfinished = errors.New("sessions outlasted the drain timeout")
 
 // waitHealthy polls until a health check made after prepare forced the
 // server's health down has brought it back up: op state running with a
@@ -61,15 +66,15 @@ func (f *Fleet) waitHealthy(ctx context.Context, c *haproxy.Client, d Desired, d
 		}
 		row, ok := snap.st.Find(d.Backend, d.Server)
 		if !ok {
-			return fmt.Errorf("%s: %s/%s vanished while waiting for its health check", c.Target(), d.Backend, d.Server)
+			return fmt.Errorf("%s: %s/%s vanished while waiting for its health check", c.Name(), d.Backend, d.Server)
 		}
 		passed := row.CheckResult == haproxy.CheckPassed || row.CheckResult == haproxy.CheckCondPassed
 		if row.OpState == haproxy.OpRunning && passed {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s: %s/%s did not pass a health check within wait_healthy_timeout %s (op state %s, last check result %s); it is held in drain",
-				c.Target(), d.Backend, d.Server, d.Grace.WaitHealthy, row.OpState, checkResult(row.CheckResult))
+			return fmt.Errorf("%s: %s/%s did not pass a health check within %s (op state %s, last check result %s); it is held in drain",
+				c.Name(), d.Backend, d.Server, d.Grace.WaitHealthy, row.OpState, checkResult(row.CheckResult))
 		}
 		if err := sleep(ctx, pollEvery); err != nil {
 			return err

@@ -42,6 +42,7 @@ type Client struct {
 	slots      chan struct{}
 	observe    Observer
 	roundTrips atomic.Uint64
+	name       string
 }
 
 // Option configures a Client.
@@ -57,6 +58,10 @@ func WithMaxConns(n int) Option {
 	}
 }
 
+// WithName sets the name errors call the target by (default: the target as
+// written); see ShortNames.
+func WithName(name string) Option { return func(c *Client) { c.name = name } }
+
 // WithObserver sets a hook that sees every command and reply.
 func WithObserver(o Observer) Option { return func(c *Client) { c.observe = o } }
 
@@ -69,8 +74,17 @@ func New(t Transport, opts ...Option) *Client {
 	return c
 }
 
-// Target is the socket this client talks to, as written in errors.
+// Target is the socket this client talks to, as configured: the key under
+// which anything about this socket is recorded.
 func (c *Client) Target() string { return c.transport.String() }
+
+// Name is what messages call the socket: WithName's, or Target.
+func (c *Client) Name() string {
+	if c.name != "" {
+		return c.name
+	}
+	return c.Target()
+}
 
 // RoundTrips counts the connections this client has made (for benchmarks
 // and for tests that check reads are shared).
@@ -106,7 +120,7 @@ func (c *Client) run(ctx context.Context, cmds []Command) (bodies []string, each
 	lines := make([]string, len(cmds))
 	for i, cmd := range cmds {
 		if err := checkLine(cmd.line); err != nil {
-			return nil, nil, &Error{Kind: ErrInvalidArgument, Target: c.Target(), Command: cmd.line, Detail: err.Error()}
+			return nil, nil, &Error{Kind: ErrInvalidArgument, Target: c.Name(), Command: cmd.line, Detail: err.Error()}
 		}
 		lines[i] = cmd.line
 	}
@@ -120,7 +134,7 @@ func (c *Client) run(ctx context.Context, cmds []Command) (bodies []string, each
 	each = make([]error, len(cmds))
 	for i, cmd := range cmds {
 		if detail, kind := classify(cmd, bodies[i]); kind != nil {
-			each[i] = &Error{Kind: kind, Target: c.Target(), Command: cmd.line, Reply: bodies[i], Detail: detail}
+			each[i] = &Error{Kind: kind, Target: c.Name(), Command: cmd.line, Reply: bodies[i], Detail: detail}
 		}
 		bodies[i] = withoutSeverity(bodies[i]) // errors above keep the raw reply
 	}
@@ -160,7 +174,7 @@ func (c *Client) roundTrip(ctx context.Context, lines []string) ([]string, error
 		ioErr.Command = sent
 		err = ioErr
 	} else if bodies, err = splitPromptReply(c.framing.whole(reply), len(lines), c.framing.mark()); err != nil {
-		err = &Error{Kind: ErrTransport, Target: c.Target(), Command: sent, Reply: reply, Detail: err.Error()}
+		err = &Error{Kind: ErrTransport, Target: c.Name(), Command: sent, Reply: reply, Detail: err.Error()}
 	}
 	if c.observe != nil {
 		c.observe(ctx, Exchange{Target: c.Target(), Commands: lines, Reply: reply, Elapsed: time.Since(start), Err: err})
@@ -207,7 +221,7 @@ func ioKind(ctx context.Context, err error) error {
 // context's deadline covers all three, and cancellation closes the socket.
 func (c *Client) exchange(ctx context.Context, payload string) (string, *Error) {
 	fail := func(kind error, detail string, cause error) *Error {
-		return &Error{Kind: kind, Target: c.Target(), Detail: detail, Cause: cause}
+		return &Error{Kind: kind, Target: c.Name(), Detail: detail, Cause: cause}
 	}
 
 	select {

@@ -43,7 +43,7 @@ var (
 // reading a failed plan knows where to look.
 type Error struct {
 	Kind    error  // one of the Err* sentinels above
-	Target  string // e.g. unix:///run/haproxy/admin.sock
+	Target  string // the socket as messages name it (Client.Name), e.g. admin.sock
 	Command string // the line sent, without its newline; empty for dial errors
 	Reply   string // HAProxy's reply body, as received
 	Detail  string // what we concluded, when the reply alone does not say it

@@ -12,7 +12,7 @@ import (
 // sent.
 func (c *Client) exec(ctx context.Context, cmd Command, buildErr error) (string, error) {
 	if buildErr != nil {
-		return "", &Error{Kind: ErrInvalidArgument, Target: c.Target(), Detail: buildErr.Error()}
+		return "", &Error{Kind: ErrInvalidArgument, Target: c.Name(), Detail: buildErr.Error()}
 	}
 	bodies, err := c.Run(ctx, cmd)
 	if err != nil {
@@ -26,7 +26,7 @@ func (c *Client) parsed(cmd Command, body string, err error) error {
 	if err == nil {
 		return nil
 	}
-	return &Error{Kind: ErrUnexpectedReply, Target: c.Target(), Command: cmd.line, Reply: body, Detail: err.Error()}
+	return &Error{Kind: ErrUnexpectedReply, Target: c.Name(), Command: cmd.line, Reply: body, Detail: err.Error()}
 }
 
 // ParseServersStateReply parses a reply to cmd obtained through Run.
@@ -44,4 +44,15 @@ func (c *Client) Stat(ctx context.Context, backendID int) ([]StatRow, error) {
 	}
 	rows, err := ParseStat(body)
 	return rows, c.parsed(cmd, body, err)
+}
+
+// Info returns `show info` as a map.
+func (c *Client) Info(ctx context.Context) (map[string]string, error) {
+	cmd := ShowInfo()
+	body, err := c.exec(ctx, cmd, nil)
+	if err != nil {
+		return nil, err
+	}
+	info, err := ParseInfo(body)
+	return info, c.parsed(cmd, body, err)
 }

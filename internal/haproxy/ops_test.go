@@ -32,17 +32,6 @@ func (c *Client) Version(ctx context.Context) (string, error) {
 	return strings.TrimSpace(body), err
 }
 
-// Info returns `show info` as a map.
-func (c *Client) Info(ctx context.Context) (map[string]string, error) {
-	cmd := ShowInfo()
-	body, err := c.exec(ctx, cmd, nil)
-	if err != nil {
-		return nil, err
-	}
-	info, err := ParseInfo(body)
-	return info, c.parsed(cmd, body, err)
-}
-
 // SetAddr points a server at addr:port. Confirm with ServersState: HAProxy
 // 2.6 can half-apply this command.
 func (c *Client) SetAddr(ctx context.Context, backend, server string, addr netip.Addr, port int) error {

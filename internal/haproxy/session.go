@@ -32,13 +32,13 @@ func (c *Client) Session(ctx context.Context, fn func(s *Session) error) error {
 	case c.slots <- struct{}{}:
 		defer func() { <-c.slots }()
 	case <-ctx.Done():
-		return &Error{Kind: ErrTimeout, Target: c.Target(), Detail: "waiting for a free connection slot", Cause: ctx.Err()}
+		return &Error{Kind: ErrTimeout, Target: c.Name(), Detail: "waiting for a free connection slot", Cause: ctx.Err()}
 	}
 	c.roundTrips.Add(1)
 	start := time.Now()
 	conn, err := c.transport.Dial(ctx)
 	if err != nil {
-		return &Error{Kind: ioKind(ctx, err), Target: c.Target(), Detail: "connect", Cause: err}
+		return &Error{Kind: ioKind(ctx, err), Target: c.Name(), Detail: "connect", Cause: err}
 	}
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { expire(conn) })
@@ -70,7 +70,7 @@ func (s *Session) Run(cmds ...Command) ([]error, error) {
 	lines := make([]string, len(cmds))
 	for i, cmd := range cmds {
 		if err := checkLine(cmd.line); err != nil {
-			return nil, &Error{Kind: ErrInvalidArgument, Target: s.c.Target(), Command: cmd.line, Detail: err.Error()}
+			return nil, &Error{Kind: ErrInvalidArgument, Target: s.c.Name(), Command: cmd.line, Detail: err.Error()}
 		}
 		lines[i] = cmd.line
 	}
@@ -78,7 +78,7 @@ func (s *Session) Run(cmds ...Command) ([]error, error) {
 		return nil, nil
 	}
 	if n := len(strings.Join(lines, "\n")); n > MaxLineLength {
-		return nil, &Error{Kind: ErrInvalidArgument, Target: s.c.Target(), Command: lines[0],
+		return nil, &Error{Kind: ErrInvalidArgument, Target: s.c.Name(), Command: lines[0],
 			Detail: fmt.Sprintf("a session batch is %d bytes; the limit is %d", n, MaxLineLength)}
 	}
 	bodies, err := s.exchange(s.c.framing.lines(lines))
@@ -88,7 +88,7 @@ func (s *Session) Run(cmds ...Command) ([]error, error) {
 	each := make([]error, len(cmds))
 	for i, cmd := range cmds {
 		if detail, kind := classify(cmd, bodies[i]); kind != nil {
-			each[i] = &Error{Kind: kind, Target: s.c.Target(), Command: cmd.line, Reply: bodies[i], Detail: detail}
+			each[i] = &Error{Kind: kind, Target: s.c.Name(), Command: cmd.line, Reply: bodies[i], Detail: detail}
 		}
 	}
 	return each, nil
@@ -99,7 +99,7 @@ func (s *Session) Run(cmds ...Command) ([]error, error) {
 func (s *Session) exchange(lines []string) ([]string, error) {
 	s.sent = append(s.sent, lines...)
 	fail := func(err error, what string) error {
-		return &Error{Kind: ioKind(s.ctx, err), Target: s.c.Target(), Command: strings.Join(lines, "; "), Reply: s.pending, Detail: what, Cause: err}
+		return &Error{Kind: ioKind(s.ctx, err), Target: s.c.Name(), Command: strings.Join(lines, "; "), Reply: s.pending, Detail: what, Cause: err}
 	}
 	if _, err := s.conn.Write([]byte(strings.Join(lines, "\n") + "\n")); err != nil {
 		return nil, fail(err, "write")

@@ -41,18 +41,9 @@ const (
 	privateAdopt      = "adopt"
 )
 
-// privateState is the part of the framework's private state a pool uses.
-type privateState interface {
-	GetKey(ctx context.Context, key string) ([]byte, diag.Diagnostics)
-}
-
-type privateSetter interface {
-	SetKey(ctx context.Context, key string, value []byte) diag.Diagnostics
-}
-
 // claimToken reads the pool's token, making a new one for a pool recorded
 // before claims existed (it has no markers to match).
-func claimToken(ctx context.Context, priv privateState, diags *diag.Diagnostics) (token netip.AddrPort, adopt bool) {
+func claimToken(ctx context.Context, priv privateGetter, diags *diag.Diagnostics) (token netip.AddrPort, adopt bool) {
 	raw, d := priv.GetKey(ctx, privateClaimToken)
 	diags.Append(d...)
 	token, err := netip.ParseAddrPort(strings.Trim(string(raw), `"`))
@@ -326,9 +317,7 @@ func (r *backendPoolResource) Read(ctx context.Context, req resource.ReadRequest
 		if _, ok := state.Members[key]; !ok {
 			continue // a member that left but is not parked everywhere yet: its slot stays in `slots`
 		}
-		for _, w := range rd.Warnings {
-			resp.Diagnostics.AddWarning(fmt.Sprintf("Pool %s/%s member %q", p.Backend, p.Prefix, key), w)
-		}
+		warnPoolMember(p, key, rd, &resp.Diagnostics)
 		mem := state.Members[key]
 		mem.Address = types.StringValue(rd.Values.Addr)
 		mem.Port = types.Int64Value(int64(rd.Values.Port))

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -49,6 +51,16 @@ const privateOrigin = "origin"
 // then sets every socket back to it instead of recording whichever value a
 // refresh happened to pick (which would flip between instances).
 const privateConverge = "converge"
+
+// privateProcesses holds, per socket, the HAProxy process (pid and start
+// time) that last held the recorded values: when one that drifted has been
+// replaced, the plan says it restarted instead of leaving the reviewer to
+// guess.
+const privateProcesses = "processes"
+
+// privateDrift holds what the last refresh saw differ (a driftReport), for
+// ModifyPlan to word once it knows what apply will do.
+const privateDrift = "drift"
 
 type convergeValues struct {
 	Port   *int64 `json:"port,omitempty"`
@@ -262,35 +274,28 @@ func (r *backendServerResource) Create(ctx context.Context, req resource.CreateR
 	plan.ID = types.StringValue(plan.Backend.ValueString() + "/" + plan.Server.ValueString())
 	var configuredHealth types.Bool
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("health_check"), &configuredHealth)...)
-	slots := r.write(ctx, plan, configuredHealth, netip.AddrPort{}, &resp.Diagnostics, &plan)
-	if slots == nil {
+	out, ok := r.write(ctx, &plan, configuredHealth, netip.AddrPort{}, &resp.Diagnostics)
+	if !ok {
 		return // pre-flight failed: nothing was written, nothing to record
 	}
-	origins, err := json.Marshal(fleet.OriginsOf(slots))
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot record the slot's original address", err.Error())
-		return
-	}
-	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateOrigin, origins)...)
+	setPrivateJSON(ctx, resp.Private, privateOrigin, fleet.OriginsOf(out.Slots), &resp.Diagnostics)
+	setPrivateJSON(ctx, resp.Private, privateProcesses, out.Processes, &resp.Diagnostics)
 	// Recorded even when some socket failed: Terraform then marks the resource
 	// tainted, and the next apply parks it and starts again.
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
 func (r *backendServerResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var plan backendServerModel
+	var plan, prior backendServerModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	var prior backendServerModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &prior)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
 	var configuredHealth types.Bool
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("health_check"), &configuredHealth)...)
-	if slots := r.write(ctx, plan, configuredHealth, prior.recorded(), &resp.Diagnostics, &plan); slots == nil {
+	out, ok := r.write(ctx, &plan, configuredHealth, prior.recorded(), &resp.Diagnostics)
+	if !ok {
 		resp.Diagnostics.Append(resp.State.Set(ctx, &prior)...)
 		return
 	}
@@ -298,78 +303,67 @@ func (r *backendServerResource) Update(ctx context.Context, req resource.UpdateR
 	// the sockets that did not take the change as drift, and apply converges.
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateConverge, nil)...)
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateDrift, nil)...)
+	processes := getPrivateJSON[map[string]fleet.Process](ctx, req.Private, privateProcesses)
+	if processes == nil {
+		processes = map[string]fleet.Process{}
+	}
+	maps.Copy(processes, out.Processes)
+	setPrivateJSON(ctx, resp.Private, privateProcesses, processes, &resp.Diagnostics)
 }
 
-// write pre-flights every socket, then applies the plan to all of them. It
-// returns the pre-flight slots, or nil when pre-flight failed and nothing was
-// written. out receives the confirmed values; failures go to diags.
-func (r *backendServerResource) write(ctx context.Context, plan backendServerModel, configuredHealth types.Bool, recorded netip.AddrPort, diags *diag.Diagnostics, out *backendServerModel) []fleet.Slot {
+// write applies the plan on every socket through the fleet and words the
+// outcome. ok is false when pre-flight failed and nothing was written. plan
+// receives the confirmed values.
+func (r *backendServerResource) write(ctx context.Context, plan *backendServerModel, configuredHealth types.Bool, recorded netip.AddrPort, diags *diag.Diagnostics) (out fleet.ServerOutcome, ok bool) {
 	if !requireFleet(r.fleet, diags) {
-		return nil
+		return out, false
 	}
-	d, err := desired(plan, configuredHealth)
+	d, err := desired(*plan, configuredHealth)
 	if err != nil {
 		diags.AddError("Invalid value", err.Error())
-		return nil
+		return out, false
 	}
 	d.Recorded = recorded
-	slots, warnings, err := r.fleet.PreflightFor(ctx, d)
+	id := d.Backend + "/" + d.Server
+	out, err = r.fleet.ApplyServer(ctx, d)
 	if err != nil {
-		diags.AddError(fmt.Sprintf("Pre-flight check failed for %s/%s: nothing was changed on any socket", d.Backend, d.Server),
-			err.Error())
-		return nil
+		diags.AddError(fmt.Sprintf("Pre-flight check failed for %s: nothing was changed on any socket", id), err.Error()+checksHint(err))
+		return out, false
 	}
-	for _, w := range warnings {
-		diags.AddWarning(fmt.Sprintf("%s/%s not changed on every socket", d.Backend, d.Server), w)
+	if len(out.Skipped) > 0 {
+		diags.AddWarning(fmt.Sprintf("%s not changed on every HAProxy instance", id), skippedDetail(out.Skipped))
 	}
-	results := r.fleet.Apply(ctx, d, slots)
-	var applied []string
-	var failed fleet.Errors
-	var confirmed *fleet.Result
-	for i, res := range results {
-		for _, w := range res.Warnings {
-			diags.AddWarning(fmt.Sprintf("%s/%s: drain did not finish", d.Backend, d.Server), w)
+	if len(out.Unfinished) > 0 {
+		diags.AddWarning(fmt.Sprintf("%s: drain did not finish", id),
+			strings.Join(out.Unfinished, "\n")+"\n\ndrain_timeout_action = \"continue\" went on with the change.")
+	}
+	if len(out.Failed) == 0 {
+		plan.setValues(*out.Confirmed)
+		return out, true
+	}
+	applied := "none"
+	if len(out.Applied) > 0 {
+		applied = strings.Join(out.Applied, ", ")
+	}
+	diags.AddError(fmt.Sprintf("Change to %s failed on %d of %d sockets", id, len(out.Failed), len(out.Failed)+len(out.Applied)),
+		fmt.Sprintf("Applied on: %s.\nFailed on:\n%s%s\n\nThe next plan reads every socket again and shows what still differs.",
+			applied, out.Failed.Error(), drainHint(out.Failed)))
+	// Unknown computed values must still become known in state: take them
+	// from a socket that was read.
+	if s := out.Seen; s != nil {
+		if plan.Port.IsUnknown() {
+			plan.Port = types.Int64Value(int64(s.Port))
 		}
-		if res.Skipped {
-			continue
+		if plan.Weight.IsUnknown() {
+			plan.Weight = types.Int64Value(int64(s.UserWeight))
 		}
-		if res.Err != nil {
-			failed = append(failed, fleet.SocketError{Socket: res.Socket, Err: res.Err})
-			continue
-		}
-		applied = append(applied, res.Socket)
-		if confirmed == nil {
-			confirmed = &results[i]
+		if plan.HealthCheck.IsUnknown() {
+			_, enabled := s.HealthChecks()
+			plan.HealthCheck = types.BoolValue(enabled)
 		}
 	}
-	if len(failed) > 0 {
-		ok := "none"
-		if len(applied) > 0 {
-			ok = strings.Join(applied, ", ")
-		}
-		diags.AddError(fmt.Sprintf("Change to %s/%s failed on %d of %d sockets", d.Backend, d.Server, len(failed), len(results)),
-			fmt.Sprintf("Applied on: %s.\nFailed on:\n%s\n\nThe next plan reads every socket again and shows what still differs.", ok, failed.Error()))
-		// Unknown computed values must still become known in state: take
-		// them from a socket that was read.
-		for _, s := range slots {
-			if s.Skipped != nil {
-				continue
-			}
-			if out.Port.IsUnknown() {
-				out.Port = types.Int64Value(int64(s.Current.Port))
-			}
-			if out.Weight.IsUnknown() {
-				out.Weight = types.Int64Value(int64(s.Current.UserWeight))
-			}
-			if out.HealthCheck.IsUnknown() {
-				_, enabled := s.Current.HealthChecks()
-				out.HealthCheck = types.BoolValue(enabled)
-			}
-		}
-		return slots
-	}
-	out.setValues(fleet.ValuesOf(confirmed.After))
-	return slots
+	return out, true
 }
 
 func (r *backendServerResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -378,6 +372,7 @@ func (r *backendServerResource) Read(ctx context.Context, req resource.ReadReque
 		return
 	}
 	backend, server := state.Backend.ValueString(), state.Server.ValueString()
+	id := backend + "/" + server
 	var prior *fleet.Values
 	if !state.Address.IsNull() { // null right after import
 		prior = &fleet.Values{
@@ -388,30 +383,33 @@ func (r *backendServerResource) Read(ctx context.Context, req resource.ReadReque
 			Health: state.HealthCheck.ValueBool(),
 		}
 	}
-	reading, err := fleet.Reconcile(backend, server, prior, r.fleet.Observe(ctx, backend, server))
+	reading, err := r.fleet.Reconcile(backend, server, prior, r.fleet.Observe(ctx, backend, server))
 	if err != nil {
-		resp.Diagnostics.AddError(fmt.Sprintf("Cannot read %s/%s from every HAProxy socket", backend, server), err.Error())
+		resp.Diagnostics.AddError(fmt.Sprintf("Cannot read %s from every HAProxy socket", id), err.Error())
 		return
 	}
 	if reading.Gone {
-		resp.Diagnostics.AddWarning(fmt.Sprintf("%s/%s no longer exists", backend, server),
+		resp.Diagnostics.AddWarning(fmt.Sprintf("%s no longer exists", id),
 			"Every socket confirmed that the server (or its backend) is gone, so it was removed from the state. "+
 				"If the HAProxy configuration changed, update or remove this resource.")
 		resp.State.RemoveResource(ctx)
 		return
 	}
-	warnings := reading.Warnings
-	if !state.HealthCheck.IsNull() && reading.HealthWarning != "" {
-		warnings = append(warnings, reading.HealthWarning)
+	if len(reading.Skipped) > 0 {
+		resp.Diagnostics.AddWarning(fmt.Sprintf("%s not read on every HAProxy instance", id),
+			skippedDetail(skipWords(reading.Skipped, "drift there shows once it answers again")))
 	}
-	for _, w := range warnings {
-		resp.Diagnostics.AddWarning(fmt.Sprintf("%s/%s differs between HAProxy instances", backend, server), w)
+	for _, u := range reading.Unmanaged {
+		resp.Diagnostics.AddWarning(fmt.Sprintf("%s is in a state this resource does not manage", id),
+			fmt.Sprintf("On %s the server is also in %s (not managed by haproxy_backend_server).", u.Socket, strings.Join(u.States, ", ")))
 	}
+	r.noteDrift(ctx, prior, reading, req.Private, resp)
+
 	var converge convergeValues
-	if prior != nil && reading.PortSplit {
+	if prior != nil && reading.Splits(fleet.AttrPort) {
 		converge.Port = types.Int64Value(int64(prior.Port)).ValueInt64Pointer()
 	}
-	if prior != nil && reading.WeightSplit {
+	if prior != nil && reading.Splits(fleet.AttrWeight) {
 		converge.Weight = types.Int64Value(int64(prior.Weight)).ValueInt64Pointer()
 	}
 	var raw []byte
@@ -419,30 +417,96 @@ func (r *backendServerResource) Read(ctx context.Context, req resource.ReadReque
 		raw, _ = json.Marshal(converge)
 	}
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateConverge, raw)...)
-	state.ID = types.StringValue(backend + "/" + server)
+	state.ID = types.StringValue(id)
 	state.setValues(reading.Values)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
 
+// noteDrift keeps what the refresh saw for ModifyPlan to word, naming the
+// instances that restarted since their values were recorded; and records,
+// for every instance that holds the recorded values, the process that
+// holds them now.
+func (r *backendServerResource) noteDrift(ctx context.Context, prior *fleet.Values, reading fleet.Reading, private privateGetter, resp *resource.ReadResponse) {
+	read := make([]string, len(reading.PerSocket))
+	for i, sv := range reading.PerSocket {
+		read[i] = sv.Socket
+	}
+	now := r.fleet.Processes(ctx, read)
+	recorded := getPrivateJSON[map[string]fleet.Process](ctx, private, privateProcesses)
+	if recorded == nil {
+		recorded = map[string]fleet.Process{}
+	}
+	rep := newDriftReport(prior, reading)
+	if rep != nil {
+		rep.noteRestarts(recorded, now, r.fleet.Name, time.Now())
+	}
+	for _, sv := range reading.PerSocket {
+		if p, ok := now[sv.Socket]; ok && (rep == nil || !rep.drifted(driftInstance{Values: sv.Values})) {
+			recorded[sv.Socket] = p
+		}
+	}
+	setPrivateJSON(ctx, resp.Private, privateProcesses, recorded, &resp.Diagnostics)
+	if rep == nil {
+		resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateDrift, nil)...)
+		return
+	}
+	setPrivateJSON(ctx, resp.Private, privateDrift, rep, &resp.Diagnostics)
+}
+
 // ModifyPlan brings instances that disagree on an unset port or weight back
-// to the value last recorded (see privateConverge), so the plan shows it.
+// to the value last recorded (see privateConverge), so the plan shows it;
+// then words what the refresh saw differ (see drift.go), now that what
+// apply will do is known.
 func (r *backendServerResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() || req.State.Raw.IsNull() {
 		return
 	}
-	raw, diags := req.Private.GetKey(ctx, privateConverge)
-	resp.Diagnostics.Append(diags...)
-	var converge convergeValues
-	if len(raw) == 0 || json.Unmarshal(raw, &converge) != nil {
-		return
-	}
-	for attr, v := range map[string]*int64{"port": converge.Port, "weight": converge.Weight} {
+	converge := getPrivateJSON[convergeValues](ctx, req.Private, privateConverge)
+	configured := map[fleet.Attr]bool{}
+	for a, v := range map[fleet.Attr]*int64{fleet.AttrPort: converge.Port, fleet.AttrWeight: converge.Weight} {
 		var cfg types.Int64
-		resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root(attr), &cfg)...)
+		resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root(hclName[a]), &cfg)...)
+		configured[a] = !cfg.IsNull()
 		if v != nil && cfg.IsNull() {
-			resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(attr), *v)...)
+			resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(hclName[a]), *v)...)
+			configured[a] = true // apply converges it
 		}
 	}
+	rep := getPrivateJSON[*driftReport](ctx, req.Private, privateDrift)
+	if rep == nil {
+		return
+	}
+	var cfgHealth types.Bool
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("health_check"), &cfgHealth)...)
+	configured[fleet.AttrHealth] = !cfgHealth.IsNull()
+	configured[fleet.AttrAddress], configured[fleet.AttrState] = true, true
+	var unmanaged []fleet.Attr
+	for _, a := range fleet.Attrs {
+		if !configured[a] {
+			unmanaged = append(unmanaged, a)
+		}
+	}
+	if rep = rep.without(unmanaged); rep == nil {
+		return
+	}
+	var plan backendServerModel
+	resp.Diagnostics.Append(resp.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	will := map[fleet.Attr]planned{
+		fleet.AttrAddress: plannedString(plan.Address),
+		fleet.AttrPort:    plannedInt(plan.Port),
+		fleet.AttrState:   plannedString(plan.State),
+		fleet.AttrWeight:  plannedInt(plan.Weight),
+		fleet.AttrHealth:  plannedBool(plan.HealthCheck),
+	}
+	for a := range will {
+		p := will[a]
+		p.managed = configured[a]
+		will[a] = p
+	}
+	resp.Diagnostics.AddWarning(rep.summary(plan.Backend.ValueString()+"/"+plan.Server.ValueString()), rep.detail(rep.applies(will)))
 }
 
 func (r *backendServerResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {

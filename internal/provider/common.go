@@ -2,8 +2,11 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
+	"strconv"
+	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -112,4 +115,50 @@ func nameAttribute(what, example string) rschema.StringAttribute {
 		Validators:    nameValidators(),
 		PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 	}
+}
+
+// skippedDetail words sockets an operation went on without.
+func skippedDetail(lines []string) string {
+	return strings.Join(lines, "\n") + "\n\nunreachable_sockets = \"warn\" lets Terraform go on without a socket that cannot be reached."
+}
+
+// skipWords words each skipped socket and what that means here.
+func skipWords(skipped fleet.Errors, then string) []string {
+	out := make([]string, len(skipped))
+	for i, se := range skipped {
+		out[i] = fmt.Sprintf("%s could not be reached and was skipped; %s: %v", se.Socket, then, se.Err)
+	}
+	return out
+}
+
+// checksHint says which setting asked for health checks that are missing.
+func checksHint(err error) string {
+	switch {
+	case errors.Is(err, fleet.ErrChecksDisabled):
+		return "\n\nwait_healthy_timeout waits for a passing health check: set health_check = true, or wait_healthy_timeout = \"0s\"."
+	case errors.Is(err, fleet.ErrNoChecks):
+		return "\n\nwait_healthy_timeout waits for a passing health check: add `check` to the server line in the HAProxy configuration, or set wait_healthy_timeout = \"0s\"."
+	}
+	return ""
+}
+
+// drainHint says which setting made an unfinished drain an error.
+func drainHint(err error) string {
+	if errors.Is(err, fleet.ErrDrainUnfinished) {
+		return "\n\ndrain_timeout_action = \"fail\" stops the change when sessions outlast drain_timeout."
+	}
+	return ""
+}
+
+// planned* read one planned value for a drift warning.
+func plannedString(v types.String) planned {
+	return planned{value: v.ValueString(), unknown: v.IsUnknown()}
+}
+
+func plannedInt(v types.Int64) planned {
+	return planned{value: strconv.FormatInt(v.ValueInt64(), 10), unknown: v.IsUnknown()}
+}
+
+func plannedBool(v types.Bool) planned {
+	return planned{value: strconv.FormatBool(v.ValueBool()), unknown: v.IsUnknown()}
 }

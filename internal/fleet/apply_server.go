@@ -1,0 +1,65 @@
+package fleet
+
+import (
+	"context"
+
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
+)
+
+// ServerOutcome is what ApplyServer did, socket by socket.
+type ServerOutcome struct {
+	// Slots is the pre-flight view of every socket: where each server was
+	// before (the origins a later park returns it to).
+	Slots []Slot
+	// Skipped says, per skipped socket, that it could not be reached and
+	// was left unchanged (SkipUnreachable).
+	Skipped []string
+	// Unfinished says, per socket, that a drain still had sessions at its
+	// timeout and the change went on anyway.
+	Unfinished []string
+	Applied    []string // sockets (as messages name them) that took the change
+	Failed     Errors   // sockets where it failed, and why
+	// Confirmed is the server as read back after the change, from a socket
+	// that took it; nil when none did.
+	Confirmed *Values
+	// Seen is the server as pre-flight read it on a socket that answered:
+	// for values the caller did not set when the change failed everywhere.
+	Seen *haproxy.ServerState
+	// Processes is the process behind each socket that took the change.
+	Processes map[string]Process
+}
+
+// ApplyServer pre-flights every socket for d (see PreflightFor) and, when
+// all pass, applies d to them (see Apply). err is non-nil only when
+// pre-flight failed: then nothing was written anywhere. A write that fails
+// on some sockets is in the outcome's Failed, beside what was applied.
+func (f *Fleet) ApplyServer(ctx context.Context, d Desired) (ServerOutcome, error) {
+	slots, skipped, err := f.PreflightFor(ctx, d)
+	if err != nil {
+		return ServerOutcome{}, err
+	}
+	out := ServerOutcome{Slots: slots, Skipped: skipped}
+	for i := range slots {
+		if slots[i].Skipped == nil && out.Seen == nil {
+			out.Seen = &slots[i].Current
+		}
+	}
+	var took []string
+	for _, res := range f.Apply(ctx, d, slots) {
+		out.Unfinished = append(out.Unfinished, res.Warnings...)
+		switch {
+		case res.Skipped:
+		case res.Err != nil:
+			out.Failed = append(out.Failed, SocketError{f.Name(res.Socket), res.Err})
+		default:
+			out.Applied = append(out.Applied, f.Name(res.Socket))
+			took = append(took, res.Socket)
+			if out.Confirmed == nil {
+				v := ValuesOf(res.After)
+				out.Confirmed = &v
+			}
+		}
+	}
+	out.Processes = f.Processes(ctx, took)
+	return out, nil
+}
