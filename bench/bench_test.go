@@ -23,6 +23,7 @@ import (
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleet"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/localbuild"
 )
 
 type row struct {
@@ -55,7 +56,7 @@ func TestBench(t *testing.T) {
 		}
 	}
 	haproxytest.Binary(t)
-	work := useLocalBuild(t)
+	work := localbuild.Use(t, "..")
 
 	var rows []row
 	for _, k := range sizes(t, "BENCH_K", "1,3") {
@@ -64,23 +65,6 @@ func TestBench(t *testing.T) {
 		}
 	}
 	report(t, rows)
-}
-
-// useLocalBuild builds the provider into a new work directory and points
-// terraform at it (dev_overrides); it returns the directory.
-func useLocalBuild(t *testing.T) string {
-	work := t.TempDir()
-	bin := filepath.Join(work, "bin")
-	build := exec.Command("go", "build", "-o", filepath.Join(bin, "terraform-provider-haproxy"), "..")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	rc := filepath.Join(work, "terraformrc")
-	writeFile(t, rc, fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"haproxy-runtime/haproxy\" = %q\n  }\n  direct {}\n}\n", bin))
-	t.Setenv("TF_CLI_CONFIG_FILE", rc)
-	t.Setenv("CHECKPOINT_DISABLE", "1")
-	t.Setenv("TF_IN_AUTOMATION", "1")
-	return work
 }
 
 func measure(t *testing.T, work string, n, k int) row {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/localbuild"
 )
 
 // TestBenchRemote measures what reaching HAProxy over ssh:// costs against
@@ -19,7 +20,7 @@ import (
 // destroyed over each transport in turn, three times, in one run.
 func TestBenchRemote(t *testing.T) {
 	n := sizes(t, "BENCH_N", "100")[0]
-	work := useLocalBuild(t)
+	work := localbuild.Use(t, "..")
 	inst := haproxytest.Start(t, haproxytest.Options{Slots: n, NoHealthChecks: true})
 	sshd := haproxytest.StartSSHD(t)
 	dirs := map[string]string{}

@@ -269,7 +269,7 @@ resource "haproxy_backend_server" "one" {
   wait_healthy_timeout = "2s"
 }
 `, deadPort),
-				ExpectError: regexp.MustCompile(`(?s)did not pass a health check.*` + regexp.QuoteMeta(a.UnixTarget()) + `|(?s)did not pass a health check.*` + regexp.QuoteMeta(b.TCPTarget())),
+				ExpectError: regexp.MustCompile(`(?s)did not pass a health check.*` + regexp.QuoteMeta(named(a.UnixTarget(), a.UnixTarget(), b.TCPTarget())) + `|(?s)did not pass a health check.*` + regexp.QuoteMeta(named(b.TCPTarget(), a.UnixTarget(), b.TCPTarget()))),
 			},
 			{
 				// Held in drain on both instances: no traffic reached the dead address.

@@ -33,7 +33,7 @@ func TestAccBackendServerLeavesSomeoneElsesSlot(t *testing.T) {
 		Steps: []resource.TestStep{
 			{
 				Config: providerBlock(a.UnixTarget(), b.TCPTarget()) + serverConfig("mine", "websrv4", be1.Host, be1.Port, ""),
-				ExpectError: regexp.MustCompile(`(?s)Pre-flight check failed.*` + regexp.QuoteMeta(b.TCPTarget()) +
+				ExpectError: regexp.MustCompile(`(?s)Pre-flight check failed.*` + regexp.QuoteMeta(named(b.TCPTarget(), a.UnixTarget(), b.TCPTarget())) +
 					`.*` + regexp.QuoteMeta(fmt.Sprintf("%s:%d", theirs.Host, theirs.Port)) + `.*belong\s+to\s+someone\s+else`),
 			},
 			{

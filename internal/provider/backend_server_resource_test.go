@@ -178,7 +178,7 @@ func TestAccBackendServerPreflightWritesNothing(t *testing.T) {
 		Steps: []resource.TestStep{
 			{
 				Config:      providerBlock(a.UnixTarget(), b.TCPTarget()) + extra,
-				ExpectError: regexp.MustCompile(`(?s)Pre-flight check failed.*` + regexp.QuoteMeta(b.TCPTarget()) + `.*backend "extra" does\s+not\s+exist`),
+				ExpectError: regexp.MustCompile(`(?s)Pre-flight check failed.*` + regexp.QuoteMeta(named(b.TCPTarget(), a.UnixTarget(), b.TCPTarget())) + `.*backend "extra" does\s+not\s+exist`),
 			},
 			{
 				Config:      providerBlock(a.UnixTarget(), b.TCPTarget()) + missing,

@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
 )
 
@@ -138,7 +139,7 @@ func TestAccProviderHungSocket(t *testing.T) {
 			{
 				PreConfig:   func() { started = time.Now() },
 				Config:      prov("") + res,
-				ExpectError: regexp.MustCompile(`(?s)Pre-flight check failed.*` + regexp.QuoteMeta(hung) + `.*timed out`),
+				ExpectError: regexp.MustCompile(`(?s)Pre-flight check failed.*` + regexp.QuoteMeta(named(hung, a.UnixTarget(), hung)) + `.*timed out`),
 			},
 			{
 				Config: prov(""),
@@ -163,7 +164,7 @@ func TestAccProviderHungSocket(t *testing.T) {
 			{
 				Config:      prov("  unreachable_sockets = \"warn\"\n") + res,
 				Destroy:     true,
-				ExpectError: regexp.MustCompile(`(?s)Cannot take app/websrv1 out of service.*` + regexp.QuoteMeta(hung) + `.*timed out.*stays in the state`),
+				ExpectError: regexp.MustCompile(`(?s)Cannot take app/websrv1 out of service.*` + regexp.QuoteMeta(named(hung, a.UnixTarget(), hung)) + `.*timed out.*stays in the state`),
 				Check: func(*terraform.State) error {
 					return expectSlot(t, a, "app", "websrv1", "127.0.0.1", 1, 5, 1)
 				},
@@ -178,4 +179,15 @@ func TestAccProviderHungSocket(t *testing.T) {
 			},
 		},
 	})
+}
+
+// named is what the provider's messages call target when it is configured
+// with sockets (see haproxy.ShortNames).
+func named(target string, sockets ...string) string {
+	for i, n := range haproxy.ShortNames(sockets) {
+		if sockets[i] == target {
+			return n
+		}
+	}
+	return target
 }

@@ -1,0 +1,44 @@
+// Package localbuild lets tests and benchmarks run the real `terraform`
+// (or `tofu`) command against the provider built from this checkout,
+// through a CLI configuration with dev_overrides: no registry involved.
+package localbuild
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// Use builds the provider from the module at root into a new work
+// directory, points TF_CLI_CONFIG_FILE at a configuration that overrides
+// haproxy-runtime/haproxy with it, and returns the work directory.
+func Use(t testing.TB, root string) string {
+	t.Helper()
+	work := t.TempDir()
+	bin := filepath.Join(work, "bin")
+	build := exec.Command("go", "build", "-o", filepath.Join(bin, "terraform-provider-haproxy"), ".")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	rc := filepath.Join(work, "terraformrc")
+	conf := fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"haproxy-runtime/haproxy\" = %q\n  }\n  direct {}\n}\n", bin)
+	if err := os.WriteFile(rc, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TF_CLI_CONFIG_FILE", rc)
+	t.Setenv("CHECKPOINT_DISABLE", "1")
+	t.Setenv("TF_IN_AUTOMATION", "1")
+	return work
+}
+
+// Terraform is the command the acceptance tests run: TF_ACC_TERRAFORM_PATH
+// when set (OpenTofu in CI), else `terraform` on PATH.
+func Terraform() string {
+	if p := os.Getenv("TF_ACC_TERRAFORM_PATH"); p != "" {
+		return p
+	}
+	return "terraform"
+}
