@@ -8,7 +8,11 @@ import (
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
 )
@@ -48,9 +52,6 @@ func TestAccBackendPool(t *testing.T) {
 	parked := func(inst *haproxytest.Instance, slot string) error {
 		return expectSlot(t, inst, "app", slot, "127.0.0.1", 1, adminMaint, 1)
 	}
-	attr := func(name, key, want string) resource.TestCheckFunc {
-		return resource.TestCheckResourceAttr("haproxy_backend_pool."+name, key, want)
-	}
 	var exhaust []member
 	for i := 0; i < haproxytest.Slots; i++ {
 		exhaust = append(exhaust, member{fmt.Sprintf("m%02d", i), be1})
@@ -61,8 +62,16 @@ func TestAccBackendPool(t *testing.T) {
 		Steps: []resource.TestStep{
 			{
 				Config: prov + poolConfig("p", member{"api-1", be1}, member{"api-2", be2}),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction("haproxy_backend_pool.p", plancheck.ResourceActionCreate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("haproxy_backend_pool.p", tfjsonpath.New("slots"), knownvalue.MapExact(map[string]knownvalue.Check{
+						"api-1": knownvalue.StringExact("websrv1"), "api-2": knownvalue.StringExact("websrv2"),
+					})),
+				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					attr("p", "slots.api-1", "websrv1"), attr("p", "slots.api-2", "websrv2"),
 					checkAll(insts, func(inst *haproxytest.Instance) error {
 						if err := slotIs(inst, "websrv1", be1); err != nil {
 							return err
@@ -77,8 +86,22 @@ func TestAccBackendPool(t *testing.T) {
 			{
 				// Grow: the newcomer takes the lowest free slot, nobody moves.
 				Config: prov + poolConfig("p", member{"api-1", be1}, member{"api-2", be2}, member{"api-0", be3}),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction("haproxy_backend_pool.p", plancheck.ResourceActionUpdate),
+						// The plan already shows that the members who stay keep their slots.
+						plancheck.ExpectKnownValue("haproxy_backend_pool.p", tfjsonpath.New("slots").AtMapKey("api-1"), knownvalue.StringExact("websrv1")),
+						plancheck.ExpectKnownValue("haproxy_backend_pool.p", tfjsonpath.New("slots").AtMapKey("api-2"), knownvalue.StringExact("websrv2")),
+						plancheck.ExpectUnknownValue("haproxy_backend_pool.p", tfjsonpath.New("slots").AtMapKey("api-0")),
+					},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("haproxy_backend_pool.p", tfjsonpath.New("slots"), knownvalue.MapExact(map[string]knownvalue.Check{
+						"api-0": knownvalue.StringExact("websrv3"), "api-1": knownvalue.StringExact("websrv1"), "api-2": knownvalue.StringExact("websrv2"),
+					})),
+				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					attr("p", "slots.api-0", "websrv3"), attr("p", "slots.api-1", "websrv1"), attr("p", "slots.api-2", "websrv2"),
 					checkAll(insts, func(inst *haproxytest.Instance) error {
 						if err := slotIs(inst, "websrv3", be3); err != nil {
 							return err
@@ -90,6 +113,15 @@ func TestAccBackendPool(t *testing.T) {
 			{
 				// One member changes: only its slot changes.
 				Config: prov + poolConfig("p", member{"api-1", be1}, member{"api-2", be3}, member{"api-0", be3}),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction("haproxy_backend_pool.p", plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue("haproxy_backend_pool.p", tfjsonpath.New("slots"), knownvalue.MapExact(map[string]knownvalue.Check{
+							"api-0": knownvalue.StringExact("websrv3"), "api-1": knownvalue.StringExact("websrv1"), "api-2": knownvalue.StringExact("websrv2"),
+						})),
+					},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
 				Check: checkAll(insts, func(inst *haproxytest.Instance) error {
 					for slot, be := range map[string]httpBackend{"websrv1": be1, "websrv2": be3, "websrv3": be3} {
 						if err := slotIs(inst, slot, be); err != nil {
@@ -154,6 +186,9 @@ func TestAccBackendPool(t *testing.T) {
 			{
 				Config: prov + poolConfig("p", member{"api-2", be3}, member{"api-0", be3}, member{"api-9", be1}) +
 					poolConfig("q", member{"other", be2}),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
 			},
 		},
 		CheckDestroy: checkAll(insts, func(inst *haproxytest.Instance) error {

@@ -7,7 +7,11 @@ import (
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
 )
@@ -70,10 +74,22 @@ func TestAccBackendServerLifecycle(t *testing.T) {
 		Steps: []resource.TestStep{
 			{
 				Config: step(be1, "", be2),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction("haproxy_backend_server.one", plancheck.ResourceActionCreate),
+						plancheck.ExpectKnownValue("haproxy_backend_server.one", tfjsonpath.New("port"), knownvalue.Int64Exact(int64(be1.Port))),
+						// Unset, so HAProxy's weight: known only once applied.
+						plancheck.ExpectUnknownValue("haproxy_backend_server.two", tfjsonpath.New("weight")),
+					},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("haproxy_backend_server.one", tfjsonpath.New("id"), knownvalue.StringExact("app/websrv1")),
+					statecheck.ExpectKnownValue("haproxy_backend_server.one", tfjsonpath.New("state"), knownvalue.StringExact("ready")),
+					statecheck.ExpectKnownValue("haproxy_backend_server.two", tfjsonpath.New("weight"), knownvalue.Int64Exact(1)),
+					statecheck.ExpectKnownValue("haproxy_backend_server.two", tfjsonpath.New("health_check"), knownvalue.Bool(true)),
+				},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					resource.TestCheckResourceAttr("haproxy_backend_server.one", "id", "app/websrv1"),
-					resource.TestCheckResourceAttr("haproxy_backend_server.one", "state", "ready"),
-					resource.TestCheckResourceAttr("haproxy_backend_server.two", "weight", "1"),
 					checkAll(insts, func(inst *haproxytest.Instance) error {
 						if err := expectSlot(t, inst, "app", "websrv1", be1.Host, be1.Port, adminReady, 1); err != nil {
 							return err
@@ -88,6 +104,13 @@ func TestAccBackendServerLifecycle(t *testing.T) {
 			{
 				// Move websrv1 to another address and port; drain websrv2 with a new weight.
 				Config: step(be3, "  state  = \"drain\"\n  weight = 50\n", be2),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						expectChanges("haproxy_backend_server.one", "address", "port"), // in place, not replaced
+						expectChanges("haproxy_backend_server.two", "state", "weight"),
+					},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
 				Check: checkAll(insts, func(inst *haproxytest.Instance) error {
 					if err := expectSlot(t, inst, "app", "websrv1", be3.Host, be3.Port, adminReady, 1); err != nil {
 						return err
@@ -100,6 +123,10 @@ func TestAccBackendServerLifecycle(t *testing.T) {
 			},
 			{
 				Config: step(be3, "  state  = \"maint\"\n  weight = 50\n", be2),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{expectChanges("haproxy_backend_server.two", "state")},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
 				Check: checkAll(insts, func(inst *haproxytest.Instance) error {
 					if err := expectSlot(t, inst, "app", "websrv2", be2.Host, be2.Port, adminMaint, 50); err != nil {
 						return err
@@ -123,19 +150,20 @@ func TestAccBackendServerLifecycle(t *testing.T) {
 				ImportStateVerify: true,
 			},
 			{
-				// Someone parks websrv1 by hand on instance b only: the next
-				// plan must show it.
+				// Someone parks websrv1 by hand on instance b only: the plan
+				// shows exactly what drifted, and apply converges it.
 				PreConfig: func() {
 					b.Admin(t, "set server app/websrv1 state maint")
 					b.Admin(t, "set server app/websrv1 addr 127.0.0.1 port 1")
 				},
-				Config:             step(be3, "  state  = \"ready\"\n  weight = 50\n", be2),
-				PlanOnly:           true,
-				ExpectNonEmptyPlan: true,
-			},
-			{
-				// And apply converges it.
 				Config: step(be3, "  state  = \"ready\"\n  weight = 50\n", be2),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						expectChanges("haproxy_backend_server.one", "address", "port", "state"),
+						plancheck.ExpectResourceAction("haproxy_backend_server.two", plancheck.ResourceActionNoop),
+					},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
 				Check: checkAll(insts, func(inst *haproxytest.Instance) error {
 					if err := expectSlot(t, inst, "app", "websrv1", be3.Host, be3.Port, adminReady, 1); err != nil {
 						return err
@@ -257,12 +285,16 @@ func TestAccBackendServerRecoversFromRestart(t *testing.T) {
 		Steps: []resource.TestStep{
 			{Config: cfg, Check: bothServe},
 			{
-				PreConfig:          func() { b.Restart(t) },
-				Config:             cfg,
-				PlanOnly:           true,
-				ExpectNonEmptyPlan: true,
+				PreConfig: func() { b.Restart(t) },
+				Config:    cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					// be1 listens on 127.0.0.1, the placeholder's address: only
+					// the port and state were reset.
+					PreApply:             []plancheck.PlanCheck{expectChanges("haproxy_backend_server.one", "port", "state")},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: bothServe,
 			},
-			{Config: cfg, Check: bothServe},
 			{
 				// b is down: with "warn" the change goes to a only.
 				PreConfig: func() { b.Kill() },
@@ -272,14 +304,14 @@ func TestAccBackendServerRecoversFromRestart(t *testing.T) {
 				},
 			},
 			{
-				// b comes back with its slots reset: the plan shows it.
-				PreConfig:          func() { b.Restart(t) },
-				Config:             warnCfg,
-				PlanOnly:           true,
-				ExpectNonEmptyPlan: true,
-			},
-			{
-				Config: warnCfg,
+				// b comes back with its slots reset: the plan shows it, and
+				// apply restores it.
+				PreConfig: func() { b.Restart(t) },
+				Config:    warnCfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{expectChanges("haproxy_backend_server.one", "port", "state", "weight")},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
 				Check: checkAll([]*haproxytest.Instance{a, b}, func(inst *haproxytest.Instance) error {
 					return expectSlot(t, inst, "app", "websrv1", be1.Host, be1.Port, adminReady, 7)
 				}),
@@ -319,11 +351,13 @@ func TestAccBackendServerRecoversFromReload(t *testing.T) {
 						t.Errorf("the reload did not reset the slot: %+v", s)
 					}
 				},
-				Config:             providerBlock(a.MasterTarget(), a.TCPTarget()) + serverConfig("one", "websrv1", be1.Host, be1.Port, ""),
-				PlanOnly:           true,
-				ExpectNonEmptyPlan: true,
+				Config: providerBlock(a.MasterTarget(), a.TCPTarget()) + serverConfig("one", "websrv1", be1.Host, be1.Port, ""),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{expectChanges("haproxy_backend_server.one", "port", "state")},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: serving,
 			},
-			{Config: providerBlock(a.MasterTarget(), a.TCPTarget()) + serverConfig("one", "websrv1", be1.Host, be1.Port, ""), Check: serving},
 		},
 	})
 }
