@@ -4,7 +4,8 @@
 # proxy (no download site needed) and cached.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-version=${TOFU_VERSION:-v1.10.10}
+# 1.12 is the first OpenTofu with resource identities (import { identity = … }).
+version=${TOFU_VERSION:-v1.12.6}
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/terraform-provider-haproxy
 tofu=$(command -v tofu || true)
 
@@ -20,7 +21,8 @@ if [ -z "$tofu" ]; then
     trap 'chmod -R u+w "$work"; rm -rf "$work"' EXIT
     cp -r "$dir/." "$work/"
     chmod -R u+w "$work"
-    (cd "$work" && CGO_ENABLED=0 go build -trimpath -o "$tofu.tmp" ./cmd/tofu)
+    # dev=no: report the release version, not "-dev".
+    (cd "$work" && CGO_ENABLED=0 go build -trimpath -ldflags "-X github.com/opentofu/opentofu/version.dev=no" -o "$tofu.tmp" ./cmd/tofu)
     mv "$tofu.tmp" "$tofu"
   fi
 fi

@@ -29,6 +29,7 @@ var (
 	_ resource.ResourceWithConfigure   = (*backendPoolResource)(nil)
 	_ resource.ResourceWithImportState = (*backendPoolResource)(nil)
 	_ resource.ResourceWithModifyPlan  = (*backendPoolResource)(nil)
+	_ resource.ResourceWithIdentity    = (*backendPoolResource)(nil)
 )
 
 func newBackendPoolResource() resource.Resource { return &backendPoolResource{} }
@@ -159,6 +160,10 @@ func (r *backendPoolResource) Schema(_ context.Context, _ resource.SchemaRequest
 	}
 }
 
+func (r *backendPoolResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	resp.IdentitySchema = identitySchema(identitySlotPrefix, "The pool's slot prefix: its slots are named `<slot_prefix><number>`.")
+}
+
 func (r *backendPoolResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
 	r.fleet = configureFleet(req.ProviderData, &resp.Diagnostics)
 }
@@ -238,7 +243,9 @@ func (r *backendPoolResource) Create(ctx context.Context, req resource.CreateReq
 	}
 	plan.Slots = types.MapValueMust(types.StringType, map[string]attr.Value{})
 	token := fleet.NewClaimToken()
-	r.apply(ctx, &plan, token, false, &resp.State, &resp.Diagnostics)
+	if r.apply(ctx, &plan, token, false, &resp.State, &resp.Diagnostics) {
+		setIdentity(ctx, resp.Identity, identitySlotPrefix, plan.Backend, plan.SlotPrefix, &resp.Diagnostics)
+	}
 	saveClaimToken(ctx, resp.Private, token, false, &resp.Diagnostics)
 }
 
@@ -253,6 +260,7 @@ func (r *backendPoolResource) Update(ctx context.Context, req resource.UpdateReq
 	token, adopt := claimToken(ctx, req.Private, &resp.Diagnostics)
 	if r.apply(ctx, &plan, token, adopt, &resp.State, &resp.Diagnostics) {
 		adopt = false // the recorded slots' markers are this pool's now
+		setIdentity(ctx, resp.Identity, identitySlotPrefix, plan.Backend, plan.SlotPrefix, &resp.Diagnostics)
 	}
 	saveClaimToken(ctx, resp.Private, token, adopt, &resp.Diagnostics)
 }
@@ -329,6 +337,7 @@ func (r *backendPoolResource) Read(ctx context.Context, req resource.ReadRequest
 	}
 	state.Members = members
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	setIdentity(ctx, resp.Identity, identitySlotPrefix, state.Backend, state.SlotPrefix, &resp.Diagnostics)
 }
 
 func (r *backendPoolResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -350,11 +359,11 @@ func (r *backendPoolResource) Delete(ctx context.Context, req resource.DeleteReq
 // ImportState adopts the slots of the prefix that are in service, as members
 // keyed by slot name.
 func (r *backendPoolResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	backend, prefix, ok := strings.Cut(req.ID, "/")
-	if !ok || haproxy.ValidateName("backend", backend) != nil || haproxy.ValidateName("slot prefix", prefix) != nil {
-		resp.Diagnostics.AddError("Invalid import ID", fmt.Sprintf("Expected <backend>/<slot_prefix>, got %q.", req.ID))
+	id, ok := importedName(ctx, req, identitySlotPrefix, "slot prefix", &resp.Diagnostics)
+	if !ok {
 		return
 	}
+	backend, prefix := id.backend, id.name
 	if !requireFleet(r.fleet, &resp.Diagnostics) {
 		return
 	}
@@ -364,7 +373,7 @@ func (r *backendPoolResource) ImportState(ctx context.Context, req resource.Impo
 		return
 	}
 	m := backendPoolModel{
-		ID: types.StringValue(req.ID), Backend: types.StringValue(backend), SlotPrefix: types.StringValue(prefix),
+		ID: types.StringValue(backend + "/" + prefix), Backend: types.StringValue(backend), SlotPrefix: types.StringValue(prefix),
 		Placeholder: types.StringValue(r.fleet.Placeholder().String()), DrainTimeout: types.StringValue("0s"), Members: map[string]poolMember{},
 	}
 	assigned := map[string]string{}
@@ -376,6 +385,7 @@ func (r *backendPoolResource) ImportState(ctx context.Context, req resource.Impo
 	}
 	m.Slots = slotsValue(assigned)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+	setIdentity(ctx, resp.Identity, identitySlotPrefix, m.Backend, m.SlotPrefix, &resp.Diagnostics)
 	// The first apply takes the adopted slots' claims over.
 	saveClaimToken(ctx, resp.Private, fleet.NewClaimToken(), true, &resp.Diagnostics)
 }

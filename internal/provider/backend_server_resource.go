@@ -34,6 +34,7 @@ var (
 	_ resource.ResourceWithImportState    = (*backendServerResource)(nil)
 	_ resource.ResourceWithValidateConfig = (*backendServerResource)(nil)
 	_ resource.ResourceWithModifyPlan     = (*backendServerResource)(nil)
+	_ resource.ResourceWithIdentity       = (*backendServerResource)(nil)
 )
 
 // Values of drain_timeout_action.
@@ -188,6 +189,10 @@ func (r *backendServerResource) Schema(_ context.Context, _ resource.SchemaReque
 	}
 }
 
+func (r *backendServerResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	resp.IdentitySchema = identitySchema(identityServer, "Name of the server in the backend.")
+}
+
 func (r *backendServerResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
 	var cfg backendServerModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
@@ -283,6 +288,7 @@ func (r *backendServerResource) Create(ctx context.Context, req resource.CreateR
 	// Recorded even when some socket failed: Terraform then marks the resource
 	// tainted, and the next apply parks it and starts again.
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	setIdentity(ctx, resp.Identity, identityServer, plan.Backend, plan.Server, &resp.Diagnostics)
 }
 
 func (r *backendServerResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -302,6 +308,7 @@ func (r *backendServerResource) Update(ctx context.Context, req resource.UpdateR
 	// On a partial failure the planned values are kept: the next refresh sees
 	// the sockets that did not take the change as drift, and apply converges.
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	setIdentity(ctx, resp.Identity, identityServer, plan.Backend, plan.Server, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateConverge, nil)...)
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateDrift, nil)...)
 	processes := getPrivateJSON[map[string]fleet.Process](ctx, req.Private, privateProcesses)
@@ -420,6 +427,7 @@ func (r *backendServerResource) Read(ctx context.Context, req resource.ReadReque
 	state.ID = types.StringValue(id)
 	state.setValues(reading.Values)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	setIdentity(ctx, resp.Identity, identityServer, state.Backend, state.Server, &resp.Diagnostics)
 }
 
 // noteDrift keeps what the refresh saw for ModifyPlan to word, naming the
@@ -535,13 +543,12 @@ func (r *backendServerResource) Delete(ctx context.Context, req resource.DeleteR
 }
 
 func (r *backendServerResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	backend, server, ok := strings.Cut(req.ID, "/")
-	if !ok || haproxy.ValidateName("backend", backend) != nil || haproxy.ValidateName("server", server) != nil {
-		resp.Diagnostics.AddError("Invalid import ID",
-			fmt.Sprintf("Expected <backend>/<server> with HAProxy names (letters, digits, _ . : -), got %q.", req.ID))
+	id, ok := importedName(ctx, req, identityServer, "server", &resp.Diagnostics)
+	if !ok {
 		return
 	}
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
+	backend, server := id.backend, id.name
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), backend+"/"+server)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("backend"), backend)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("server"), server)...)
 	// Settings that only shape how changes are made take their defaults.
