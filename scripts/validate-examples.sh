@@ -28,6 +28,8 @@ while IFS= read -r dir; do
   tmp="$work/$(echo "$rel" | tr / _)"
   mkdir -p "$tmp"
   cp "$dir"/*.tf "$tmp"/
+  # Identity imports need Terraform/OpenTofu 1.12+: validated below.
+  rm -f "$tmp/import-with-identity.tf"
   # Examples omit the required_providers block the registry would infer.
   if ! grep -q required_providers "$tmp"/*.tf; then
     printf 'terraform {\n  required_providers {\n    haproxy = { source = "haproxy-runtime/haproxy" }\n  }\n}\n' > "$tmp/zz_providers.tf"
@@ -38,4 +40,21 @@ while IFS= read -r dir; do
     echo "FAIL $rel"; echo "$out"; status=1
   fi
 done < <(find "$root/examples" -name '*.tf' -exec dirname {} \; | sort -u)
+
+# `import { identity = … }` needs 1.12+, which the Terraform here predates:
+# each identity import is validated with OpenTofu 1.12 beside its resource.
+tofu=$(bash "$root/scripts/tofu-bin.sh")
+while IFS= read -r file; do
+  dir=$(dirname "$file")
+  rel=${file#"$root"/}
+  tmp="$work/identity_$(basename "$dir")"
+  mkdir -p "$tmp"
+  cp "$dir/resource.tf" "$file" "$tmp"/
+  printf 'terraform {\n  required_providers {\n    haproxy = { source = "haproxy-runtime/haproxy" }\n  }\n}\n' > "$tmp/zz_providers.tf"
+  if out=$("$tofu" -chdir="$tmp" validate -no-color 2>&1); then
+    echo "ok   $rel (OpenTofu)"
+  else
+    echo "FAIL $rel (OpenTofu)"; echo "$out"; status=1
+  fi
+done < <(find "$root/examples" -name 'import-with-identity.tf' | sort)
 exit $status
