@@ -91,18 +91,18 @@ var (
 // With Grace.WaitHealthy, servers that must pass a health check first are
 // held in drain on every socket until all of them have passed; only then are
 // they made ready, anywhere.
-func (f *Fleet) Apply(ctx context.Context, d Desired, slots []Slot) []Result {
-	out := make([]Result, len(slots))
-	for i, s := range slots {
+func (f *Fleet) Apply(ctx context.Context, d Desired, views []SocketView) []Result {
+	out := make([]Result, len(views))
+	for i, s := range views {
 		out[i] = Result{Socket: f.clients[i].Target(), Skipped: s.Skipped != nil}
 	}
-	gated := make([]bool, len(slots))
-	f.parallel(slots, func(i int, c *haproxy.Client) {
-		out[i], gated[i] = f.prepare(ctx, c, slots[i], d)
+	gated := make([]bool, len(views))
+	f.parallel(views, func(i int, c *haproxy.Client) {
+		out[i], gated[i] = f.applyOne(ctx, c, views[i], d)
 	})
 
 	anyGated := false
-	for i := range slots {
+	for i := range views {
 		anyGated = anyGated || gated[i] && out[i].Err == nil
 	}
 	if !anyGated {
@@ -111,7 +111,7 @@ func (f *Fleet) Apply(ctx context.Context, d Desired, slots []Slot) []Result {
 	deadline := time.Now().Add(d.Grace.WaitHealthy)
 	var mu sync.Mutex
 	var unhealthy []string
-	f.parallel(slots, func(i int, c *haproxy.Client) {
+	f.parallel(views, func(i int, c *haproxy.Client) {
 		if !gated[i] || out[i].Err != nil {
 			return
 		}
@@ -122,7 +122,7 @@ func (f *Fleet) Apply(ctx context.Context, d Desired, slots []Slot) []Result {
 			mu.Unlock()
 		}
 	})
-	f.parallel(slots, func(i int, c *haproxy.Client) {
+	f.parallel(views, func(i int, c *haproxy.Client) {
 		if !gated[i] || out[i].Err != nil {
 			return
 		}
@@ -143,11 +143,11 @@ func (f *Fleet) Apply(ctx context.Context, d Desired, slots []Slot) []Result {
 	return out
 }
 
-// parallel runs fn for every non-skipped slot concurrently.
-func (f *Fleet) parallel(slots []Slot, fn func(i int, c *haproxy.Client)) {
+// parallel runs fn for every socket not skipped at pre-flight, concurrently.
+func (f *Fleet) parallel(views []SocketView, fn func(i int, c *haproxy.Client)) {
 	var wg sync.WaitGroup
-	for i := range slots {
-		if slots[i].Skipped != nil {
+	for i := range views {
+		if views[i].Skipped != nil {
 			continue
 		}
 		wg.Add(1)
@@ -170,18 +170,18 @@ func serving(s haproxy.State) int {
 	return 0
 }
 
-// prepare applies d on one socket. It orders the commands so the server
+// applyOne applies d on one socket. It orders the commands so the server
 // never serves from a wrong address: when it is to serve less (ready →
 // drain/maint) the state changes first and the address after; otherwise the
 // address and weight change first and the state last, so a slot is never put
 // `ready` on its placeholder. A failed group stops the rest: HAProxy would
 // run a batch to the end.
 //
-// When the server must first pass a health check, prepare leaves it in drain
+// When the server must first pass a health check, applyOne leaves it in drain
 // with its health forced down and reports gated = true; Apply finishes it.
-func (f *Fleet) prepare(ctx context.Context, c *haproxy.Client, slot Slot, d Desired) (res Result, gated bool) {
+func (f *Fleet) applyOne(ctx context.Context, c *haproxy.Client, view SocketView, d Desired) (res Result, gated bool) {
 	res.Socket = c.Target()
-	cur := slot.Current
+	cur := view.Current
 	port := cur.Port
 	if d.Port != nil {
 		port = *d.Port

@@ -8,9 +8,9 @@ import (
 
 // ServerOutcome is what ApplyServer did, socket by socket.
 type ServerOutcome struct {
-	// Slots is the pre-flight view of every socket: where each server was
+	// Views is the pre-flight view of every socket: where each server was
 	// before (the origins a later park returns it to).
-	Slots []Slot
+	Views []SocketView
 	// Skipped says, per skipped socket, that it could not be reached and
 	// was left unchanged (SkipUnreachable).
 	Skipped []string
@@ -34,18 +34,18 @@ type ServerOutcome struct {
 // pre-flight failed: then nothing was written anywhere. A write that fails
 // on some sockets is in the outcome's Failed, beside what was applied.
 func (f *Fleet) ApplyServer(ctx context.Context, d Desired) (ServerOutcome, error) {
-	slots, skipped, err := f.PreflightFor(ctx, d)
+	views, skipped, err := f.PreflightFor(ctx, d)
 	if err != nil {
 		return ServerOutcome{}, err
 	}
-	out := ServerOutcome{Slots: slots, Skipped: skipped}
-	for i := range slots {
-		if slots[i].Skipped == nil && out.Seen == nil {
-			out.Seen = &slots[i].Current
+	out := ServerOutcome{Views: views, Skipped: skipped}
+	for i := range views {
+		if views[i].Skipped == nil && out.Seen == nil {
+			out.Seen = &views[i].Current
 		}
 	}
 	var took []string
-	for _, res := range f.Apply(ctx, d, slots) {
+	for _, res := range f.Apply(ctx, d, views) {
 		out.Unfinished = append(out.Unfinished, res.Warnings...)
 		switch {
 		case res.Skipped:

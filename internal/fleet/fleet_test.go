@@ -101,7 +101,7 @@ func TestParkRestoresOrigins(t *testing.T) {
 	a, b := haproxytest.Start(t), haproxytest.Start(t)
 	f := newFleet(t, a.UnixTarget(), b.TCPTarget())
 	ctx := context.Background()
-	apply := func(addr string, port int) []fleet.Slot {
+	apply := func(addr string, port int) []fleet.SocketView {
 		t.Helper()
 		slots, _, err := f.Preflight(ctx, "app", "websrv2")
 		if err != nil {

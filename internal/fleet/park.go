@@ -20,9 +20,9 @@ type Origin struct {
 
 // OriginsOf records each socket's pre-write address, port and weight. A
 // socket skipped at pre-flight was not read, so it has no origin.
-func OriginsOf(slots []Slot) map[string]Origin {
-	out := make(map[string]Origin, len(slots))
-	for _, s := range slots {
+func OriginsOf(views []SocketView) map[string]Origin {
+	out := make(map[string]Origin, len(views))
+	for _, s := range views {
 		if s.Skipped != nil || !s.Current.Addr.IsValid() {
 			continue
 		}

@@ -298,17 +298,17 @@ func (f *Fleet) applyMember(ctx context.Context, p Pool, member, slot string, li
 
 // slotsFrom turns listings into Apply's per-socket starting points; a socket
 // missing from the listings (skipped as unreachable) is skipped here too.
-func slotsFrom(f *Fleet, server string, listings []Listing) []Slot {
-	out := make([]Slot, len(f.clients))
+func slotsFrom(f *Fleet, server string, listings []Listing) []SocketView {
+	out := make([]SocketView, len(f.clients))
 	for i, c := range f.clients {
-		out[i] = Slot{Socket: c.Target(), Skipped: errors.New("unreachable")}
+		out[i] = SocketView{Socket: c.Target(), Skipped: errors.New("unreachable")}
 		for _, l := range listings {
 			if l.Socket != c.Target() {
 				continue
 			}
 			for _, s := range l.Servers {
 				if s.Name == server {
-					out[i] = Slot{Socket: c.Target(), Current: s}
+					out[i] = SocketView{Socket: c.Target(), Current: s}
 				}
 			}
 		}

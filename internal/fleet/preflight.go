@@ -10,8 +10,8 @@ import (
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
 )
 
-// Slot is one socket's view of the server, as checked before a write.
-type Slot struct {
+// SocketView is one socket's view of the server, as checked before a write.
+type SocketView struct {
 	Socket  string
 	Current haproxy.ServerState
 	Skipped error // non-nil: unreachable and skipped (SkipUnreachable); no write goes there
@@ -26,12 +26,12 @@ type Slot struct {
 // and reported in warnings instead; at least one socket must pass.
 // Each of needs is one more condition the server must meet on every socket
 // (see Desired.Requirements).
-func (f *Fleet) Preflight(ctx context.Context, backend, server string, needs ...func(haproxy.ServerState) error) (slots []Slot, warnings []string, err error) {
+func (f *Fleet) Preflight(ctx context.Context, backend, server string, needs ...func(haproxy.ServerState) error) (views []SocketView, warnings []string, err error) {
 	if err := haproxy.ValidateName("backend", backend); err != nil {
 		return nil, nil, err
 	}
 	asked := time.Now()
-	answers, err := gather(ctx, f, true, func(ctx context.Context, c *haproxy.Client) (Slot, error) {
+	answers, err := gather(ctx, f, true, func(ctx context.Context, c *haproxy.Client) (SocketView, error) {
 		slot, err := f.preflightOne(ctx, c, asked, backend, server)
 		for _, need := range needs {
 			if err == nil {
@@ -45,19 +45,19 @@ func (f *Fleet) Preflight(ctx context.Context, backend, server string, needs ...
 	if err != nil {
 		return nil, nil, err
 	}
-	slots = make([]Slot, len(answers))
+	views = make([]SocketView, len(answers))
 	for i, a := range answers {
-		slots[i] = a.v
-		slots[i].Skipped = a.skipped
+		views[i] = a.v
+		views[i].Skipped = a.skipped
 	}
-	return slots, skipWarnings(skippedOf(answers), " (nothing was changed there; the next plan shows the difference once it answers)"), nil
+	return views, skipWarnings(skippedOf(answers), " (nothing was changed there; the next plan shows the difference once it answers)"), nil
 }
 
 // PreflightFor is Preflight for writing d: besides d's own requirements,
 // the server must be this resource's on every socket. It holds d's recorded
 // address, the address asked for, or the placeholder, and no pool has
 // claimed it; otherwise it is someone else's and nothing is written.
-func (f *Fleet) PreflightFor(ctx context.Context, d Desired) ([]Slot, []string, error) {
+func (f *Fleet) PreflightFor(ctx context.Context, d Desired) ([]SocketView, []string, error) {
 	owned := func(s haproxy.ServerState) error {
 		held := netip.AddrPortFrom(s.Addr, uint16(s.Port))
 		port := s.Port
@@ -75,8 +75,8 @@ func (f *Fleet) PreflightFor(ctx context.Context, d Desired) ([]Slot, []string, 
 
 // preflightOne needs a read that started after the caller asked: a shared
 // one if another resource's pre-flight or confirmation is about to fetch.
-func (f *Fleet) preflightOne(ctx context.Context, c *haproxy.Client, asked time.Time, backend, server string) (Slot, error) {
-	slot := Slot{Socket: c.Target()}
+func (f *Fleet) preflightOne(ctx context.Context, c *haproxy.Client, asked time.Time, backend, server string) (SocketView, error) {
+	slot := SocketView{Socket: c.Target()}
 	snap, err := f.read(ctx, c, backend, asked)
 	if snap.level != "" && snap.level != "admin" {
 		return slot, fmt.Errorf("%s: the socket's level is %q; writes need `level admin` on the stats socket", c.Name(), snap.level)

@@ -54,7 +54,7 @@ func (f *Fleet) waitDrained(ctx context.Context, c *haproxy.Client, srv haproxy.
 // when the caller asked for that to stop the change.
 var ErrDrainUnfinished = errors.New("sessions outlasted the drain timeout")
 
-// waitHealthy polls until a health check made after prepare forced the
+// waitHealthy polls until a health check made after applyOne forced the
 // server's health down has brought it back up: op state running with a
 // passing last check. HAProxy only marks it UP again after `rise` passing
 // checks, so this cannot be satisfied by a stale result.

@@ -283,7 +283,7 @@ func (r *backendServerResource) Create(ctx context.Context, req resource.CreateR
 	if !ok {
 		return // pre-flight failed: nothing was written, nothing to record
 	}
-	setPrivateJSON(ctx, resp.Private, privateOrigin, fleet.OriginsOf(out.Slots), &resp.Diagnostics)
+	setPrivateJSON(ctx, resp.Private, privateOrigin, fleet.OriginsOf(out.Views), &resp.Diagnostics)
 	setPrivateJSON(ctx, resp.Private, privateProcesses, out.Processes, &resp.Diagnostics)
 	// Recorded even when some socket failed: Terraform then marks the resource
 	// tainted, and the next apply parks it and starts again.
