@@ -473,11 +473,12 @@ func (i *Instance) Admin(t testing.TB, line string) string {
 
 // Server is one row of `show servers state`, read by the fixture itself.
 type Server struct {
-	Addr  string
-	Port  string
-	Admin int
-	Op    int
-	Wt    int
+	Addr   string
+	Port   string
+	Admin  int
+	Op     int
+	Wt     int
+	Checks int // srv_check_state: 2 = configured, 4 = enabled
 }
 
 // State reads one server's row with the fixture's own minimal parser.
@@ -508,6 +509,9 @@ func (i *Instance) State(t testing.TB, backend, server string) Server {
 		}
 		if _, err := fmt.Sscan(f[idx["srv_uweight"]], &s.Wt); err != nil {
 			t.Fatalf("haproxytest: srv_uweight: %v", err)
+		}
+		if _, err := fmt.Sscan(f[idx["srv_check_state"]], &s.Checks); err != nil {
+			t.Fatalf("haproxytest: srv_check_state: %v", err)
 		}
 		return s
 	}

@@ -12,7 +12,11 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
 )
@@ -309,13 +313,21 @@ resource "haproxy_backend_server" "one" {
 			},
 			{
 				// Health checks turned back on by hand: drift.
-				PreConfig:          func() { a.Admin(t, "enable health app/websrv1") },
-				Config:             prov + serverConfig("one", "websrv1", be1.Host, be1.Port, "  weight = 5\n  health_check = false\n"),
-				PlanOnly:           true,
-				ExpectNonEmptyPlan: true,
-			},
-			{
-				Config: prov + serverConfig("one", "websrv1", be1.Host, be1.Port, "  weight = 5\n  health_check = false\n"),
+				PreConfig: func() { a.Admin(t, "enable health app/websrv1") },
+				Config:    prov + serverConfig("one", "websrv1", be1.Host, be1.Port, "  weight = 5\n  health_check = false\n"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{expectChanges("haproxy_backend_server.one", "health_check")},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("haproxy_backend_server.one", tfjsonpath.New("health_check"), knownvalue.Bool(false)),
+				},
+				Check: checkAll(insts, func(inst *haproxytest.Instance) error {
+					if s := inst.State(t, "app", "websrv1"); s.Checks&4 != 0 {
+						return fmt.Errorf("health checks still enabled on %s: %+v", inst.UnixTarget(), s)
+					}
+					return nil
+				}),
 			},
 		},
 	})

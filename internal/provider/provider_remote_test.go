@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
@@ -61,11 +62,13 @@ func TestAccRemoteSockets(t *testing.T) {
 				PreConfig: func() {
 					b.Admin(t, "set server app/websrv1 state maint")
 				},
-				Config:             good + serverConfig("one", "websrv1", be1.Host, be1.Port, ""),
-				PlanOnly:           true,
-				ExpectNonEmptyPlan: true,
+				Config: good + serverConfig("one", "websrv1", be1.Host, be1.Port, ""),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{expectChanges("haproxy_backend_server.one", "state")},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: serving(be1, "be1"),
 			},
-			{Config: good + serverConfig("one", "websrv1", be1.Host, be1.Port, ""), Check: serving(be1, "be1")},
 			{
 				ResourceName:      "haproxy_backend_server.one",
 				ImportState:       true,
