@@ -292,24 +292,24 @@ resource "haproxy_backend_server" "one" {
 			},
 			{
 				Config: prov + serverConfig("one", "websrv1", be1.Host, be1.Port, wait+"  weight = 0\n  health_check = true\n"),
-				Check: resource.ComposeAggregateTestCheckFunc(
-					resource.TestCheckResourceAttr("haproxy_backend_server.one", "weight", "0"),
-					checkAll(insts, func(inst *haproxytest.Instance) error {
-						return expectSlot(t, inst, "app", "websrv1", be1.Host, be1.Port, adminReady, 0)
-					}),
-				),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("haproxy_backend_server.one", tfjsonpath.New("weight"), knownvalue.Int64Exact(0)),
+				},
+				Check: checkAll(insts, func(inst *haproxytest.Instance) error {
+					return expectSlot(t, inst, "app", "websrv1", be1.Host, be1.Port, adminReady, 0)
+				}),
 			},
 			{
 				Config: prov + serverConfig("one", "websrv1", be1.Host, be1.Port, "  weight = 5\n  health_check = false\n"),
-				Check: resource.ComposeAggregateTestCheckFunc(
-					resource.TestCheckResourceAttr("haproxy_backend_server.one", "health_check", "false"),
-					checkAll(insts, func(inst *haproxytest.Instance) error {
-						if err := expectSlot(t, inst, "app", "websrv1", be1.Host, be1.Port, adminReady, 5); err != nil {
-							return err
-						}
-						return expectTraffic(inst, "be1")
-					}),
-				),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("haproxy_backend_server.one", tfjsonpath.New("health_check"), knownvalue.Bool(false)),
+				},
+				Check: checkAll(insts, func(inst *haproxytest.Instance) error {
+					if err := expectSlot(t, inst, "app", "websrv1", be1.Host, be1.Port, adminReady, 5); err != nil {
+						return err
+					}
+					return expectTraffic(inst, "be1")
+				}),
 			},
 			{
 				// Health checks turned back on by hand: drift.

@@ -7,7 +7,10 @@ import (
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
 )
@@ -65,22 +68,26 @@ data "haproxy_free_slots" "old" {
 		}
 		return nil
 	}
+	var freeSlots []knownvalue.Check
+	for i := 1; i <= haproxytest.Slots; i++ {
+		if i != 2 {
+			freeSlots = append(freeSlots, knownvalue.StringExact(fmt.Sprintf("websrv%d", i)))
+		}
+	}
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testProviders,
 		Steps: []resource.TestStep{
 			{
 				Config: cfg,
-				Check: resource.ComposeAggregateTestCheckFunc(
-					matchesSockets,
-					resource.TestCheckResourceAttr("data.haproxy_backend_servers.app", "servers.1.name", "websrv2"),
-					resource.TestCheckResourceAttr("data.haproxy_backend_servers.app", "servers.1.state", "ready"),
-					resource.TestCheckResourceAttr("data.haproxy_free_slots.app", "slots.#", strconv.Itoa(haproxytest.Slots-1)),
-					resource.TestCheckResourceAttr("data.haproxy_free_slots.app", "slots.0", "websrv1"),
-					resource.TestCheckResourceAttr("data.haproxy_free_slots.app", "slots.1", "websrv3"),
-					resource.TestCheckResourceAttr("data.haproxy_free_slots.app", "slots.8", "websrv10"),
-					resource.TestCheckResourceAttrPair("data.haproxy_free_slots.app", "slots.#", "data.haproxy_free_slots.old", "slots.#"),
-					resource.TestCheckResourceAttr("data.haproxy_free_slots.old", "slots.8", "websrv10"),
-				),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("data.haproxy_backend_servers.app", tfjsonpath.New("servers").AtSliceIndex(1).AtMapKey("name"), knownvalue.StringExact("websrv2")),
+					statecheck.ExpectKnownValue("data.haproxy_backend_servers.app", tfjsonpath.New("servers").AtSliceIndex(1).AtMapKey("state"), knownvalue.StringExact("ready")),
+					// Every slot but websrv2, in numeric order.
+					statecheck.ExpectKnownValue("data.haproxy_free_slots.app", tfjsonpath.New("slots"), knownvalue.ListExact(freeSlots)),
+					// The deprecated `prefix` finds the same.
+					statecheck.ExpectKnownValue("data.haproxy_free_slots.old", tfjsonpath.New("slots"), knownvalue.ListExact(freeSlots)),
+				},
+				Check: matchesSockets,
 			},
 			{
 				// The instances disagree about backend extra's servers.
