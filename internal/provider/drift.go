@@ -198,6 +198,8 @@ func table(rows [][]string) string {
 func ago(secs int64) string {
 	d := time.Duration(secs) * time.Second
 	switch {
+	case secs < 1:
+		return "under a second"
 	case secs == 1:
 		return "1 second"
 	case d < 2*time.Minute:

@@ -76,7 +76,7 @@ func TestPlanOutputWordsDrift(t *testing.T) {
 	b.Restart(t)
 	out = tf("plan")
 	for _, want := range []*regexp.Regexp{
-		regexp.MustCompile(regexp.QuoteMeta(nameB) + `\s+restarted\s+\(or\s+reloaded\)\s+\d+\s+seconds?\s+ago;\s+its\s+runtime\s+changes\s+were\s+lost;\s+this\s+plan\s+restores\s+them`),
+		regexp.MustCompile(regexp.QuoteMeta(nameB) + `\s+restarted\s+\(or\s+reloaded\)\s+(under\s+a\s+second|\d+\s+seconds?)\s+ago;\s+its\s+runtime\s+changes\s+were\s+lost;\s+this\s+plan\s+restores\s+them`),
 		row(nameB, "127.0.0.1", "1", "maint", "1"),
 	} {
 		if !want.MatchString(out) {
