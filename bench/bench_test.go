@@ -28,13 +28,13 @@ import (
 )
 
 type row struct {
-	n, k                        int
-	floorApply, stubApply       time.Duration
-	apply, socat                time.Duration
-	floorPlan, stubPlan, plan   time.Duration
-	stubPlanNoRefresh           time.Duration
-	planNoRefresh               time.Duration
-	applyWork, refreshWork      work // per resource
+	n, k                      int
+	floorApply, stubApply     time.Duration
+	apply, socat              time.Duration
+	floorPlan, stubPlan, plan time.Duration
+	stubPlanNoRefresh         time.Duration
+	planNoRefresh             time.Duration
+	applyWork, refreshWork    work // per resource
 }
 
 // work is the socket work of one Terraform run, per resource: round trips
