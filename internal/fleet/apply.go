@@ -138,7 +138,7 @@ func (f *Fleet) Apply(ctx context.Context, d Desired, views []SocketView) []Resu
 		}
 		want := ValuesOf(out[i].After)
 		want.State = haproxy.StateReady
-		out[i].After, out[i].Err = f.runAndConfirm(ctx, c, d.Backend, d.Server, []step{{cmds: []haproxy.Command{ready}}}, want)
+		out[i].After, out[i].Err = f.runAndConfirm(ctx, c, d.Backend, d.Server, []step{{cmds: []haproxy.Command{ready}}}, out[i].After, want)
 	})
 	return out
 }
@@ -195,7 +195,7 @@ func (f *Fleet) applyOne(ctx context.Context, c *haproxy.Client, view SocketView
 	if moving && curState == haproxy.StateReady && (d.Grace.DrainTimeout > 0 || gate) {
 		var drain batch
 		drain.add(haproxy.SetServerState(d.Backend, d.Server, haproxy.StateDrain))
-		if err := f.runWrite(ctx, c, d.Backend, drain); err != nil {
+		if err := f.runWrite(ctx, c, d.Backend, d.Server, drain); err != nil {
 			return fail(err)
 		}
 		curState = haproxy.StateDrain
@@ -255,7 +255,7 @@ func (f *Fleet) applyOne(ctx context.Context, c *haproxy.Client, view SocketView
 	if d.Health != nil {
 		want.Health = *d.Health
 	}
-	res.After, res.Err = f.runAndConfirm(ctx, c, d.Backend, d.Server, steps, want)
+	res.After, res.Err = f.runAndConfirm(ctx, c, d.Backend, d.Server, steps, cur, want)
 	return res, gate && res.Err == nil
 }
 
@@ -283,42 +283,45 @@ type step struct {
 	until *expectation
 }
 
-// runSteps sends the steps' commands in order. Consecutive groups share one
-// interactive session, each group sent only once every command of the one
-// before succeeded; a step with until ends the session, because the reads
-// that confirm it must not hold a connection while waiting.
-func (f *Fleet) runSteps(ctx context.Context, c *haproxy.Client, backend string, steps []step) (sent []haproxy.Command, err error) {
+// runSteps sends the steps' commands to one server in order. Consecutive
+// groups share one interactive session, each group sent only once every
+// command of the one before succeeded; a step with until ends the session,
+// because the reads that confirm it must not hold a connection while
+// waiting. read is the server's row from the last such confirmation (nil
+// when no step had until).
+func (f *Fleet) runSteps(ctx context.Context, c *haproxy.Client, backend, server string, steps []step) (read *haproxy.ServerState, err error) {
 	var groups [][]haproxy.Command
 	for _, s := range steps {
 		if len(s.cmds) == 0 {
 			continue
 		}
 		groups = append(groups, s.cmds)
-		sent = append(sent, s.cmds...)
 		if s.until == nil {
 			continue
 		}
-		if err := f.runGroups(ctx, c, backend, groups); err != nil {
-			return sent, err
+		if err := f.runGroups(ctx, c, backend, server, groups); err != nil {
+			return read, err
 		}
 		groups = nil
-		if _, err := f.settleOne(ctx, c, backend, *s.until, s.cmds); err != nil {
-			return sent, err
+		row, err := f.settleOne(ctx, c, backend, *s.until, s.cmds)
+		if err != nil {
+			return read, err
 		}
+		read = &row
 	}
-	return sent, f.runGroups(ctx, c, backend, groups)
+	return read, f.runGroups(ctx, c, backend, server, groups)
 }
 
 // runGroups sends the groups over one interactive session, reading each
 // group's replies before sending the next, and records the write. A refused
 // command stops the rest.
-func (f *Fleet) runGroups(ctx context.Context, c *haproxy.Client, backend string, groups [][]haproxy.Command) error {
+func (f *Fleet) runGroups(ctx context.Context, c *haproxy.Client, backend, server string, groups [][]haproxy.Command) error {
 	if len(groups) == 0 {
 		return nil
 	}
 	opCtx, cancel := f.op(ctx)
 	defer cancel()
-	defer f.reads.wrote(readKey{c.Target(), backend}) // even a failed group may have changed something
+	defer f.reads.wrote(readKey{c.Target(), backend}, scope(server)) // even a failed group may have changed something
 	return c.Session(opCtx, func(s *haproxy.Session) error {
 		for _, g := range groups {
 			each, err := s.Run(g...)
@@ -334,25 +337,59 @@ func (f *Fleet) runGroups(ctx context.Context, c *haproxy.Client, backend string
 }
 
 // runWrite sends one batch on one connection and records the write.
-func (f *Fleet) runWrite(ctx context.Context, c *haproxy.Client, backend string, b batch) error {
+func (f *Fleet) runWrite(ctx context.Context, c *haproxy.Client, backend, server string, b batch) error {
 	if b.err != nil {
 		return b.err
 	}
 	opCtx, cancel := f.op(ctx)
 	defer cancel()
 	_, err := c.Run(opCtx, b.cmds...)
-	f.reads.wrote(readKey{c.Target(), backend}) // even a failed batch may have changed something
+	f.reads.wrote(readKey{c.Target(), backend}, scope(server)) // even a failed batch may have changed something
 	return err
 }
 
-// runAndConfirm runs the steps and then polls fresh reads until the server
-// holds want (see settle): HAProxy 2.9+ applies some changes after replying.
-func (f *Fleet) runAndConfirm(ctx context.Context, c *haproxy.Client, backend, server string, steps []step, want Values) (haproxy.ServerState, error) {
-	sent, err := f.runSteps(ctx, c, backend, steps)
+// scope is the servers a write touched, for the read cache: one, or ("")
+// possibly any of the backend's.
+func scope(server string) []string {
+	if server == "" {
+		return nil
+	}
+	return []string{server}
+}
+
+// runAndConfirm runs the steps and returns the server as it now is: the
+// row last read (the confirmation of an address change, which HAProxy 2.9+
+// applies after replying, so only a read proves it; else before, the row
+// pre-flight read) with what the other commands set. Those need no read
+// back: `set server … state|weight` and `enable|disable health` are
+// applied before HAProxy replies, on every supported version (a read in the
+// same session shows them), and only the empty reply counts as success.
+func (f *Fleet) runAndConfirm(ctx context.Context, c *haproxy.Client, backend, server string, steps []step, before haproxy.ServerState, want Values) (haproxy.ServerState, error) {
+	read, err := f.runSteps(ctx, c, backend, server, steps)
 	if err != nil {
 		return haproxy.ServerState{}, err
 	}
-	return f.settleOne(ctx, c, backend, showsValues(server, want), sent)
+	now := before
+	if read != nil {
+		now = *read
+	}
+	return withValues(now, want), nil
+}
+
+// withValues is row with the values a confirmed write set.
+func withValues(row haproxy.ServerState, v Values) haproxy.ServerState {
+	if addr, err := netip.ParseAddr(v.Addr); err == nil {
+		row.Addr = addr
+	}
+	row.Port = v.Port
+	row.UserWeight = v.Weight
+	row.Admin = row.Admin.WithUserState(v.State)
+	if v.Health {
+		row.CheckState |= haproxy.CheckEnabled
+	} else {
+		row.CheckState &^= haproxy.CheckEnabled
+	}
+	return row
 }
 
 func describe(v Values) string {

@@ -95,7 +95,7 @@ func (f *Fleet) claim(ctx context.Context, clients []*haproxy.Client, backend st
 		opCtx, cancel := f.op(ctx)
 		each, err := c.RunEach(opCtx, batch...)
 		cancel()
-		f.reads.wrote(readKey{c.Target(), backend})
+		f.reads.wrote(readKey{c.Target(), backend}, nil)
 		if err != nil {
 			return giveBack(err)
 		}
@@ -134,7 +134,7 @@ func (f *Fleet) release(ctx context.Context, clients []*haproxy.Client, backend,
 	}
 	var errs []error
 	for _, c := range clients {
-		if err := f.runWrite(ctx, c, backend, batch{cmds: []haproxy.Command{cmd}}); err != nil && !haproxy.IsGone(err) {
+		if err := f.runWrite(ctx, c, backend, "", batch{cmds: []haproxy.Command{cmd}}); err != nil && !haproxy.IsGone(err) {
 			errs = append(errs, fmt.Errorf("%s: cannot release the claim on %s/%s: %w", c.Name(), backend, slot, err))
 		}
 	}

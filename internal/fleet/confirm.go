@@ -50,8 +50,12 @@ func (f *Fleet) settle(ctx context.Context, c *haproxy.Client, backend string, e
 	deadline := time.Now().Add(f.timeout)
 	rows := make(map[string]haproxy.ServerState, len(exps))
 	pause := settleFirstPoll
+	servers := make([]string, len(exps))
+	for i, e := range exps {
+		servers[i] = e.server
+	}
 	for {
-		snap, err := f.read(ctx, c, backend, time.Now())
+		snap, err := f.read(ctx, c, backend, servers, time.Now())
 		if err != nil {
 			return rows, nil, err
 		}

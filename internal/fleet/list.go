@@ -42,7 +42,7 @@ func (f *Fleet) listSkipping(ctx context.Context, backend string, notBefore time
 		return nil, nil, nil, err
 	}
 	answers, err := gather(ctx, f, true, func(ctx context.Context, c *haproxy.Client) (Listing, error) {
-		snap, err := f.read(ctx, c, backend, notBefore)
+		snap, err := f.read(ctx, c, backend, nil, notBefore)
 		if err == nil && needAdmin && snap.level != "admin" {
 			err = fmt.Errorf("%s: the socket's level is %q; writes need `level admin` on the stats socket", c.Name(), snap.level)
 		}

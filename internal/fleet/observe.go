@@ -51,7 +51,7 @@ func (f *Fleet) Observe(ctx context.Context, backend, server string) []Observati
 
 func (f *Fleet) observeOne(ctx context.Context, c *haproxy.Client, backend, server string) Observation {
 	o := Observation{Socket: c.Target()}
-	snap, err := f.read(ctx, c, backend, time.Now().Add(-freshness))
+	snap, err := f.read(ctx, c, backend, []string{server}, time.Now().Add(-freshness))
 	switch {
 	case errors.Is(err, haproxy.ErrNoSuchBackend):
 		return o // confirmed absent: the whole backend is gone

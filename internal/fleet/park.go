@@ -82,7 +82,7 @@ func (f *Fleet) Park(ctx context.Context, backend, server string, origins map[st
 // server has in the configuration.
 func (f *Fleet) parkOne(ctx context.Context, c *haproxy.Client, backend, server string, o Origin, owner Owner, g Grace) (warnings []string, err error) {
 	gone := []string{fmt.Sprintf("%s: %s/%s no longer exists there; nothing to park", c.Name(), backend, server)}
-	snap, err := f.read(ctx, c, backend, time.Now())
+	snap, err := f.read(ctx, c, backend, []string{server}, time.Now())
 	if errors.Is(err, haproxy.ErrNoSuchBackend) {
 		return gone, nil
 	}
@@ -106,7 +106,7 @@ func (f *Fleet) parkOne(ctx context.Context, c *haproxy.Client, backend, server 
 	if g.DrainTimeout > 0 && cur.Admin.UserState() != haproxy.StateMaint {
 		var drain batch
 		drain.add(haproxy.SetServerState(backend, server, haproxy.StateDrain))
-		if err := f.runWrite(ctx, c, backend, drain); err != nil {
+		if err := f.runWrite(ctx, c, backend, server, drain); err != nil {
 			return nil, err
 		}
 		if warnings, err = f.waitDrained(ctx, c, cur, g); err != nil {
@@ -118,7 +118,7 @@ func (f *Fleet) parkOne(ctx context.Context, c *haproxy.Client, backend, server 
 	if g.ShutdownSessions {
 		out.add(haproxy.ShutdownSessions(backend, server))
 	}
-	if err := f.runWrite(ctx, c, backend, out); err != nil {
+	if err := f.runWrite(ctx, c, backend, server, out); err != nil {
 		if haproxy.IsGone(err) {
 			return gone, nil
 		}
@@ -135,6 +135,9 @@ func (f *Fleet) parkOne(ctx context.Context, c *haproxy.Client, backend, server 
 		return warnings, move.err
 	}
 	want := Values{Addr: addr.String(), Port: o.Port, State: haproxy.StateMaint, Weight: o.Weight, Health: ValuesOf(cur).Health}
-	_, err = f.runAndConfirm(ctx, c, backend, server, []step{{cmds: move.cmds}}, want)
+	// The address must show in a read (HAProxy 2.9+ applies it after
+	// replying); the weight is applied before the reply.
+	parked := showsAddr(server, addr.String(), o.Port)
+	_, err = f.runAndConfirm(ctx, c, backend, server, []step{{cmds: move.cmds, until: &parked}}, cur, want)
 	return warnings, err
 }

@@ -103,7 +103,7 @@ func (f *Fleet) applyChanges(ctx context.Context, c *haproxy.Client, backend str
 		opCtx, cancel := f.op(ctx)
 		each, err := c.RunEach(opCtx, cmds...)
 		cancel()
-		f.reads.wrote(readKey{c.Target(), backend})
+		f.reads.wrote(readKey{c.Target(), backend}, nil)
 		for i, slot := range owners {
 			switch {
 			case err != nil && failed[slot] == nil:

@@ -30,9 +30,8 @@ func (f *Fleet) Preflight(ctx context.Context, backend, server string, needs ...
 	if err := haproxy.ValidateName("backend", backend); err != nil {
 		return nil, nil, err
 	}
-	asked := time.Now()
 	answers, err := gather(ctx, f, true, func(ctx context.Context, c *haproxy.Client) (SocketView, error) {
-		slot, err := f.preflightOne(ctx, c, asked, backend, server)
+		slot, err := f.preflightOne(ctx, c, backend, server)
 		for _, need := range needs {
 			if err == nil {
 				if e := need(slot.Current); e != nil {
@@ -73,11 +72,15 @@ func (f *Fleet) PreflightFor(ctx context.Context, d Desired) ([]SocketView, []st
 	return f.Preflight(ctx, d.Backend, d.Server, append(d.Requirements(), owned)...)
 }
 
-// preflightOne needs a read that started after the caller asked: a shared
-// one if another resource's pre-flight or confirmation is about to fetch.
-func (f *Fleet) preflightOne(ctx context.Context, c *haproxy.Client, asked time.Time, backend, server string) (SocketView, error) {
+// preflightOne reads the server from a shared read at most `freshness`
+// old that started after this process last wrote to the server (see
+// readCache): an apply's pre-flights share one fetch per socket instead of
+// one each. A change made by someone else since that read is still caught
+// where it matters: the write itself fails on a missing server, and the
+// confirmation read shows what HAProxy holds.
+func (f *Fleet) preflightOne(ctx context.Context, c *haproxy.Client, backend, server string) (SocketView, error) {
 	slot := SocketView{Socket: c.Target()}
-	snap, err := f.read(ctx, c, backend, asked)
+	snap, err := f.read(ctx, c, backend, []string{server}, time.Now().Add(-freshness))
 	if snap.level != "" && snap.level != "admin" {
 		return slot, fmt.Errorf("%s: the socket's level is %q; writes need `level admin` on the stats socket", c.Name(), snap.level)
 	}
@@ -110,8 +113,8 @@ func (f *Fleet) preflightOne(ctx context.Context, c *haproxy.Client, asked time.
 // own, so a caller queued behind another caller's fetch waits for the fetch
 // that serves it instead of timing out first (which, with
 // SkipUnreachable, would skip a socket that is only slow).
-func (f *Fleet) read(ctx context.Context, c *haproxy.Client, backend string, notBefore time.Time) (snapshot, error) {
-	return f.reads.get(ctx, readKey{c.Target(), backend}, notBefore, func(ctx context.Context) (snapshot, error) {
+func (f *Fleet) read(ctx context.Context, c *haproxy.Client, backend string, servers []string, notBefore time.Time) (snapshot, error) {
+	return f.reads.get(ctx, readKey{c.Target(), backend}, servers, notBefore, func(ctx context.Context) (snapshot, error) {
 		ctx, cancel := f.op(ctx)
 		defer cancel()
 		return fetchSnapshot(ctx, c, backend)

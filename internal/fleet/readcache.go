@@ -16,14 +16,18 @@ import (
 // may have started), and gets either a fetch that started no earlier, or a
 // new one.
 //
-//   - Refresh (Observe) accepts replies up to `freshness` old: a plan's
-//     reads of one backend share one round trip per socket.
-//   - Pre-flight and write confirmation accept only a fetch that starts after
-//     they ask. While one fetch is in flight, such callers queue for the next
-//     one, which then serves all of them: under Terraform's parallelism ten
+//   - Refresh (Observe) and pre-flight accept replies up to `freshness` old:
+//     a plan's reads of one backend share one round trip per socket, and so
+//     do the pre-flights of an apply.
+//   - Write confirmation accepts only a fetch that starts after it asks.
+//     While one fetch is in flight, such callers queue for the next one,
+//     which then serves all of them: under Terraform's parallelism ten
 //     concurrent writes cost about two reads per socket, not ten.
-//   - A completed write moves the floor for every later caller, so no reply
-//     fetched before a write ever answers a read made after it.
+//   - A completed write moves the floor for every later caller about the
+//     servers it wrote (or, for a write to many, about every server): no
+//     reply fetched before this process wrote a server ever answers a read of
+//     that server made after it. Writes to other servers do not: they cannot
+//     change this server's row.
 const freshness = 2 * time.Second
 
 // snapshot is one fetch: the socket's level and the backend's servers.
@@ -54,9 +58,26 @@ func (e *readEntry) finished() bool {
 }
 
 type readSlot struct {
-	current   *readEntry // latest fetch, in flight or done
-	next      *readEntry // queued behind current; starts when it finishes
-	lastWrite time.Time
+	current *readEntry // latest fetch, in flight or done
+	next    *readEntry // queued behind current; starts when it finishes
+	// Completed writes: to the whole backend, to any server, per server.
+	wroteAll, wroteAny time.Time
+	wrote              map[string]time.Time
+}
+
+// floor is the earliest start a fetch may have to answer a read of servers
+// (nil: of every server).
+func (s *readSlot) floor(servers []string) time.Time {
+	if servers == nil {
+		return s.wroteAny
+	}
+	f := s.wroteAll
+	for _, name := range servers {
+		if t := s.wrote[name]; t.After(f) {
+			f = t
+		}
+	}
+	return f
 }
 
 type readCache struct {
@@ -73,17 +94,14 @@ func newReadCache() *readCache {
 // fetch serves several callers and must not die with the first one.
 type fetchFunc func(ctx context.Context) (snapshot, error)
 
-// get returns a snapshot whose fetch started at or after notBefore (and
-// after the last write recorded for this socket and backend).
-func (rc *readCache) get(ctx context.Context, key readKey, notBefore time.Time, fetch fetchFunc) (snapshot, error) {
+// get returns a snapshot whose fetch started at or after notBefore, and
+// after the last write recorded for this socket and backend that touched
+// one of servers (nil: any server).
+func (rc *readCache) get(ctx context.Context, key readKey, servers []string, notBefore time.Time, fetch fetchFunc) (snapshot, error) {
 	rc.mu.Lock()
-	s := rc.slots[key]
-	if s == nil {
-		s = &readSlot{}
-		rc.slots[key] = s
-	}
-	if s.lastWrite.After(notBefore) {
-		notBefore = s.lastWrite
+	s := rc.slot(key)
+	if f := s.floor(servers); f.After(notBefore) {
+		notBefore = f
 	}
 	var e *readEntry
 	cur := s.current
@@ -128,15 +146,29 @@ func (rc *readCache) run(ctx context.Context, key readKey, s *readSlot, e *readE
 	}
 }
 
-// wrote records that a write to this socket and backend has completed: no
-// fetch started before now may answer a later caller.
-func (rc *readCache) wrote(key readKey) {
+// wrote records that a write to servers of this socket and backend (nil:
+// to any of them) has completed: no fetch started before now may answer a
+// later read of them.
+func (rc *readCache) wrote(key readKey, servers []string) {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
+	s := rc.slot(key)
+	now := rc.now()
+	s.wroteAny = now
+	if servers == nil {
+		s.wroteAll = now
+	}
+	for _, name := range servers {
+		s.wrote[name] = now
+	}
+}
+
+// slot returns key's slot, creating it; rc.mu must be held.
+func (rc *readCache) slot(key readKey) *readSlot {
 	s := rc.slots[key]
 	if s == nil {
-		s = &readSlot{}
+		s = &readSlot{wrote: map[string]time.Time{}}
 		rc.slots[key] = s
 	}
-	s.lastWrite = rc.now()
+	return s
 }

@@ -30,7 +30,7 @@ func TestReadCacheQueuesFreshReadersBehindOneFetch(t *testing.T) {
 	var wg sync.WaitGroup
 	first := make(chan snapshot, 1)
 	wg.Add(1)
-	go func() { defer wg.Done(); s, _ := rc.get(context.Background(), key, time.Now(), fetch); first <- s }()
+	go func() { defer wg.Done(); s, _ := rc.get(context.Background(), key, nil, time.Now(), fetch); first <- s }()
 	waitFor(t, func() bool { return calls.Load() == 1 })
 
 	// Ten callers that need a fetch started after they asked: they must not
@@ -43,7 +43,7 @@ func TestReadCacheQueuesFreshReadersBehindOneFetch(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			asking.Done()
-			s, _ := rc.get(context.Background(), key, time.Now(), fetch)
+			s, _ := rc.get(context.Background(), key, nil, time.Now(), fetch)
 			results <- s
 		}()
 	}
@@ -65,13 +65,25 @@ func TestReadCacheQueuesFreshReadersBehindOneFetch(t *testing.T) {
 	}
 
 	// Within the freshness window a tolerant reader reuses fetch 2 ...
-	if s, _ := rc.get(context.Background(), key, time.Now().Add(-freshness), fetch); s.level != "2" || calls.Load() != 2 {
+	if s, _ := rc.get(context.Background(), key, nil, time.Now().Add(-freshness), fetch); s.level != "2" || calls.Load() != 2 {
 		t.Fatalf("tolerant reader got %q after %d fetches", s.level, calls.Load())
 	}
-	// ... but not once a write has completed.
-	rc.wrote(key)
-	if s, _ := rc.get(context.Background(), key, time.Now().Add(-freshness), fetch); s.level != "3" {
-		t.Fatalf("read after a write got stale fetch %q", s.level)
+	// ... and a read of one server reuses it after a write to another ...
+	rc.wrote(key, []string{"w2"})
+	if s, _ := rc.get(context.Background(), key, []string{"w1"}, time.Now().Add(-freshness), fetch); s.level != "2" {
+		t.Fatalf("a write to w2 made a read of w1 fetch again (%q)", s.level)
+	}
+	// ... but not a read of the server written, nor of every server.
+	if s, _ := rc.get(context.Background(), key, []string{"w2"}, time.Now().Add(-freshness), fetch); s.level != "3" {
+		t.Fatalf("read of w2 after a write to it got stale fetch %q", s.level)
+	}
+	rc.wrote(key, nil)
+	if s, _ := rc.get(context.Background(), key, []string{"w1"}, time.Now().Add(-freshness), fetch); s.level != "4" {
+		t.Fatalf("read of w1 after a write to the whole backend got stale fetch %q", s.level)
+	}
+	rc.wrote(key, []string{"w1"})
+	if s, _ := rc.get(context.Background(), key, nil, time.Now().Add(-freshness), fetch); s.level != "5" {
+		t.Fatalf("read of every server after a write to one got stale fetch %q", s.level)
 	}
 }
 
@@ -85,11 +97,11 @@ func TestReadCacheDoesNotKeepErrors(t *testing.T) {
 		}
 		return snapshot{level: "admin"}, nil
 	}
-	if _, err := rc.get(context.Background(), key, time.Now().Add(-freshness), fetch); err == nil {
+	if _, err := rc.get(context.Background(), key, nil, time.Now().Add(-freshness), fetch); err == nil {
 		t.Fatal("error lost")
 	}
 	fail = false
-	if s, err := rc.get(context.Background(), key, time.Now().Add(-freshness), fetch); err != nil || s.level != "admin" {
+	if s, err := rc.get(context.Background(), key, nil, time.Now().Add(-freshness), fetch); err != nil || s.level != "admin" {
 		t.Fatalf("cached error served again: %v", err)
 	}
 }
@@ -101,7 +113,7 @@ func TestReadCacheWaitHonoursContext(t *testing.T) {
 	var calls atomic.Int32
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	_, err := rc.get(ctx, readKey{"unix:///a", "app"}, time.Now(), countingFetch(&calls, release))
+	_, err := rc.get(ctx, readKey{"unix:///a", "app"}, nil, time.Now(), countingFetch(&calls, release))
 	if err == nil {
 		t.Fatal("a stuck shared read did not time out")
 	}

@@ -2,6 +2,7 @@ package fleet_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -216,4 +217,49 @@ func mustTransport(t *testing.T, target string) haproxy.Transport {
 		t.Fatal(err)
 	}
 	return tr
+}
+
+// runAndConfirm reads back only an address change (HAProxy 2.9+ applies it
+// after replying) and trusts the empty reply of `set server … state`,
+// `… weight` and `enable|disable health`. That holds only if HAProxy applies
+// those before it replies: a read in the same session must show them, on
+// every version of the matrix.
+func TestStateWeightAndHealthApplyBeforeTheReply(t *testing.T) {
+	inst := haproxytest.Start(t)
+	tr, err := haproxy.ParseTarget(inst.UnixTarget())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := haproxy.New(tr)
+	ctx := context.Background()
+	show, err := haproxy.ShowServersState("app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 40; i++ {
+		srv := fmt.Sprintf("websrv%d", i%haproxytest.Slots+1)
+		state := []haproxy.State{haproxy.StateReady, haproxy.StateDrain, haproxy.StateMaint}[i%3]
+		weight, health := i%200+2, i%2 == 0
+		st, err1 := haproxy.SetServerState("app", srv, state)
+		wt, err2 := haproxy.SetServerWeight("app", srv, weight)
+		hc, err3 := haproxy.EnableHealth("app", srv)
+		if !health {
+			hc, err3 = haproxy.DisableHealth("app", srv)
+		}
+		if err := errors.Join(err1, err2, err3); err != nil {
+			t.Fatal(err)
+		}
+		bodies, err := c.Run(ctx, st, wt, hc, show)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := c.ParseServersStateReply(show, bodies[3])
+		if err != nil {
+			t.Fatal(err)
+		}
+		row, _ := rows.Find("app", srv)
+		if v := fleet.ValuesOf(row); v.State != state || v.Weight != weight || v.Health != health {
+			t.Fatalf("round %d: a read in the same session shows %+v, not state %s weight %d health %v", i, v, state, weight, health)
+		}
+	}
 }

@@ -60,7 +60,7 @@ var ErrDrainUnfinished = errors.New("sessions outlasted the drain timeout")
 // checks, so this cannot be satisfied by a stale result.
 func (f *Fleet) waitHealthy(ctx context.Context, c *haproxy.Client, d Desired, deadline time.Time) error {
 	for {
-		snap, err := f.read(ctx, c, d.Backend, time.Now())
+		snap, err := f.read(ctx, c, d.Backend, []string{d.Server}, time.Now())
 		if err != nil {
 			return err
 		}

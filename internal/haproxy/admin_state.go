@@ -31,6 +31,21 @@ func (f AdminFlags) UserState() State {
 	}
 }
 
+// WithUserState is f after `set server … state s` (see UserState): ready
+// clears the forced maintenance and drain, drain forces drain and clears
+// forced maintenance, maint forces maintenance.
+func (f AdminFlags) WithUserState(s State) AdminFlags {
+	switch s {
+	case StateReady:
+		return f &^ (AdminForcedMaint | AdminForcedDrain)
+	case StateDrain:
+		return f&^AdminForcedMaint | AdminForcedDrain
+	case StateMaint:
+		return f | AdminForcedMaint
+	}
+	return f
+}
+
 // InMaintenance is HAProxy's own test (SRV_ADMF_MAINT = 0x23): forced,
 // inherited or resolver maintenance.
 func (f AdminFlags) InMaintenance() bool {

@@ -1,6 +1,7 @@
 package haproxy
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -184,5 +185,20 @@ func TestChunkLines(t *testing.T) {
 	}
 	if n := len(chunkLines(lines, 1000)); n != 1 {
 		t.Errorf("%d chunks for a small batch", n)
+	}
+}
+
+// BenchmarkParseServersState parses a 500-server reply: an apply confirms
+// every resource from replies like this one.
+func BenchmarkParseServersState(b *testing.B) {
+	var body strings.Builder
+	body.WriteString("1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port\n")
+	for i := 1; i <= 500; i++ {
+		fmt.Fprintf(&body, "3 app %d websrv%d 127.0.0.1 0 5 1 1 %d 1 0 0 14 0 0 0 - 1 - 0 0 - - 0\n", i, i, i)
+	}
+	for b.Loop() {
+		if _, err := ParseServersState(body.String()); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -54,12 +54,14 @@ func (s ServerState) HasInetAddr() bool { return s.Addr.IsValid() }
 // ServersState is a parsed `show servers state` reply.
 type ServersState struct {
 	Servers []ServerState
-	index   map[string]int // "backend/server" → position; one reply serves many lookups
+	index   map[serverKey]int // position; one reply serves many lookups
 }
+
+type serverKey struct{ backend, server string }
 
 // Find returns the named server of the named backend.
 func (s *ServersState) Find(backend, server string) (ServerState, bool) {
-	i, ok := s.index[backend+"/"+server]
+	i, ok := s.index[serverKey{backend, server}]
 	if !ok {
 		return ServerState{}, false
 	}
@@ -76,20 +78,26 @@ var requiredColumns = []string{
 // ParseServersState parses the body of `show servers state` by its header:
 // line 1 is the format version (always 1), line 2 the `# ` header naming the
 // columns, then one row per server with exactly as many fields as the header.
+// Every row is checked, not only the ones asked for: a reply garbled
+// anywhere is refused whole. One reply of a large backend is parsed for
+// every resource confirmed in an apply, so rows are split into one reused
+// buffer and columns are found by index, not by name.
 func ParseServersState(body string) (*ServersState, error) {
-	lines := strings.Split(strings.TrimRight(body, "\n"), "\n")
-	if len(lines) < 2 {
-		return nil, fmt.Errorf("servers state: expected a version line and a header, got %d line(s)", len(lines))
+	body = strings.TrimRight(body, "\n")
+	version, rest, _ := strings.Cut(body, "\n")
+	header, rows, _ := strings.Cut(rest, "\n")
+	if rest == "" {
+		return nil, fmt.Errorf("servers state: expected a version line and a header, got 1 line(s)")
 	}
-	if lines[0] != "1" {
-		return nil, fmt.Errorf("servers state: unsupported format version %q (expected 1)", shorten(lines[0], 40))
+	if version != "1" {
+		return nil, fmt.Errorf("servers state: unsupported format version %q (expected 1)", shorten(version, 40))
 	}
-	if !strings.HasPrefix(lines[1], "# ") {
+	if !strings.HasPrefix(header, "# ") {
 		return nil, fmt.Errorf("servers state: line 2 is not a `# ` header")
 	}
-	header := strings.Fields(lines[1][2:])
-	col := make(map[string]int, len(header))
-	for i, name := range header {
+	names := strings.Fields(header[2:])
+	col := make(map[string]int, len(names))
+	for i, name := range names {
 		if _, dup := col[name]; dup {
 			return nil, fmt.Errorf("servers state: column %q appears twice in the header", name)
 		}
@@ -100,67 +108,104 @@ func ParseServersState(body string) (*ServersState, error) {
 			return nil, fmt.Errorf("servers state: required column %q is missing from the header", name)
 		}
 	}
+	cols := columnsOf(col)
 
-	out := &ServersState{Servers: make([]ServerState, 0, len(lines)-2), index: make(map[string]int, len(lines)-2)}
-	for n, line := range lines[2:] {
-		fields := strings.Split(line, " ")
-		if len(fields) != len(header) {
-			return nil, fmt.Errorf("servers state: row %d has %d fields, the header has %d", n+1, len(fields), len(header))
+	n := strings.Count(rows, "\n") + 1
+	if rows == "" {
+		n = 0
+	}
+	out := &ServersState{Servers: make([]ServerState, 0, n), index: make(map[serverKey]int, n)}
+	fields := make([]string, 0, len(names))
+	for row := 1; rows != ""; row++ {
+		var line string
+		line, rows, _ = strings.Cut(rows, "\n")
+		fields = splitSpaces(fields[:0], line)
+		if len(fields) != len(names) {
+			return nil, fmt.Errorf("servers state: row %d has %d fields, the header has %d", row, len(fields), len(names))
 		}
-		row, err := parseServerRow(fields, col)
+		r, err := cols.parse(fields)
 		if err != nil {
-			return nil, fmt.Errorf("servers state: row %d: %w", n+1, err)
+			return nil, fmt.Errorf("servers state: row %d: %w", row, err)
 		}
-		key := row.Backend + "/" + row.Name
+		key := serverKey{r.Backend, r.Name}
 		if _, dup := out.index[key]; dup {
-			return nil, fmt.Errorf("servers state: server %s appears twice", key)
+			return nil, fmt.Errorf("servers state: server %s/%s appears twice", r.Backend, r.Name)
 		}
 		out.index[key] = len(out.Servers)
-		out.Servers = append(out.Servers, row)
+		out.Servers = append(out.Servers, r)
 	}
 	return out, nil
 }
 
-func parseServerRow(fields []string, col map[string]int) (ServerState, error) {
+// splitSpaces appends line's single-space-separated fields to dst.
+func splitSpaces(dst []string, line string) []string {
+	for {
+		field, rest, more := strings.Cut(line, " ")
+		dst = append(dst, field)
+		if !more {
+			return dst
+		}
+		line = rest
+	}
+}
+
+// columns holds each column's index in a row; -1 for an optional column the
+// header lacks.
+type columns struct {
+	beID, beName, srvID, srvName, addr, op, admin, uweight, iweight, port int
+	checkStatus, checkResult, checkHealth, checkState, fqdn               int
+}
+
+func columnsOf(col map[string]int) columns {
+	opt := func(name string) int {
+		if i, ok := col[name]; ok {
+			return i
+		}
+		return -1
+	}
+	return columns{
+		beID: col["be_id"], beName: col["be_name"], srvID: col["srv_id"], srvName: col["srv_name"],
+		addr: col["srv_addr"], op: col["srv_op_state"], admin: col["srv_admin_state"],
+		uweight: col["srv_uweight"], iweight: col["srv_iweight"], port: col["srv_port"],
+		checkStatus: opt("srv_check_status"), checkResult: opt("srv_check_result"),
+		checkHealth: opt("srv_check_health"), checkState: opt("srv_check_state"), fqdn: opt("srv_fqdn"),
+	}
+}
+
+// parse reads one row's fields.
+func (c columns) parse(fields []string) (ServerState, error) {
 	var r ServerState
 	var err error
-	get := func(name string) string { return fields[col[name]] }
-	num := func(name string, dst *int) {
-		if err != nil {
-			return
+	num := func(idx int, name string) int {
+		if err != nil || idx < 0 {
+			return 0
 		}
-		v, e := strconv.Atoi(get(name))
+		v, e := strconv.Atoi(fields[idx])
 		if e != nil || v < 0 {
-			err = fmt.Errorf("column %s: %q is not a non-negative integer", name, shorten(get(name), 40))
-			return
+			err = fmt.Errorf("column %s: %q is not a non-negative integer", name, shorten(fields[idx], 40))
+			return 0
 		}
-		*dst = v
-	}
-	optNum := func(name string, dst *int) {
-		if _, ok := col[name]; ok {
-			num(name, dst)
-		}
+		return v
 	}
 
-	r.Backend, r.Name = get("be_name"), get("srv_name")
+	r.Backend, r.Name = fields[c.beName], fields[c.srvName]
 	if e := ValidateName("backend", r.Backend); e != nil {
 		return r, e
 	}
 	if e := ValidateName("server", r.Name); e != nil {
 		return r, e
 	}
-	var op, admin int
-	num("be_id", &r.BackendID)
-	num("srv_id", &r.ID)
-	num("srv_op_state", &op)
-	num("srv_admin_state", &admin)
-	num("srv_uweight", &r.UserWeight)
-	num("srv_iweight", &r.InitialWeight)
-	num("srv_port", &r.Port)
-	optNum("srv_check_status", &r.CheckStatus)
-	optNum("srv_check_result", &r.CheckResult)
-	optNum("srv_check_health", &r.CheckHealth)
-	optNum("srv_check_state", &r.CheckState)
+	r.BackendID = num(c.beID, "be_id")
+	r.ID = num(c.srvID, "srv_id")
+	op := num(c.op, "srv_op_state")
+	admin := num(c.admin, "srv_admin_state")
+	r.UserWeight = num(c.uweight, "srv_uweight")
+	r.InitialWeight = num(c.iweight, "srv_iweight")
+	r.Port = num(c.port, "srv_port")
+	r.CheckStatus = num(c.checkStatus, "srv_check_status")
+	r.CheckResult = num(c.checkResult, "srv_check_result")
+	r.CheckHealth = num(c.checkHealth, "srv_check_health")
+	r.CheckState = num(c.checkState, "srv_check_state")
 	if err != nil {
 		return r, err
 	}
@@ -172,15 +217,15 @@ func parseServerRow(fields []string, col map[string]int) (ServerState, error) {
 	}
 	r.OpState, r.Admin = OpState(op), AdminFlags(admin)
 
-	if a := get("srv_addr"); a != "-" {
+	if a := fields[c.addr]; a != "-" {
 		addr, e := netip.ParseAddr(a)
 		if e != nil {
 			return r, fmt.Errorf("column srv_addr: %q is not an IP address", shorten(a, 60))
 		}
 		r.Addr = addr
 	}
-	if _, ok := col["srv_fqdn"]; ok && get("srv_fqdn") != "-" {
-		r.FQDN = get("srv_fqdn")
+	if c.fqdn >= 0 && fields[c.fqdn] != "-" {
+		r.FQDN = fields[c.fqdn]
 	}
 	return r, nil
 }
