@@ -245,7 +245,7 @@ func (f *Fleet) applyOne(ctx context.Context, c *haproxy.Client, view SocketView
 	if err := errors.Join(pre.err, move.err, post.err); err != nil {
 		return fail(err)
 	}
-	moved := showsAddr(d.Server, d.Addr.String(), port)
+	moved := showsAddr(d.Server, d.Addr.String(), port, cur)
 	steps := []step{{cmds: pre.cmds}, {cmds: move.cmds, until: &moved}, {cmds: post.cmds}}
 
 	want := Values{Addr: d.Addr.String(), Port: port, State: target, Weight: cur.UserWeight, Health: ValuesOf(cur).Health}
@@ -307,7 +307,9 @@ func (f *Fleet) runSteps(ctx context.Context, c *haproxy.Client, backend, server
 		if err != nil {
 			return read, err
 		}
-		read = &row
+		if row.Name != "" { // a one-server `show stat` confirms without a row
+			read = &row
+		}
 	}
 	return read, f.runGroups(ctx, c, backend, server, groups)
 }

@@ -3,6 +3,7 @@ package fleet
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"sort"
 	"strings"
 	"time"
@@ -31,7 +32,8 @@ const (
 type expectation struct {
 	server string
 	ok     func(haproxy.ServerState) bool
-	want   string // what ok checks, for the error message
+	want   string     // what ok checks, for the error message
+	probe  *statProbe // when set, settleOne tries a one-server read first
 }
 
 // unsettled is a server whose reads never showed what was expected.
@@ -85,7 +87,16 @@ func (f *Fleet) settle(ctx context.Context, c *haproxy.Client, backend string, e
 
 // settleOne is settle for one server, with the error already worded: it
 // names the socket, the commands HAProxy accepted, and what it last read.
+// An address change whose server ids are known is confirmed from the
+// server's own `show stat` row (settleStat), whose size does not grow with
+// the backend; the whole backend is read only when that row cannot say.
 func (f *Fleet) settleOne(ctx context.Context, c *haproxy.Client, backend string, e expectation, sent []haproxy.Command) (haproxy.ServerState, error) {
+	if e.probe != nil {
+		done, err := f.settleStat(ctx, c, backend, e, sent)
+		if done || err != nil {
+			return haproxy.ServerState{}, err
+		}
+	}
 	rows, missing, err := f.settle(ctx, c, backend, []expectation{e})
 	if err != nil {
 		return haproxy.ServerState{}, err
@@ -123,9 +134,51 @@ func showsValues(server string, want Values) expectation {
 }
 
 // showsAddr expects the server to hold addr:port, whatever else it shows.
-func showsAddr(server, addr string, port int) expectation {
-	return expectation{server: server, want: fmt.Sprintf("address %s port %d", addr, port), ok: func(s haproxy.ServerState) bool {
+// ids, when valid, is the server as pre-flight read it: its backend and
+// server ids let settleOne read its row alone.
+func showsAddr(server, addr string, port int, ids ...haproxy.ServerState) expectation {
+	e := expectation{server: server, want: fmt.Sprintf("address %s port %d", addr, port), ok: func(s haproxy.ServerState) bool {
 		v := ValuesOf(s)
 		return v.Addr == addr && v.Port == port
 	}}
+	if a, err := netip.ParseAddr(addr); err == nil && len(ids) == 1 && ids[0].BackendID > 0 && ids[0].ID > 0 {
+		e.probe = &statProbe{backendID: ids[0].BackendID, serverID: ids[0].ID, want: netip.AddrPortFrom(a, uint16(port))}
+	}
+	return e
+}
+
+// statProbe confirms an address change from one `show stat` row.
+type statProbe struct {
+	backendID, serverID int
+	want                netip.AddrPort
+}
+
+// settleStat polls the server's `show stat` row, each poll on a new
+// connection (HAProxy 2.9+ shows the change only to a later session), until
+// its address is e's, bounded by the provider's timeout. done is false, with
+// no error, when the row cannot tell (no row by that id and name, or no
+// address column): the caller then reads the whole backend.
+func (f *Fleet) settleStat(ctx context.Context, c *haproxy.Client, backend string, e expectation, sent []haproxy.Command) (done bool, err error) {
+	deadline := time.Now().Add(f.timeout)
+	pause := settleFirstPoll
+	for {
+		opCtx, cancel := f.op(ctx)
+		row, found, err := c.StatServer(opCtx, e.probe.backendID, e.probe.serverID, e.server)
+		cancel()
+		switch {
+		case err != nil:
+			return false, err
+		case !found || !row.Addr.IsValid():
+			return false, nil
+		case row.Addr == e.probe.want:
+			return true, nil
+		case time.Now().After(deadline):
+			return false, fmt.Errorf("%s: HAProxy accepted %s, but %s later `show stat` still reports address %s port %d for %s/%s, not %s",
+				c.Name(), quoteCommands(sent), f.timeout, row.Addr.Addr(), row.Addr.Port(), backend, e.server, e.want)
+		}
+		if err := sleep(ctx, min(pause, time.Until(deadline))); err != nil {
+			return false, err
+		}
+		pause = min(2*pause, settleMaxPoll)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,8 +23,8 @@ import (
 // lagTransport sits between the fleet and a real HAProxy and makes it act
 // like HAProxy 2.9+ at its slowest, deterministically: after
 // `set server <b>/<s> addr …`, the next `reads` replies of
-// `show servers state` still show the address the server had before (-1:
-// forever). Every command still reaches the real HAProxy. It records each
+// `show servers state` or `show stat` still show the address the server had
+// before (-1: forever). Every command still reaches the real HAProxy. It records each
 // `state ready` or `state drain` sent while reads still show the old
 // address: the provider must never send one.
 type lagTransport struct {
@@ -100,12 +101,26 @@ func (l *lagTransport) current(ctx context.Context, backend, server string) (add
 }
 
 // rewrite shows each pending server's old address in a prompt-mode reply
-// holding `show servers state`, and counts the read against its lag.
+// holding `show servers state` or `show stat` (its `addr` column), and
+// counts the read against its lag.
 func (l *lagTransport) rewrite(reply []byte) []byte {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	lines := strings.Split(string(reply), "\n")
+	statAddr := -1
 	for i, row := range lines {
+		if _, h, ok := strings.Cut(row, "# pxname,"); ok { // after a prompt, perhaps
+			statAddr = slices.Index(strings.Split("pxname,"+h, ","), "addr")
+			continue
+		}
+		if c := strings.Split(row, ","); statAddr > 0 && len(c) > statAddr {
+			if p, ok := l.pending[c[0]+"/"+c[1]]; ok {
+				c[statAddr] = net.JoinHostPort(p.addr, p.port)
+				lines[i] = strings.Join(c, ",")
+				l.lagged++
+			}
+			continue
+		}
 		f := strings.Fields(row)
 		if len(f) < 25 {
 			continue
@@ -148,7 +163,7 @@ func (c *lagConn) Write(p []byte) (int, error) {
 	lines := strings.Split(string(p), "\n")
 	c.l.sent(c.ctx, lines)
 	for _, line := range lines {
-		c.reads = c.reads || strings.HasPrefix(line, "show servers state")
+		c.reads = c.reads || strings.HasPrefix(line, "show servers state") || strings.HasPrefix(line, "show stat")
 	}
 	return c.Conn.Write(p)
 }

@@ -137,7 +137,7 @@ func (f *Fleet) parkOne(ctx context.Context, c *haproxy.Client, backend, server 
 	want := Values{Addr: addr.String(), Port: o.Port, State: haproxy.StateMaint, Weight: o.Weight, Health: ValuesOf(cur).Health}
 	// The address must show in a read (HAProxy 2.9+ applies it after
 	// replying); the weight is applied before the reply.
-	parked := showsAddr(server, addr.String(), o.Port)
+	parked := showsAddr(server, addr.String(), o.Port, cur)
 	_, err = f.runAndConfirm(ctx, c, backend, server, []step{{cmds: move.cmds, until: &parked}}, cur, want)
 	return warnings, err
 }

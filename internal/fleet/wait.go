@@ -21,16 +21,16 @@ func (f *Fleet) waitDrained(ctx context.Context, c *haproxy.Client, srv haproxy.
 	deadline := time.Now().Add(g.DrainTimeout)
 	for {
 		opCtx, cancel := f.op(ctx)
-		rows, err := c.Stat(opCtx, srv.BackendID) // by id: a frontend can share the backend's name
+		// By ids: a frontend can share the backend's name; one row, however
+		// large the backend.
+		row, found, err := c.StatServer(opCtx, srv.BackendID, srv.ID, server)
 		cancel()
 		if err != nil {
 			return nil, err
 		}
 		sessions := -1
-		for _, r := range rows {
-			if r.ProxyID == srv.BackendID && r.Server == server {
-				sessions = r.Sessions
-			}
+		if found && row.ProxyID == srv.BackendID {
+			sessions = row.Sessions
 		}
 		switch {
 		case sessions < 0:

@@ -234,6 +234,14 @@ func ShowStat(backendID int) (Command, error) {
 	return Command{line: "show stat " + strconv.Itoa(backendID) + " 4 -1", reply: dataReply("# pxname,")}, nil
 }
 
+// ShowStatServer builds `show stat <be_id> 4 <srv_id>`: one server's row.
+func ShowStatServer(backendID, serverID int) (Command, error) {
+	if backendID <= 0 || serverID <= 0 {
+		return Command{}, invalid(fmt.Errorf("backend id %d / server id %d is not a pair of positive numbers", backendID, serverID))
+	}
+	return Command{line: "show stat " + strconv.Itoa(backendID) + " 4 " + strconv.Itoa(serverID), reply: dataReply("# pxname,")}, nil
+}
+
 // ShowInfo builds `show info`.
 func ShowInfo() Command { return Command{line: "show info", reply: dataReply("Name: ")} }
 

@@ -35,15 +35,24 @@ func (c *Client) ParseServersStateReply(cmd Command, body string) (*ServersState
 	return st, c.parsed(cmd, body, err)
 }
 
-// Stat runs `show stat` for the servers of the backend with id backendID.
-func (c *Client) Stat(ctx context.Context, backendID int) ([]StatRow, error) {
-	cmd, err := ShowStat(backendID)
+// StatServer runs `show stat` for one server; found is false when HAProxy
+// reports no row for it with that name.
+func (c *Client) StatServer(ctx context.Context, backendID, serverID int, name string) (row StatRow, found bool, err error) {
+	cmd, err := ShowStatServer(backendID, serverID)
 	body, err := c.exec(ctx, cmd, err)
 	if err != nil {
-		return nil, err
+		return row, false, err
 	}
 	rows, err := ParseStat(body)
-	return rows, c.parsed(cmd, body, err)
+	if err = c.parsed(cmd, body, err); err != nil {
+		return row, false, err
+	}
+	for _, r := range rows {
+		if r.ServerID == serverID && r.Server == name {
+			return r, true, nil
+		}
+	}
+	return row, false, nil
 }
 
 // Info returns `show info` as a map.

@@ -67,3 +67,14 @@ func (c *Client) DisableHealth(ctx context.Context, backend, server string) erro
 	_, err = c.exec(ctx, cmd, err)
 	return err
 }
+
+// Stat runs `show stat` for the servers of the backend with id backendID.
+func (c *Client) Stat(ctx context.Context, backendID int) ([]StatRow, error) {
+	cmd, err := ShowStat(backendID)
+	body, err := c.exec(ctx, cmd, err)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := ParseStat(body)
+	return rows, c.parsed(cmd, body, err)
+}

@@ -3,18 +3,25 @@ package haproxy
 import (
 	"encoding/csv"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 )
 
 // StatRow is the part of a `show stat` server row the provider needs: live
-// sessions, which `show servers state` does not carry.
+// sessions, which `show servers state` does not carry, and the address, which
+// a one-server `show stat` reads at a cost that does not grow with the
+// backend.
 type StatRow struct {
 	Proxy    string
 	ProxyID  int // iid
 	Server   string
+	ServerID int    // sid
 	Sessions int    // scur
 	Status   string // e.g. UP, DOWN, MAINT, DRAIN, "UP 1/3"
+	// Addr is the `addr` column (`127.0.0.1:80`, `[::1]:80`); invalid when
+	// the column is missing or empty.
+	Addr netip.AddrPort
 }
 
 // ParseStat parses `show stat` CSV by its `# pxname,…` header. Rows for
@@ -53,7 +60,14 @@ func ParseStat(body string) ([]StatRow, error) {
 		if err != nil {
 			return nil, fmt.Errorf("stat: %s/%s: iid %q is not a number", rec[col["pxname"]], sv, rec[col["iid"]])
 		}
-		out = append(out, StatRow{Proxy: rec[col["pxname"]], ProxyID: iid, Server: sv, Sessions: scur, Status: rec[col["status"]]})
+		row := StatRow{Proxy: rec[col["pxname"]], ProxyID: iid, Server: sv, Sessions: scur, Status: rec[col["status"]]}
+		if i, ok := col["sid"]; ok {
+			row.ServerID, _ = strconv.Atoi(rec[i])
+		}
+		if i, ok := col["addr"]; ok {
+			row.Addr, _ = netip.ParseAddrPort(rec[i])
+		}
+		out = append(out, row)
 	}
 	return out, nil
 }
