@@ -291,7 +291,7 @@ type step struct {
 // when no step had until).
 func (f *Fleet) runSteps(ctx context.Context, c *haproxy.Client, backend, server string, steps []step) (read *haproxy.ServerState, err error) {
 	var groups [][]haproxy.Command
-	for _, s := range steps {
+	for i, s := range steps {
 		if len(s.cmds) == 0 {
 			continue
 		}
@@ -303,6 +303,13 @@ func (f *Fleet) runSteps(ctx context.Context, c *haproxy.Client, backend, server
 			return read, err
 		}
 		groups = nil
+		if then, last := thenGroups(steps[i+1:]); s.until.probe != nil && last {
+			// The rest goes out in the session whose read showed the address.
+			done, err := f.settleStat(ctx, c, backend, *s.until, s.cmds, then)
+			if done || err != nil {
+				return read, err
+			}
+		}
 		row, err := f.settleOne(ctx, c, backend, *s.until, s.cmds)
 		if err != nil {
 			return read, err
@@ -312,6 +319,20 @@ func (f *Fleet) runSteps(ctx context.Context, c *haproxy.Client, backend, server
 		}
 	}
 	return read, f.runGroups(ctx, c, backend, server, groups)
+}
+
+// thenGroups returns the commands of steps, one group per step, and whether
+// none of them waits for a read (so all can follow a confirmation at once).
+func thenGroups(steps []step) (groups [][]haproxy.Command, last bool) {
+	for _, s := range steps {
+		if s.until != nil {
+			return nil, false
+		}
+		if len(s.cmds) > 0 {
+			groups = append(groups, s.cmds)
+		}
+	}
+	return groups, true
 }
 
 // runGroups sends the groups over one interactive session, reading each

@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"sort"
@@ -92,7 +93,7 @@ func (f *Fleet) settle(ctx context.Context, c *haproxy.Client, backend string, e
 // the backend; the whole backend is read only when that row cannot say.
 func (f *Fleet) settleOne(ctx context.Context, c *haproxy.Client, backend string, e expectation, sent []haproxy.Command) (haproxy.ServerState, error) {
 	if e.probe != nil {
-		done, err := f.settleStat(ctx, c, backend, e, sent)
+		done, err := f.settleStat(ctx, c, backend, e, sent, nil)
 		if done || err != nil {
 			return haproxy.ServerState{}, err
 		}
@@ -155,23 +156,46 @@ type statProbe struct {
 
 // settleStat polls the server's `show stat` row, each poll on a new
 // connection (HAProxy 2.9+ shows the change only to a later session), until
-// its address is e's, bounded by the provider's timeout. done is false, with
-// no error, when the row cannot tell (no row by that id and name, or no
-// address column): the caller then reads the whole backend.
-func (f *Fleet) settleStat(ctx context.Context, c *haproxy.Client, backend string, e expectation, sent []haproxy.Command) (done bool, err error) {
+// its address is e's, bounded by the provider's timeout; then, in the same
+// session, it sends then (each group once the one before succeeded): the
+// commands that had to wait for the address, without a connection of their
+// own. done is false, with no error and nothing sent, when the row cannot
+// tell (no row by that id and name, or no address column): the caller then
+// reads the whole backend.
+func (f *Fleet) settleStat(ctx context.Context, c *haproxy.Client, backend string, e expectation, sent []haproxy.Command, then [][]haproxy.Command) (done bool, err error) {
 	deadline := time.Now().Add(f.timeout)
 	pause := settleFirstPoll
 	for {
+		var row haproxy.StatRow
+		var found, shown bool
 		opCtx, cancel := f.op(ctx)
-		row, found, err := c.StatServer(opCtx, e.probe.backendID, e.probe.serverID, e.server)
+		err := c.Session(opCtx, func(s *haproxy.Session) error {
+			var err error
+			row, found, err = s.StatServer(e.probe.backendID, e.probe.serverID, e.server)
+			shown = err == nil && found && row.Addr == e.probe.want
+			if !shown || len(then) == 0 {
+				return err
+			}
+			defer f.reads.wrote(readKey{c.Target(), backend}, []string{e.server})
+			for _, g := range then {
+				each, err := s.Run(g...)
+				if err != nil {
+					return err
+				}
+				if err := errors.Join(each...); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 		cancel()
 		switch {
+		case shown:
+			return true, err
 		case err != nil:
 			return false, err
 		case !found || !row.Addr.IsValid():
 			return false, nil
-		case row.Addr == e.probe.want:
-			return true, nil
 		case time.Now().After(deadline):
 			return false, fmt.Errorf("%s: HAProxy accepted %s, but %s later `show stat` still reports address %s port %d for %s/%s, not %s",
 				c.Name(), quoteCommands(sent), f.timeout, row.Addr.Addr(), row.Addr.Port(), backend, e.server, e.want)

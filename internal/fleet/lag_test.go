@@ -148,14 +148,14 @@ func (l *lagTransport) report() (violations []string, lagged int) {
 	return append([]string(nil), l.violations...), l.lagged
 }
 
-// lagConn passes writes through after a look, and buffers a reply to
-// `show servers state` whole (the client reads those to EOF) to rewrite it.
+// lagConn passes writes through after a look, and buffers each reply to a
+// read (up to its prompt, or to EOF) to rewrite it whole.
 type lagConn struct {
 	net.Conn
 	l       *lagTransport
 	ctx     context.Context
 	reads   bool
-	buf     *bytes.Reader
+	buf     bytes.Reader
 	readErr error
 }
 
@@ -172,15 +172,29 @@ func (c *lagConn) Read(p []byte) (int, error) {
 	if !c.reads {
 		return c.Conn.Read(p)
 	}
-	if c.buf == nil {
-		all, err := io.ReadAll(c.Conn)
-		c.buf, c.readErr = bytes.NewReader(c.l.rewrite(all)), err
+	if c.buf.Len() == 0 {
+		if c.readErr != nil {
+			return 0, c.readErr
+		}
+		// Up to the prompt that ends a reply in an interactive session, or
+		// to the end of a one-shot connection.
+		var all []byte
+		chunk := make([]byte, 64<<10)
+		for !bytes.HasSuffix(all, []byte("\n> ")) {
+			n, err := c.Conn.Read(chunk)
+			all = append(all, chunk[:n]...)
+			if err != nil {
+				c.readErr = err
+				break
+			}
+		}
+		c.buf.Reset(c.l.rewrite(all))
 	}
-	n, err := c.buf.Read(p)
-	if err == io.EOF && c.readErr != nil {
-		return n, c.readErr
+	n, _ := c.buf.Read(p)
+	if n == 0 && c.readErr != nil {
+		return 0, c.readErr
 	}
-	return n, err
+	return n, nil
 }
 
 // checkLagged fails t when a serving state was sent before its address

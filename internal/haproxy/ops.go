@@ -35,16 +35,29 @@ func (c *Client) ParseServersStateReply(cmd Command, body string) (*ServersState
 	return st, c.parsed(cmd, body, err)
 }
 
-// StatServer runs `show stat` for one server; found is false when HAProxy
-// reports no row for it with that name.
+// StatServer runs `show stat` for one server on a connection of its own;
+// found is false when HAProxy reports no row for it with that name.
 func (c *Client) StatServer(ctx context.Context, backendID, serverID int, name string) (row StatRow, found bool, err error) {
+	err = c.Session(ctx, func(s *Session) error {
+		row, found, err = s.StatServer(backendID, serverID, name)
+		return err
+	})
+	return row, found, err
+}
+
+// StatServer is Client.StatServer within a session, so that what the row
+// shows can decide what the session sends next.
+func (s *Session) StatServer(backendID, serverID int, name string) (row StatRow, found bool, err error) {
 	cmd, err := ShowStatServer(backendID, serverID)
-	body, err := c.exec(ctx, cmd, err)
+	if err != nil {
+		return row, false, err
+	}
+	body, err := s.Query(cmd)
 	if err != nil {
 		return row, false, err
 	}
 	rows, err := ParseStat(body)
-	if err = c.parsed(cmd, body, err); err != nil {
+	if err = s.c.parsed(cmd, body, err); err != nil {
 		return row, false, err
 	}
 	for _, r := range rows {

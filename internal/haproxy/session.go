@@ -67,31 +67,46 @@ func (s *Session) observe(start time.Time, err error) {
 // command: nil for success, else that command's *Error. The second result
 // is a transport failure, after which the session is unusable.
 func (s *Session) Run(cmds ...Command) ([]error, error) {
+	_, each, err := s.run(cmds)
+	return each, err
+}
+
+// Query sends one command and returns its reply body, or its *Error.
+func (s *Session) Query(cmd Command) (string, error) {
+	bodies, each, err := s.run([]Command{cmd})
+	if err != nil {
+		return "", err
+	}
+	return bodies[0], each[0]
+}
+
+// run is Run, with the reply bodies.
+func (s *Session) run(cmds []Command) (bodies []string, each []error, err error) {
 	lines := make([]string, len(cmds))
 	for i, cmd := range cmds {
 		if err := checkLine(cmd.line); err != nil {
-			return nil, &Error{Kind: ErrInvalidArgument, Target: s.c.Name(), Command: cmd.line, Detail: err.Error()}
+			return nil, nil, &Error{Kind: ErrInvalidArgument, Target: s.c.Name(), Command: cmd.line, Detail: err.Error()}
 		}
 		lines[i] = cmd.line
 	}
 	if len(lines) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if n := len(strings.Join(lines, "\n")); n > MaxLineLength {
-		return nil, &Error{Kind: ErrInvalidArgument, Target: s.c.Name(), Command: lines[0],
+		return nil, nil, &Error{Kind: ErrInvalidArgument, Target: s.c.Name(), Command: lines[0],
 			Detail: fmt.Sprintf("a session batch is %d bytes; the limit is %d", n, MaxLineLength)}
 	}
-	bodies, err := s.exchange(s.c.framing.lines(lines))
+	bodies, err = s.exchange(s.c.framing.lines(lines))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	each := make([]error, len(cmds))
+	each = make([]error, len(cmds))
 	for i, cmd := range cmds {
 		if detail, kind := classify(cmd, bodies[i]); kind != nil {
 			each[i] = &Error{Kind: kind, Target: s.c.Name(), Command: cmd.line, Reply: bodies[i], Detail: detail}
 		}
 	}
-	return each, nil
+	return bodies, each, nil
 }
 
 // exchange writes lines and reads until each has its prompt. In prompt mode
