@@ -345,18 +345,22 @@ func (f *Fleet) runGroups(ctx context.Context, c *haproxy.Client, backend, serve
 	opCtx, cancel := f.op(ctx)
 	defer cancel()
 	defer f.reads.wrote(readKey{c.Target(), backend}, scope(server)) // even a failed group may have changed something
-	return c.Session(opCtx, func(s *haproxy.Session) error {
-		for _, g := range groups {
-			each, err := s.Run(g...)
-			if err != nil {
-				return err
-			}
-			if err := errors.Join(each...); err != nil {
-				return err
-			}
+	return c.Session(opCtx, func(s *haproxy.Session) error { return sendGroups(s, groups) })
+}
+
+// sendGroups sends each group once every command of the one before
+// succeeded: a refused command stops the rest.
+func sendGroups(s *haproxy.Session, groups [][]haproxy.Command) error {
+	for _, g := range groups {
+		each, err := s.Run(g...)
+		if err != nil {
+			return err
 		}
-		return nil
-	})
+		if err := errors.Join(each...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // runWrite sends one batch on one connection and records the write.

@@ -2,7 +2,6 @@ package fleet
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/netip"
 	"sort"
@@ -177,16 +176,7 @@ func (f *Fleet) settleStat(ctx context.Context, c *haproxy.Client, backend strin
 				return err
 			}
 			defer f.reads.wrote(readKey{c.Target(), backend}, []string{e.server})
-			for _, g := range then {
-				each, err := s.Run(g...)
-				if err != nil {
-					return err
-				}
-				if err := errors.Join(each...); err != nil {
-					return err
-				}
-			}
-			return nil
+			return sendGroups(s, then)
 		})
 		cancel()
 		switch {
