@@ -303,20 +303,30 @@ func (f *Fleet) runSteps(ctx context.Context, c *haproxy.Client, backend, server
 			return read, err
 		}
 		groups = nil
-		if then, last := thenGroups(steps[i+1:]); s.until.probe != nil && last {
-			// The rest goes out in the session whose read showed the address.
-			done, err := f.settleStat(ctx, c, backend, *s.until, s.cmds, then)
-			if done || err != nil {
-				return read, err
+		e := *s.until
+		if e.probe != nil {
+			// When nothing after waits for a read, the rest goes out in the
+			// session whose read showed the address.
+			then, last := thenGroups(steps[i+1:])
+			if !last {
+				then = nil
 			}
+			done, err := f.settleStat(ctx, c, backend, e, s.cmds, then)
+			switch {
+			case err != nil:
+				return read, err
+			case done && last:
+				return read, nil
+			case done:
+				continue
+			}
+			e.probe = nil // the row could not tell: read the whole backend
 		}
-		row, err := f.settleOne(ctx, c, backend, *s.until, s.cmds)
+		row, err := f.settleOne(ctx, c, backend, e, s.cmds)
 		if err != nil {
 			return read, err
 		}
-		if row.Name != "" { // a one-server `show stat` confirms without a row
-			read = &row
-		}
+		read = &row
 	}
 	return read, f.runGroups(ctx, c, backend, server, groups)
 }

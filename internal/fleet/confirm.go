@@ -33,7 +33,7 @@ type expectation struct {
 	server string
 	ok     func(haproxy.ServerState) bool
 	want   string     // what ok checks, for the error message
-	probe  *statProbe // when set, settleOne tries a one-server read first
+	probe  *statProbe // when set, runSteps tries a one-server read first (settleStat)
 }
 
 // unsettled is a server whose reads never showed what was expected.
@@ -87,16 +87,9 @@ func (f *Fleet) settle(ctx context.Context, c *haproxy.Client, backend string, e
 
 // settleOne is settle for one server, with the error already worded: it
 // names the socket, the commands HAProxy accepted, and what it last read.
-// An address change whose server ids are known is confirmed from the
-// server's own `show stat` row (settleStat), whose size does not grow with
-// the backend; the whole backend is read only when that row cannot say.
+// (runSteps first tries the server's own `show stat` row, settleStat,
+// whose size does not grow with the backend; this reads the whole backend.)
 func (f *Fleet) settleOne(ctx context.Context, c *haproxy.Client, backend string, e expectation, sent []haproxy.Command) (haproxy.ServerState, error) {
-	if e.probe != nil {
-		done, err := f.settleStat(ctx, c, backend, e, sent, nil)
-		if done || err != nil {
-			return haproxy.ServerState{}, err
-		}
-	}
 	rows, missing, err := f.settle(ctx, c, backend, []expectation{e})
 	if err != nil {
 		return haproxy.ServerState{}, err
