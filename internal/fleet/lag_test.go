@@ -108,6 +108,7 @@ func (l *lagTransport) rewrite(reply []byte) []byte {
 	defer l.mu.Unlock()
 	lines := strings.Split(string(reply), "\n")
 	statAddr := -1
+	shown := map[string]bool{}
 	for i, row := range lines {
 		if _, h, ok := strings.Cut(row, "# pxname,"); ok { // after a prompt, perhaps
 			statAddr = slices.Index(strings.Split("pxname,"+h, ","), "addr")
@@ -118,6 +119,7 @@ func (l *lagTransport) rewrite(reply []byte) []byte {
 				c[statAddr] = net.JoinHostPort(p.addr, p.port)
 				lines[i] = strings.Join(c, ",")
 				l.lagged++
+				shown[c[0]+"/"+c[1]] = true
 			}
 			continue
 		}
@@ -129,9 +131,16 @@ func (l *lagTransport) rewrite(reply []byte) []byte {
 			f[4], f[18] = p.addr, p.port
 			lines[i] = strings.Join(f, " ")
 			l.lagged++
+			shown[f[1]+"/"+f[3]] = true
 		}
 	}
+	// Only a reply that showed the server counts against its lag: in an
+	// interactive session the empty replies to other writes pass through
+	// here too, and counting them let the lag run out unseen.
 	for key, p := range l.pending {
+		if !shown[key] {
+			continue
+		}
 		if p.left > 0 {
 			p.left--
 		}
