@@ -33,6 +33,9 @@ var (
 	// ErrNoDynamicServers: the backend's balance algorithm does not accept
 	// servers added at run time.
 	ErrNoDynamicServers = errors.New("backend does not accept dynamic servers")
+	// ErrServerInUse: `del server` (or `wait … srv-removable`) found
+	// connections still using the server.
+	ErrServerInUse = errors.New("server still has connections")
 	// ErrUnexpectedReply: a reply that is none of the known successes or
 	// failures, or one that cannot be parsed. Never treated as success.
 	ErrUnexpectedReply = errors.New("unexpected reply")

@@ -26,6 +26,8 @@ type ServerState struct {
 	CheckHealth   int
 	CheckState    int // bit mask; unknown bits ignored
 	FQDN          string
+	UseSSL        bool // srv_use_ssl
+	AgentPort     int  // srv_agent_port; 0 without an agent check
 }
 
 // Health-check bits of srv_check_state (CHK_ST_*); other bits may leak on
@@ -154,6 +156,7 @@ func splitSpaces(dst []string, line string) []string {
 type columns struct {
 	beID, beName, srvID, srvName, addr, op, admin, uweight, iweight, port int
 	checkStatus, checkResult, checkHealth, checkState, fqdn               int
+	useSSL, agentPort                                                     int
 }
 
 func columnsOf(col map[string]int) columns {
@@ -169,6 +172,7 @@ func columnsOf(col map[string]int) columns {
 		uweight: col["srv_uweight"], iweight: col["srv_iweight"], port: col["srv_port"],
 		checkStatus: opt("srv_check_status"), checkResult: opt("srv_check_result"),
 		checkHealth: opt("srv_check_health"), checkState: opt("srv_check_state"), fqdn: opt("srv_fqdn"),
+		useSSL: opt("srv_use_ssl"), agentPort: opt("srv_agent_port"),
 	}
 }
 
@@ -206,6 +210,8 @@ func (c columns) parse(fields []string) (ServerState, error) {
 	r.CheckResult = num(c.checkResult, "srv_check_result")
 	r.CheckHealth = num(c.checkHealth, "srv_check_health")
 	r.CheckState = num(c.checkState, "srv_check_state")
+	r.UseSSL = num(c.useSSL, "srv_use_ssl") == 1
+	r.AgentPort = num(c.agentPort, "srv_agent_port")
 	if err != nil {
 		return r, err
 	}

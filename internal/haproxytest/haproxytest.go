@@ -519,6 +519,18 @@ func (i *Instance) State(t testing.TB, backend, server string) Server {
 	return Server{}
 }
 
+// Has reports whether the backend has the server (a dynamic server added or
+// deleted at run time), read with the fixture's own parser.
+func (i *Instance) Has(t testing.TB, backend, server string) bool {
+	t.Helper()
+	for _, l := range strings.Split(i.Admin(t, "show servers state "+backend), "\n") {
+		if f := strings.Fields(l); len(f) > 4 && f[1] == backend && f[3] == server {
+			return true
+		}
+	}
+	return false
+}
+
 // WaitState polls the server's row until ok accepts it, failing t after a
 // few seconds with the last row read. It is for checking a raw client write
 // that nothing else confirmed: from HAProxy 2.9 on, an address change shows

@@ -61,3 +61,31 @@ func (i *Instance) Hits(n int) map[string]int {
 	}
 	return out
 }
+
+// StartHeldHTTP is StartHTTP whose every request waits until release is
+// closed (or 30s pass) before it is answered: a request still in flight,
+// for tests of draining and removal.
+func StartHeldHTTP(t testing.TB, name, host string, release <-chan struct{}) HTTPBackend {
+	t.Helper()
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			select {
+			case <-release:
+			case <-time.After(30 * time.Second):
+			}
+			_, _ = io.WriteString(w, name)
+		}),
+		ReadHeaderTimeout: 5 * time.Second,
+	}
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	addr, ok := l.Addr().(*net.TCPAddr)
+	if !ok {
+		t.Fatalf("listener address %v is not TCP", l.Addr())
+	}
+	return HTTPBackend{Name: name, Host: host, Port: addr.Port}
+}
