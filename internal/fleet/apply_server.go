@@ -27,6 +27,9 @@ type ServerOutcome struct {
 	Seen *haproxy.ServerState
 	// Processes is the process behind each socket that took the change.
 	Processes map[string]Process
+	// Added lists the sockets (as configured) where AddServer added the
+	// server: those servers are the caller's.
+	Added []string
 }
 
 // ApplyServer pre-flights every socket for d (see PreflightFor) and, when

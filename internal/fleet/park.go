@@ -103,22 +103,8 @@ func (f *Fleet) parkOne(ctx context.Context, c *haproxy.Client, backend, server 
 			c.Name(), backend, server, held, owner.Recorded, f.placeholder)}, nil
 	}
 
-	if g.DrainTimeout > 0 && cur.Admin.UserState() != haproxy.StateMaint {
-		var drain batch
-		drain.add(haproxy.SetServerState(backend, server, haproxy.StateDrain))
-		if err := f.runWrite(ctx, c, backend, server, drain); err != nil {
-			return nil, err
-		}
-		if warnings, err = f.waitDrained(ctx, c, cur, g); err != nil {
-			return warnings, err
-		}
-	}
-	var out batch
-	out.add(haproxy.SetServerState(backend, server, haproxy.StateMaint))
-	if g.ShutdownSessions {
-		out.add(haproxy.ShutdownSessions(backend, server))
-	}
-	if err := f.runWrite(ctx, c, backend, server, out); err != nil {
+	warnings, err = f.takeOut(ctx, c, cur, g)
+	if err != nil {
 		if haproxy.IsGone(err) {
 			return gone, nil
 		}
@@ -140,4 +126,27 @@ func (f *Fleet) parkOne(ctx context.Context, c *haproxy.Client, backend, server 
 	parked := showsAddr(server, addr.String(), o.Port, cur)
 	_, err = f.runAndConfirm(ctx, c, backend, server, []step{{cmds: move.cmds, until: &parked}}, cur, want)
 	return warnings, err
+}
+
+// takeOut takes a server out of service: with g.DrainTimeout, a server not
+// already in maint is drained first and its sessions waited for; then
+// `maint`, and with g.ShutdownSessions, the sessions left are closed.
+func (f *Fleet) takeOut(ctx context.Context, c *haproxy.Client, cur haproxy.ServerState, g Grace) (warnings []string, err error) {
+	backend, server := cur.Backend, cur.Name
+	if g.DrainTimeout > 0 && cur.Admin.UserState() != haproxy.StateMaint {
+		var drain batch
+		drain.add(haproxy.SetServerState(backend, server, haproxy.StateDrain))
+		if err := f.runWrite(ctx, c, backend, server, drain); err != nil {
+			return nil, err
+		}
+		if warnings, err = f.waitDrained(ctx, c, cur, g); err != nil {
+			return warnings, err
+		}
+	}
+	var out batch
+	out.add(haproxy.SetServerState(backend, server, haproxy.StateMaint))
+	if g.ShutdownSessions {
+		out.add(haproxy.ShutdownSessions(backend, server))
+	}
+	return warnings, f.runWrite(ctx, c, backend, server, out)
 }

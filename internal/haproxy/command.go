@@ -147,14 +147,31 @@ func DisableHealth(backend, server string) (Command, error) {
 	return healthCommand("disable", backend, server)
 }
 
+// EnableAgent builds `enable agent <b>/<s>`: a dynamic server's agent
+// check starts only with it.
+func EnableAgent(backend, server string) (Command, error) {
+	return checkCommand("enable", "agent", backend, server)
+}
+
+// DisableAgent builds `disable agent <b>/<s>`: an agent could otherwise
+// bring a server back from maintenance while it is being removed.
+func DisableAgent(backend, server string) (Command, error) {
+	return checkCommand("disable", "agent", backend, server)
+}
+
 func healthCommand(verb, backend, server string) (Command, error) {
+	return checkCommand(verb, "health", backend, server)
+}
+
+// checkCommand builds `<verb> health|agent <b>/<s>`.
+func checkCommand(verb, check, backend, server string) (Command, error) {
 	ref, err := serverRef(backend, server)
 	if err != nil {
 		return Command{}, invalid(err)
 	}
 	return Command{
-		line:  verb + " health " + ref,
-		reply: emptyReply("Health check was not configured"),
+		line:  verb + " " + check + " " + ref,
+		reply: emptyReply("Health check was not configured", "Agent was not configured"),
 	}, nil
 }
 

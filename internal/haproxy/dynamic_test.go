@@ -84,15 +84,15 @@ func TestAddServerWithOptions(t *testing.T) {
 
 func TestServerOptionsValidation(t *testing.T) {
 	for _, o := range []haproxy.ServerOptions{
-		{Rise: 2},                        // rise without check
-		{SSL: true, Verify: "required"},  // no CA
-		{SSL: true, SNI: "a b"},          // not a host name
-		{SSL: true, SNI: "x;quit"},       // command injection
-		{SNI: "example.com"},             // sni without ssl
+		{Rise: 2},                       // rise without check
+		{SSL: true, Verify: "required"}, // no CA
+		{SSL: true, SNI: "a b"},         // not a host name
+		{SSL: true, SNI: "x;quit"},      // command injection
+		{SNI: "example.com"},            // sni without ssl
 		{SSL: true, Verify: haproxy.VerifyRequired, CAFile: "/etc/ssl/a b.pem"},
 		{SSL: true, Verify: haproxy.VerifyRequired, CAFile: "relative.pem"},
 		{SendProxy: "v3"},
-		{AgentInter: time.Second},        // without a port
+		{AgentInter: time.Second}, // without a port
 		{Check: true, CheckInter: 1500 * time.Microsecond},
 		{MaxConn: -1},
 	} {

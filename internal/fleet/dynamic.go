@@ -1,0 +1,261 @@
+package fleet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
+)
+
+// Dynamic is a server added at run time with `add server` instead of a
+// pre-declared slot. Desired says what it serves (its Port must be set);
+// Options are fixed when it is added.
+type Dynamic struct {
+	Desired
+	Options haproxy.ServerOptions
+}
+
+// The ways a name cannot be added.
+var (
+	// ErrNameTaken: the backend already has a server of that name: another
+	// workspace added it, a pool claimed it, or the configuration declares it.
+	ErrNameTaken = errors.New("the backend already has a server of this name")
+	// ErrNotDynamic: the backend's balance algorithm refuses dynamic servers.
+	ErrNotDynamic = errors.New("the backend does not accept dynamic servers")
+)
+
+// AddServer pre-flights every socket (reachable, level admin, the backend
+// exists and accepts dynamic servers, the name is free), then adds the
+// server in maint: on the first socket alone, then on the others at once.
+// The first socket is the claim: of two writers adding the same name, the
+// one that loses there stops having added nothing anywhere, so the fleet
+// is never split between them. The server then goes the way
+// haproxy_backend_server's do (ApplyServer): health checks, weight, drain
+// and a passing check when asked, then its state.
+//
+// err is non-nil only when nothing was added anywhere. out.Added lists the
+// sockets (as configured) that have the server, even when later steps
+// failed (out.Failed): those servers are the caller's to delete.
+func (f *Fleet) AddServer(ctx context.Context, dyn Dynamic) (out ServerOutcome, err error) {
+	d := dyn.Desired
+	if d.Port == nil {
+		return out, fmt.Errorf("%s/%s: a dynamic server needs a port", d.Backend, d.Server)
+	}
+	cmd, err := haproxy.AddServerWith(d.Backend, d.Server, d.Addr, *d.Port, dyn.Options)
+	if err != nil {
+		return out, err
+	}
+	if err := f.preflightAdd(ctx, d.Backend, d.Server); err != nil {
+		return out, err
+	}
+	add := func(ctx context.Context, c *haproxy.Client) error {
+		opCtx, cancel := f.op(ctx)
+		defer cancel()
+		_, err := c.Run(opCtx, cmd)
+		f.reads.wrote(readKey{c.Target(), d.Backend}, []string{d.Server})
+		return err
+	}
+	first := f.clients[0]
+	if err := add(ctx, first); err != nil {
+		if errors.Is(err, haproxy.ErrAlreadyExists) {
+			return out, fmt.Errorf("%s: %s/%s was added by another writer between pre-flight and now; nothing was added anywhere: %w", first.Name(), d.Backend, d.Server, ErrNameTaken)
+		}
+		return out, fmt.Errorf("nothing was added anywhere: %w", err)
+	}
+	out.Added = []string{first.Target()}
+	rest := make([]SocketView, len(f.clients))
+	rest[0].Skipped = errors.New("added first")
+	errs := make([]error, len(f.clients))
+	f.parallel(rest, func(i int, c *haproxy.Client) { errs[i] = add(ctx, c) })
+	for i, c := range f.clients[1:] {
+		if errs[i+1] != nil {
+			out.Failed = append(out.Failed, SocketError{c.Name(), errs[i]})
+			continue
+		}
+		out.Added = append(out.Added, c.Target())
+	}
+	if len(out.Failed) > 0 {
+		for _, s := range out.Added {
+			out.Applied = append(out.Applied, f.Name(s))
+		}
+		return out, nil
+	}
+
+	d.Recorded = netip.AddrPortFrom(d.Addr, uint16(*d.Port))
+	applied, err := f.ApplyServer(ctx, d)
+	if err != nil {
+		applied.Failed = Errors{{"pre-flight after add", err}}
+	}
+	applied.Added = out.Added
+	if dyn.Options.AgentPort > 0 && len(applied.Failed) == 0 {
+		applied.Failed = f.enableAgent(ctx, d.Backend, d.Server)
+	}
+	return applied, nil
+}
+
+// preflightAdd checks every socket before anything is added anywhere; no
+// socket is skipped, because a dynamic server missing from one instance
+// would be a fleet that disagrees from the start.
+func (f *Fleet) preflightAdd(ctx context.Context, backend, server string) error {
+	probe, err := haproxy.ProbeAddServer(backend, server)
+	if err != nil {
+		return err
+	}
+	_, err = gather(ctx, f, false, func(ctx context.Context, c *haproxy.Client) (struct{}, error) {
+		snap, err := f.read(ctx, c, backend, []string{server}, time.Now())
+		switch {
+		case snap.level != "" && snap.level != "admin":
+			return struct{}{}, fmt.Errorf("%s: the socket's level is %q; adding servers needs `level admin` on the stats socket", c.Name(), snap.level)
+		case errors.Is(err, haproxy.ErrNoSuchBackend):
+			return struct{}{}, fmt.Errorf("%s: backend %q does not exist", c.Name(), backend)
+		case err != nil:
+			return struct{}{}, err
+		}
+		if cur, ok := snap.st.Find(backend, server); ok {
+			return struct{}{}, fmt.Errorf("%s: %s/%s already exists (it holds %s port %d): %w; nothing was added", c.Name(), backend, server, cur.Addr, cur.Port, ErrNameTaken)
+		}
+		opCtx, cancel := f.op(ctx)
+		defer cancel()
+		_, err = c.Run(opCtx, probe)
+		if errors.Is(err, haproxy.ErrNoDynamicServers) {
+			return struct{}{}, fmt.Errorf("%w: %w", ErrNotDynamic, err)
+		}
+		return struct{}{}, err
+	})
+	return err
+}
+
+// enableAgent starts the agent checks of a server just added (HAProxy adds
+// them stopped), on every socket.
+func (f *Fleet) enableAgent(ctx context.Context, backend, server string) Errors {
+	_, err := gather(ctx, f, false, func(ctx context.Context, c *haproxy.Client) (struct{}, error) {
+		var b batch
+		b.add(haproxy.EnableAgent(backend, server))
+		return struct{}{}, f.runWrite(ctx, c, backend, server, b)
+	})
+	var failed Errors
+	errors.As(err, &failed)
+	return failed
+}
+
+// RemoveServer deletes a dynamic server from the given sockets (as
+// configured; nil: all). On each, the server must hold owner.Recorded;
+// one that holds anything else is someone else's and is left alone, with
+// a warning. Its agent is stopped first (it could bring the server back),
+// then it is taken out of service as Park does (drain with g.DrainTimeout,
+// maint, shutdown sessions), and deleted once HAProxy says it is removable:
+// `wait srv-removable` on 3.0+, repeated `del server` on 2.6, for up to
+// g.DrainTimeout or the socket timeout, whichever is longer. A server still
+// in use then is an error naming the socket: it stays, in maint.
+func (f *Fleet) RemoveServer(ctx context.Context, backend, server string, sockets []string, owner Owner, g Grace) (warnings []string, err error) {
+	only := map[string]bool{}
+	for _, s := range sockets {
+		only[s] = true
+	}
+	answers, err := gather(ctx, f, false, func(ctx context.Context, c *haproxy.Client) ([]string, error) {
+		if sockets != nil && !only[c.Target()] {
+			return nil, nil
+		}
+		w, err := f.removeOne(ctx, c, backend, server, owner, g)
+		if err != nil && f.skipUnreachable && Unreachable(err) && ProcessGone(err) {
+			return append(w, fmt.Sprintf("%s is not running (%v): a restart drops dynamic servers, so there is nothing to delete", c.Name(), err)), nil
+		}
+		return w, err
+	})
+	for _, a := range answers {
+		warnings = append(warnings, a.v...)
+	}
+	return warnings, err
+}
+
+func (f *Fleet) removeOne(ctx context.Context, c *haproxy.Client, backend, server string, owner Owner, g Grace) (warnings []string, err error) {
+	gone := []string{fmt.Sprintf("%s: %s/%s no longer exists there; nothing to delete", c.Name(), backend, server)}
+	snap, err := f.read(ctx, c, backend, []string{server}, time.Now())
+	if errors.Is(err, haproxy.ErrNoSuchBackend) {
+		return gone, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	cur, ok := snap.st.Find(backend, server)
+	if !ok {
+		return gone, nil
+	}
+	if held := netip.AddrPortFrom(cur.Addr, uint16(cur.Port)); held != owner.Recorded {
+		return []string{fmt.Sprintf("%s: %s/%s holds %s, not this resource's %s: it seems to belong to someone else (another workspace re-added the name, or a hand edit), so it was left alone",
+			c.Name(), backend, server, held, owner.Recorded)}, nil
+	}
+	if cur.AgentPort > 0 {
+		var b batch
+		b.add(haproxy.DisableAgent(backend, server))
+		if err := f.runWrite(ctx, c, backend, server, b); err != nil {
+			return nil, err
+		}
+	}
+	warnings, err = f.takeOut(ctx, c, cur, g)
+	if err != nil {
+		if haproxy.IsGone(err) {
+			return gone, nil
+		}
+		return warnings, err
+	}
+	err = f.deleteWhenRemovable(ctx, c, backend, server, max(g.DrainTimeout, f.timeout))
+	if haproxy.IsGone(err) {
+		return append(warnings, gone...), nil
+	}
+	return warnings, err
+}
+
+// ErrStillInUse: a server in maint kept connections past the time allowed
+// for its removal.
+var ErrStillInUse = errors.New("the server still has connections")
+
+// deleteWhenRemovable deletes a server in maint once its connections are
+// gone, waiting up to within.
+func (f *Fleet) deleteWhenRemovable(ctx context.Context, c *haproxy.Client, backend, server string, within time.Duration) error {
+	del, err := haproxy.DelServer(backend, server)
+	if err != nil {
+		return err
+	}
+	wait, err := haproxy.WaitRemovable(backend, server, within)
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(within)
+	waitCtx, cancel := context.WithTimeout(ctx, within+f.timeout)
+	defer cancel()
+	// `del server` runs even when the wait failed; it then says why.
+	each, err := c.RunEach(waitCtx, wait, del)
+	f.reads.wrote(readKey{c.Target(), backend}, []string{server})
+	if err != nil {
+		return err
+	}
+	if !errors.Is(each[0], haproxy.ErrUnknownCommand) || !errors.Is(each[1], haproxy.ErrServerInUse) {
+		return removalError(c, backend, server, within, each[1])
+	}
+	// 2.6 has no `wait`; `del server` itself refuses while connections
+	// remain: ask again until it accepts.
+	for {
+		opCtx, cancel := f.op(ctx)
+		_, err = c.Run(opCtx, del)
+		cancel()
+		f.reads.wrote(readKey{c.Target(), backend}, []string{server})
+		if !errors.Is(err, haproxy.ErrServerInUse) || time.Now().After(deadline) {
+			return removalError(c, backend, server, within, err)
+		}
+		if err := sleep(ctx, 100*time.Millisecond); err != nil {
+			return err
+		}
+	}
+}
+
+func removalError(c *haproxy.Client, backend, server string, within time.Duration, err error) error {
+	if errors.Is(err, haproxy.ErrServerInUse) {
+		return fmt.Errorf("%s: %s/%s still had connections %s after it was put in maint, so it was not deleted (it stays in maint): %w: %w",
+			c.Name(), backend, server, within, ErrStillInUse, err)
+	}
+	return err
+}
