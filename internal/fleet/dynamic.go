@@ -120,8 +120,11 @@ func (f *Fleet) preflightAdd(ctx context.Context, backend, server string) error 
 		opCtx, cancel := f.op(ctx)
 		defer cancel()
 		_, err = c.Run(opCtx, probe)
-		if errors.Is(err, haproxy.ErrNoDynamicServers) {
+		switch {
+		case errors.Is(err, haproxy.ErrNoDynamicServers):
 			return struct{}{}, fmt.Errorf("%w: %w", ErrNotDynamic, err)
+		case errors.Is(err, haproxy.ErrAlreadyExists): // added since the read (3.4's probe tells)
+			return struct{}{}, fmt.Errorf("%s: %s/%s was added by another writer a moment ago: %w; nothing was added", c.Name(), backend, server, ErrNameTaken)
 		}
 		return struct{}{}, err
 	})
