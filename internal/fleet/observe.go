@@ -211,6 +211,33 @@ func (v *Values) set(a Attr, from Values) {
 	}
 }
 
+// FoundAndMissing names the sockets that have the server and those that
+// confirmed it absent (sockets not read are in neither).
+func (f *Fleet) FoundAndMissing(obs []Observation) (found, missing []string) {
+	for _, o := range obs {
+		switch {
+		case o.Err != nil || o.Skipped:
+		case o.Found:
+			found = append(found, f.Name(o.Socket))
+		default:
+			missing = append(missing, f.Name(o.Socket))
+		}
+	}
+	return found, missing
+}
+
+// SocketNames words sockets (as configured) as messages name them.
+func (f *Fleet) SocketNames(sockets []string) string {
+	if len(sockets) == 0 {
+		return "none"
+	}
+	names := make([]string, len(sockets))
+	for i, s := range sockets {
+		names[i] = f.Name(s)
+	}
+	return strings.Join(names, ", ")
+}
+
 func (f *Fleet) socketList(obs []Observation) string {
 	s := make([]string, len(obs))
 	for i, o := range obs {

@@ -111,80 +111,86 @@ func (r *backendServerResource) Schema(_ context.Context, _ resource.SchemaReque
 		MarkdownDescription: "Points one HAProxy server (typically a `server-template` slot) at an address and " +
 			"sets its state and weight through the runtime API, on every configured socket, without a reload. " +
 			"Deleting the resource puts the server in `maint` and parks it back on the address it had before.",
-		Attributes: map[string]schema.Attribute{
-			"id": schema.StringAttribute{
-				Computed:            true,
-				MarkdownDescription: "`<backend>/<server>`.",
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-			},
-			"backend": nameAttribute("backend", "app"),
-			"server":  nameAttribute("server", "websrv50"),
-			"address": schema.StringAttribute{
-				Required: true,
-				MarkdownDescription: "IPv4 or IPv6 address the server points at, written as HAProxy prints it " +
-					"(`10.0.3.15`, `2001:db8::15`). The runtime API takes IP addresses only, not hostnames.",
-				Validators: []validator.String{addressValidator{}},
-			},
-			"port": keptWhenUnset(1, 65535, "Port the server points at, 1-65535. When unset, the server keeps the port "+
-				"it has in HAProxy and this attribute reports it."),
-			"state": schema.StringAttribute{
-				Optional: true,
-				Computed: true,
-				Default:  stringdefault.StaticString(string(haproxy.StateReady)),
-				MarkdownDescription: "Administrative state: `ready` (takes traffic), `drain` (no new traffic, " +
-					"existing sessions continue) or `maint` (out of service). Defaults to `ready`.",
-				Validators: []validator.String{stringvalidator.OneOf(
-					string(haproxy.StateReady), string(haproxy.StateDrain), string(haproxy.StateMaint))},
-			},
-			"weight": keptWhenUnset(0, 256, "Load-balancing weight, 0-256 (0 sends no new traffic, like drain). "+
-				"When unset, HAProxy's weight is left alone and this attribute reports it."),
-			"health_check": schema.BoolAttribute{
-				Optional: true,
-				Computed: true,
-				MarkdownDescription: "Turn the server's health checks on (`true`, `enable health`) or off (`false`, " +
-					"`disable health`). The server line must have `check` for checks to exist. Unset leaves them alone " +
-					"and this attribute reports them, so an import of a server whose configuration sets it plans no change. " +
-					"Turning checks off freezes the server's up/down status as it is.",
-				PlanModifiers: []planmodifier.Bool{boolplanmodifier.UseStateForUnknown()},
-			},
-			"drain_timeout": schema.StringAttribute{
-				Optional: true,
-				Computed: true,
-				Default:  stringdefault.StaticString("0s"),
-				MarkdownDescription: "How long to let a serving server finish its sessions before it is removed " +
-					"(destroy) or moved to another address or port (update). The server is put in `drain` (no new " +
-					"traffic) and its live sessions are polled on every socket until none are left or this time " +
-					"passes. `0s` (the default) does not wait: a move is one atomic address change, and destroy " +
-					"puts the server in `maint` at once.",
-				Validators: []validator.String{durationValidator{allowZero: true}},
-			},
-			"drain_timeout_action": schema.StringAttribute{
-				Optional: true,
-				Computed: true,
-				Default:  stringdefault.StaticString(drainContinue),
-				MarkdownDescription: "What to do when sessions are still open at `drain_timeout`: `continue` (default) " +
-					"goes on with a warning naming the sockets that still had sessions; `fail` stops with an error and " +
-					"leaves the server in `drain`.",
-				Validators: []validator.String{stringvalidator.OneOf(drainContinue, drainFail)},
-			},
-			"shutdown_sessions_on_delete": schema.BoolAttribute{
-				Optional: true,
-				Computed: true,
-				Default:  booldefault.StaticBool(false),
-				MarkdownDescription: "On destroy, close every session still using the server (`shutdown sessions " +
-					"server`) after it is put in `maint`. Default `false`: sessions are left to finish.",
-			},
-			"wait_healthy_timeout": schema.StringAttribute{
-				Optional: true,
-				Computed: true,
-				Default:  stringdefault.StaticString("0s"),
-				MarkdownDescription: "When a server is to become `ready` after being created, moved or out of " +
-					"service, first keep it in `drain` and wait up to this long for a health check made after the " +
-					"change to pass on every socket; only then make it `ready`, on every socket. If a check does not " +
-					"pass in time, the apply fails naming the sockets and the server stays in `drain`. Needs health " +
-					"checks (`check` on the server line). `0s` (the default) does not wait.",
-				Validators: []validator.String{durationValidator{allowZero: true}},
-			},
+		Attributes: serverAttributes(),
+	}
+}
+
+// serverAttributes are haproxy_backend_server's attributes; the dynamic
+// server has them too, and more.
+func serverAttributes() map[string]schema.Attribute {
+	return map[string]schema.Attribute{
+		"id": schema.StringAttribute{
+			Computed:            true,
+			MarkdownDescription: "`<backend>/<server>`.",
+			PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+		},
+		"backend": nameAttribute("backend", "app"),
+		"server":  nameAttribute("server", "websrv50"),
+		"address": schema.StringAttribute{
+			Required: true,
+			MarkdownDescription: "IPv4 or IPv6 address the server points at, written as HAProxy prints it " +
+				"(`10.0.3.15`, `2001:db8::15`). The runtime API takes IP addresses only, not hostnames.",
+			Validators: []validator.String{addressValidator{}},
+		},
+		"port": keptWhenUnset(1, 65535, "Port the server points at, 1-65535. When unset, the server keeps the port "+
+			"it has in HAProxy and this attribute reports it."),
+		"state": schema.StringAttribute{
+			Optional: true,
+			Computed: true,
+			Default:  stringdefault.StaticString(string(haproxy.StateReady)),
+			MarkdownDescription: "Administrative state: `ready` (takes traffic), `drain` (no new traffic, " +
+				"existing sessions continue) or `maint` (out of service). Defaults to `ready`.",
+			Validators: []validator.String{stringvalidator.OneOf(
+				string(haproxy.StateReady), string(haproxy.StateDrain), string(haproxy.StateMaint))},
+		},
+		"weight": keptWhenUnset(0, 256, "Load-balancing weight, 0-256 (0 sends no new traffic, like drain). "+
+			"When unset, HAProxy's weight is left alone and this attribute reports it."),
+		"health_check": schema.BoolAttribute{
+			Optional: true,
+			Computed: true,
+			MarkdownDescription: "Turn the server's health checks on (`true`, `enable health`) or off (`false`, " +
+				"`disable health`). The server line must have `check` for checks to exist. Unset leaves them alone " +
+				"and this attribute reports them, so an import of a server whose configuration sets it plans no change. " +
+				"Turning checks off freezes the server's up/down status as it is.",
+			PlanModifiers: []planmodifier.Bool{boolplanmodifier.UseStateForUnknown()},
+		},
+		"drain_timeout": schema.StringAttribute{
+			Optional: true,
+			Computed: true,
+			Default:  stringdefault.StaticString("0s"),
+			MarkdownDescription: "How long to let a serving server finish its sessions before it is removed " +
+				"(destroy) or moved to another address or port (update). The server is put in `drain` (no new " +
+				"traffic) and its live sessions are polled on every socket until none are left or this time " +
+				"passes. `0s` (the default) does not wait: a move is one atomic address change, and destroy " +
+				"puts the server in `maint` at once.",
+			Validators: []validator.String{durationValidator{allowZero: true}},
+		},
+		"drain_timeout_action": schema.StringAttribute{
+			Optional: true,
+			Computed: true,
+			Default:  stringdefault.StaticString(drainContinue),
+			MarkdownDescription: "What to do when sessions are still open at `drain_timeout`: `continue` (default) " +
+				"goes on with a warning naming the sockets that still had sessions; `fail` stops with an error and " +
+				"leaves the server in `drain`.",
+			Validators: []validator.String{stringvalidator.OneOf(drainContinue, drainFail)},
+		},
+		"shutdown_sessions_on_delete": schema.BoolAttribute{
+			Optional: true,
+			Computed: true,
+			Default:  booldefault.StaticBool(false),
+			MarkdownDescription: "On destroy, close every session still using the server (`shutdown sessions " +
+				"server`) after it is put in `maint`. Default `false`: sessions are left to finish.",
+		},
+		"wait_healthy_timeout": schema.StringAttribute{
+			Optional: true,
+			Computed: true,
+			Default:  stringdefault.StaticString("0s"),
+			MarkdownDescription: "When a server is to become `ready` after being created, moved or out of " +
+				"service, first keep it in `drain` and wait up to this long for a health check made after the " +
+				"change to pass on every socket; only then make it `ready`, on every socket. If a check does not " +
+				"pass in time, the apply fails naming the sockets and the server stays in `drain`. Needs health " +
+				"checks (`check` on the server line). `0s` (the default) does not wait.",
+			Validators: []validator.String{durationValidator{allowZero: true}},
 		},
 	}
 }
@@ -279,7 +285,7 @@ func (r *backendServerResource) Create(ctx context.Context, req resource.CreateR
 	plan.ID = types.StringValue(plan.Backend.ValueString() + "/" + plan.Server.ValueString())
 	var configuredHealth types.Bool
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("health_check"), &configuredHealth)...)
-	out, ok := r.write(ctx, &plan, configuredHealth, netip.AddrPort{}, &resp.Diagnostics)
+	out, ok := writeServer(ctx, r.fleet, &plan, configuredHealth, netip.AddrPort{}, &resp.Diagnostics)
 	if !ok {
 		return // pre-flight failed: nothing was written, nothing to record
 	}
@@ -300,7 +306,7 @@ func (r *backendServerResource) Update(ctx context.Context, req resource.UpdateR
 	}
 	var configuredHealth types.Bool
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("health_check"), &configuredHealth)...)
-	out, ok := r.write(ctx, &plan, configuredHealth, prior.recorded(), &resp.Diagnostics)
+	out, ok := writeServer(ctx, r.fleet, &plan, configuredHealth, prior.recorded(), &resp.Diagnostics)
 	if !ok {
 		resp.Diagnostics.Append(resp.State.Set(ctx, &prior)...)
 		return
@@ -319,11 +325,11 @@ func (r *backendServerResource) Update(ctx context.Context, req resource.UpdateR
 	setPrivateJSON(ctx, resp.Private, privateProcesses, processes, &resp.Diagnostics)
 }
 
-// write applies the plan on every socket through the fleet and words the
+// writeServer applies the plan on every socket through the fleet and words the
 // outcome. ok is false when pre-flight failed and nothing was written. plan
 // receives the confirmed values.
-func (r *backendServerResource) write(ctx context.Context, plan *backendServerModel, configuredHealth types.Bool, recorded netip.AddrPort, diags *diag.Diagnostics) (out fleet.ServerOutcome, ok bool) {
-	if !requireFleet(r.fleet, diags) {
+func writeServer(ctx context.Context, f *fleet.Fleet, plan *backendServerModel, configuredHealth types.Bool, recorded netip.AddrPort, diags *diag.Diagnostics) (out fleet.ServerOutcome, ok bool) {
+	if !requireFleet(f, diags) {
 		return out, false
 	}
 	d, err := desired(*plan, configuredHealth)
@@ -337,7 +343,7 @@ func (r *backendServerResource) write(ctx context.Context, plan *backendServerMo
 		plan.fillUnknown(haproxy.ServerState{Port: 1, UserWeight: 1})
 		return out, true
 	}
-	out, err = r.fleet.ApplyServer(ctx, d)
+	out, err = f.ApplyServer(ctx, d)
 	if err != nil {
 		diags.AddError(fmt.Sprintf("Pre-flight check failed for %s: nothing was changed on any socket", id), err.Error()+checksHint(err))
 		return out, false
@@ -392,6 +398,29 @@ func (r *backendServerResource) Read(ctx context.Context, req resource.ReadReque
 		return
 	}
 	backend, server := state.Backend.ValueString(), state.Server.ValueString()
+	gone, ok := refreshServer(ctx, r.fleet, &state, r.fleet.Observe(ctx, backend, server), req.Private, resp)
+	switch {
+	case !ok:
+	case gone:
+		resp.Diagnostics.AddWarning(fmt.Sprintf("%s/%s no longer exists", backend, server),
+			"Every socket confirmed that the server (or its backend) is gone, so it was removed from the state. "+
+				"If the HAProxy configuration changed, update or remove this resource.")
+		// The framework wants an identity even for a resource that is gone
+		// (Terraform before 1.12 sends none to copy).
+		setIdentity(ctx, resp.Identity, identityServer, state.Backend, state.Server, &resp.Diagnostics)
+		resp.State.RemoveResource(ctx)
+	default:
+		resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+		setIdentity(ctx, resp.Identity, identityServer, state.Backend, state.Server, &resp.Diagnostics)
+	}
+}
+
+// refreshServer reconciles what every socket holds of the server into
+// state, with the warnings a reviewer needs (skipped sockets, states not
+// managed, drift kept for ModifyPlan). ok is false after an error; gone
+// says every socket confirmed the server absent (state is then untouched).
+func refreshServer(ctx context.Context, f *fleet.Fleet, state *backendServerModel, obs []fleet.Observation, private privateGetter, resp *resource.ReadResponse) (gone, ok bool) {
+	backend, server := state.Backend.ValueString(), state.Server.ValueString()
 	id := backend + "/" + server
 	var prior *fleet.Values
 	if !state.Address.IsNull() { // null right after import
@@ -403,17 +432,13 @@ func (r *backendServerResource) Read(ctx context.Context, req resource.ReadReque
 			Health: state.HealthCheck.ValueBool(),
 		}
 	}
-	reading, err := r.fleet.Reconcile(backend, server, prior, r.fleet.Observe(ctx, backend, server))
+	reading, err := f.Reconcile(backend, server, prior, obs)
 	if err != nil {
 		resp.Diagnostics.AddError(fmt.Sprintf("Cannot read %s from every HAProxy socket", id), err.Error())
-		return
+		return false, false
 	}
 	if reading.Gone {
-		resp.Diagnostics.AddWarning(fmt.Sprintf("%s no longer exists", id),
-			"Every socket confirmed that the server (or its backend) is gone, so it was removed from the state. "+
-				"If the HAProxy configuration changed, update or remove this resource.")
-		resp.State.RemoveResource(ctx)
-		return
+		return true, true
 	}
 	if len(reading.Skipped) > 0 {
 		resp.Diagnostics.AddWarning(fmt.Sprintf("%s not read on every HAProxy instance", id),
@@ -423,7 +448,7 @@ func (r *backendServerResource) Read(ctx context.Context, req resource.ReadReque
 		resp.Diagnostics.AddWarning(fmt.Sprintf("%s is in a state this resource does not manage", id),
 			fmt.Sprintf("On %s the server is also in %s (not managed by haproxy_backend_server).", u.Socket, strings.Join(u.States, ", ")))
 	}
-	r.noteDrift(ctx, prior, reading, req.Private, resp)
+	noteDrift(ctx, f, prior, reading, private, resp)
 
 	var converge convergeValues
 	if prior != nil && reading.Splits(fleet.AttrPort) {
@@ -439,27 +464,26 @@ func (r *backendServerResource) Read(ctx context.Context, req resource.ReadReque
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateConverge, raw)...)
 	state.ID = types.StringValue(id)
 	state.setValues(reading.Values)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
-	setIdentity(ctx, resp.Identity, identityServer, state.Backend, state.Server, &resp.Diagnostics)
+	return false, true
 }
 
 // noteDrift keeps what the refresh saw for ModifyPlan to word, naming the
 // instances that restarted since their values were recorded; and records,
 // for every instance that holds the recorded values, the process that
 // holds them now.
-func (r *backendServerResource) noteDrift(ctx context.Context, prior *fleet.Values, reading fleet.Reading, private privateGetter, resp *resource.ReadResponse) {
+func noteDrift(ctx context.Context, f *fleet.Fleet, prior *fleet.Values, reading fleet.Reading, private privateGetter, resp *resource.ReadResponse) {
 	read := make([]string, len(reading.PerSocket))
 	for i, sv := range reading.PerSocket {
 		read[i] = sv.Socket
 	}
-	now := r.fleet.Processes(ctx, read)
+	now := f.Processes(ctx, read)
 	recorded := getPrivateJSON[map[string]fleet.Process](ctx, private, privateProcesses)
 	if recorded == nil {
 		recorded = map[string]fleet.Process{}
 	}
 	rep := newDriftReport(prior, reading)
 	if rep != nil {
-		rep.noteRestarts(recorded, now, r.fleet.Name, time.Now())
+		rep.noteRestarts(recorded, now, f.Name, time.Now())
 	}
 	for _, sv := range reading.PerSocket {
 		if p, ok := now[sv.Socket]; ok && (rep == nil || !rep.drifted(driftInstance{Values: sv.Values})) {
@@ -479,6 +503,11 @@ func (r *backendServerResource) noteDrift(ctx context.Context, prior *fleet.Valu
 // then words what the refresh saw differ (see drift.go), now that what
 // apply will do is known.
 func (r *backendServerResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	modifyServerPlan(ctx, req, resp)
+}
+
+// modifyServerPlan is ModifyPlan for every resource with serverAttributes.
+func modifyServerPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() || req.State.Raw.IsNull() {
 		return
 	}
@@ -511,7 +540,10 @@ func (r *backendServerResource) ModifyPlan(ctx context.Context, req resource.Mod
 		return
 	}
 	var plan backendServerModel
-	resp.Diagnostics.Append(resp.Plan.Get(ctx, &plan)...)
+	for name, target := range map[string]any{"backend": &plan.Backend, "server": &plan.Server, "address": &plan.Address,
+		"port": &plan.Port, "state": &plan.State, "weight": &plan.Weight, "health_check": &plan.HealthCheck} {
+		resp.Diagnostics.Append(resp.Plan.GetAttribute(ctx, path.Root(name), target)...)
+	}
 	if resp.Diagnostics.HasError() {
 		return
 	}

@@ -256,7 +256,7 @@ func logExchange(ctx context.Context, ex haproxy.Exchange) {
 const maxLoggedReply = 2048
 
 func (p *haproxyProvider) Resources(_ context.Context) []func() resource.Resource {
-	return []func() resource.Resource{newBackendServerResource, newBackendPoolResource}
+	return []func() resource.Resource{newBackendServerResource, newBackendPoolResource, newDynamicServerResource}
 }
 
 func (p *haproxyProvider) DataSources(_ context.Context) []func() datasource.DataSource {

@@ -1,0 +1,279 @@
+package provider
+
+import (
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
+)
+
+func dynamicConfig(name, backend, server string, be httpBackend, extra string) string {
+	return fmt.Sprintf(`
+resource "haproxy_dynamic_server" %q {
+  backend = %q
+  server  = %q
+  address = %q
+  port    = %d
+%s}
+`, name, backend, server, be.Host, be.Port, extra)
+}
+
+// expectDynamic checks a dynamic server on one instance through the
+// fixture's own reader: present with this address, port, admin state and
+// weight (weight < 0: any).
+func expectDynamic(t *testing.T, inst *haproxytest.Instance, server string, be httpBackend, admin, weight int) error {
+	if !inst.Has(t, "app", server) {
+		return fmt.Errorf("%s has no app/%s", inst.AdminSock, server)
+	}
+	s := inst.State(t, "app", server)
+	if s.Addr != be.Host || s.Port != strconv.Itoa(be.Port) || s.Admin != admin || weight >= 0 && s.Wt != weight {
+		return fmt.Errorf("%s app/%s = %+v, want %s:%d admin %d weight %d", inst.AdminSock, server, s, be.Host, be.Port, admin, weight)
+	}
+	return nil
+}
+
+func expectNoDynamic(t *testing.T, insts []*haproxytest.Instance, server string) resource.TestCheckFunc {
+	return checkAll(insts, func(inst *haproxytest.Instance) error {
+		if inst.Has(t, "app", server) {
+			return fmt.Errorf("%s still has app/%s", inst.AdminSock, server)
+		}
+		return nil
+	})
+}
+
+// Two instances (master-worker, one over TCP): add with health checks, move
+// and reweigh in place, replace on an option change, import, lose the
+// server to a reload on one instance (a clear error) and then on both (the
+// plan adds it again), destroy. HAProxy's sockets and real traffic are
+// checked after every step.
+func TestAccDynamicServerLifecycle(t *testing.T) {
+	preCheck(t)
+	a := haproxytest.Start(t, haproxytest.Options{MasterWorker: true})
+	b := haproxytest.Start(t, haproxytest.Options{MasterWorker: true})
+	insts := []*haproxytest.Instance{a, b}
+	be1 := startBackend(t, "be1", "127.0.0.61")
+	be2 := startBackend(t, "be2", "127.0.0.62")
+	prov := providerBlock(a.UnixTarget(), b.TCPTarget())
+	const res = "haproxy_dynamic_server.api"
+	cfg := func(be httpBackend, extra string) string {
+		return prov + dynamicConfig("api", "app", "api1", be, "  check  = true\n"+extra)
+	}
+	serving := func(be httpBackend, weight int) resource.TestCheckFunc {
+		return checkAll(insts, func(inst *haproxytest.Instance) error {
+			if err := expectDynamic(t, inst, "api1", be, 0, weight); err != nil {
+				return err
+			}
+			if s := inst.State(t, "app", "api1"); s.Checks&6 != 6 {
+				return fmt.Errorf("%s: health checks not running: %+v", inst.AdminSock, s)
+			}
+			return expectTraffic(inst, be.Name)
+		})
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{
+			{
+				Config: cfg(be1, "  weight = 5\n"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(res, plancheck.ResourceActionCreate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(res, tfjsonpath.New("id"), knownvalue.StringExact("app/api1")),
+					statecheck.ExpectKnownValue(res, tfjsonpath.New("health_check"), knownvalue.Bool(true)),
+					statecheck.ExpectKnownValue(res, tfjsonpath.New("weight"), knownvalue.Int64Exact(5)),
+				},
+				Check: serving(be1, 5),
+			},
+			{
+				Config: cfg(be2, "  weight = 7\n"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{expectChanges(res, "address", "port", "weight")},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: serving(be2, 7),
+			},
+			{
+				// An option HAProxy cannot change at run time: replaced.
+				Config: cfg(be2, "  weight  = 7\n  maxconn = 20\n"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(res, plancheck.ResourceActionDestroyBeforeCreate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: serving(be2, 7),
+			},
+			{
+				ResourceName:      res,
+				ImportState:       true,
+				ImportStateId:     "app/api1",
+				ImportStateVerify: true,
+				// Not reported by HAProxy: an import records the configured value.
+				ImportStateVerifyIgnore: []string{"maxconn"},
+			},
+			{
+				// A reload of one instance drops the server there only.
+				PreConfig: func() { b.Reload(t) },
+				Config:    cfg(be2, "  weight  = 7\n  maxconn = 20\n"),
+				ExpectError: regexp.MustCompile(`(?s)app/api1 is missing on ` + regexp.QuoteMeta(named(b.TCPTarget(), a.UnixTarget(), b.TCPTarget())) +
+					`.*reload or\s+restart`),
+				Check: checkAll([]*haproxytest.Instance{a}, func(inst *haproxytest.Instance) error { return expectDynamic(t, inst, "api1", be2, 0, 7) }),
+			},
+			{
+				// Both reloaded: gone everywhere, so the plan adds it again.
+				PreConfig: func() { a.Reload(t) },
+				Config:    cfg(be2, "  weight  = 7\n  maxconn = 20\n"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(res, plancheck.ResourceActionCreate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: serving(be2, 7),
+			},
+		},
+		CheckDestroy: func(s *terraform.State) error {
+			if err := expectNoDynamic(t, insts, "api1")(s); err != nil {
+				return err
+			}
+			for _, inst := range insts {
+				if got := hits(inst, 3); got["be2"] > 0 {
+					return fmt.Errorf("%s: traffic after destroy: %v", inst.AdminSock, got)
+				}
+			}
+			return nil
+		},
+	})
+}
+
+// A backend whose balance algorithm refuses dynamic servers (on one
+// instance), and a name already taken by someone else: clear errors before
+// anything is added, and nothing changed.
+func TestAccDynamicServerRefusals(t *testing.T) {
+	preCheck(t)
+	a := haproxytest.Start(t, haproxytest.Options{ExtraConfig: "backend dyn\n    balance roundrobin\n"})
+	b := haproxytest.Start(t, haproxytest.Options{ExtraConfig: "backend dyn\n    balance source\n"})
+	insts := []*haproxytest.Instance{a, b}
+	be1 := startBackend(t, "be1", "127.0.0.63")
+	prov := providerBlock(a.UnixTarget(), b.UnixTarget())
+	nothingIn := func(backend, server string) resource.TestCheckFunc {
+		return checkAll(insts, func(inst *haproxytest.Instance) error {
+			if inst.Has(t, backend, server) {
+				return fmt.Errorf("%s: %s/%s was added", inst.AdminSock, backend, server)
+			}
+			return nil
+		})
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{
+			{
+				Config: prov + dynamicConfig("x", "dyn", "d1", be1, ""),
+				ExpectError: regexp.MustCompile(`(?s)Cannot add dyn/d1: nothing was added on any socket.*` +
+					regexp.QuoteMeta(named(b.UnixTarget(), a.UnixTarget(), b.UnixTarget())) + `.*does not accept dynamic\s+servers.*load\s+balancing`),
+				Check: nothingIn("dyn", "d1"),
+			},
+			{
+				// Someone else holds the name on one instance.
+				PreConfig: func() { b.Admin(t, "add server app/taken 127.0.0.64:80") },
+				Config:    prov + dynamicConfig("y", "app", "taken", be1, ""),
+				ExpectError: regexp.MustCompile(`(?s)Cannot add app/taken.*` + regexp.QuoteMeta(named(b.UnixTarget(), a.UnixTarget(), b.UnixTarget())) +
+					`.*already exists.*127\.0\.0\.64`),
+				Check: func(*terraform.State) error {
+					if a.Has(t, "app", "taken") {
+						return fmt.Errorf("app/taken was added on %s", a.AdminSock)
+					}
+					if s := b.State(t, "app", "taken"); s.Addr != "127.0.0.64" {
+						return fmt.Errorf("someone else's app/taken was changed: %+v", s)
+					}
+					return nil
+				},
+			},
+			{
+				// Two resources (as two workspaces would) add one name at
+				// once: one wins on every instance, the other is refused.
+				Config: prov + dynamicConfig("w1", "app", "shared", be1, "") +
+					dynamicConfig("w2", "app", "shared", httpBackend{Name: "other", Host: "127.0.0.65", Port: 80}, "  state = \"maint\"\n"),
+				ExpectError: regexp.MustCompile(`(?s)Cannot add app/shared: nothing was added on any socket.*already`),
+				Check: checkAll(insts, func(inst *haproxytest.Instance) error {
+					s := inst.State(t, "app", "shared")
+					if s.Addr != "127.0.0.63" && s.Addr != "127.0.0.65" {
+						return fmt.Errorf("%s: app/shared = %+v", inst.AdminSock, s)
+					}
+					if other := a.State(t, "app", "shared"); other.Addr != s.Addr {
+						return fmt.Errorf("the instances disagree on who holds app/shared: %s vs %s", other.Addr, s.Addr)
+					}
+					return nil
+				}),
+			},
+		},
+	})
+}
+
+// Destroy drains: a request in flight keeps the server until it ends (then
+// `del server`), on every version; without it, the server would be deleted
+// at once and the request cut.
+func TestAccDynamicServerDrainsBeforeDelete(t *testing.T) {
+	preCheck(t)
+	a := haproxytest.Start(t)
+	release := make(chan struct{})
+	held := haproxytest.StartHeldHTTP(t, "held", "127.0.0.66", release)
+	prov := providerBlock(a.UnixTarget())
+	var status chan string
+	var sawItDuringTheRequest bool
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{
+			{
+				Config: prov + dynamicConfig("d", "app", "slow1", held, "  drain_timeout = \"20s\"\n"),
+				Check: func(*terraform.State) error {
+					return expectDynamic(t, a, "slow1", held, 0, 1)
+				},
+			},
+			{
+				PreConfig: func() {
+					status = make(chan string, 1)
+					go func() {
+						resp, err := (&http.Client{Timeout: 30 * time.Second}).Get(a.FrontendURL())
+						if err != nil {
+							status <- err.Error()
+							return
+						}
+						_ = resp.Body.Close()
+						status <- resp.Status
+					}()
+					for end := time.Now().Add(3 * time.Second); !strings.Contains(a.Admin(t, "show sess"), "slow1") && time.Now().Before(end); {
+						time.Sleep(10 * time.Millisecond)
+					}
+					go func() {
+						time.Sleep(1500 * time.Millisecond)
+						sawItDuringTheRequest = a.Has(t, "app", "slow1")
+						close(release)
+					}()
+				},
+				Config: prov,
+				Check: func(*terraform.State) error {
+					if !sawItDuringTheRequest {
+						return fmt.Errorf("the server was deleted while a request was in flight")
+					}
+					if got := <-status; got != "200 OK" {
+						return fmt.Errorf("the request in flight ended with %s", got)
+					}
+					if a.Has(t, "app", "slow1") {
+						return fmt.Errorf("app/slow1 was not deleted")
+					}
+					return nil
+				},
+			},
+		},
+	})
+}
