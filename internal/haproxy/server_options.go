@@ -178,8 +178,7 @@ func validHostname(s string) bool {
 			return false
 		}
 		for i := 0; i < len(label); i++ {
-			c := label[i]
-			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+			if c := label[i]; c != '-' && (c == '_' || c == '.' || c == ':' || !isNameByte(c)) {
 				return false
 			}
 		}
@@ -194,8 +193,7 @@ func validPath(s string) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(isNameByte(c) && c != ':' || c == '/') {
+		if c := s[i]; c != '/' && (c == ':' || !isNameByte(c)) {
 			return false
 		}
 	}
