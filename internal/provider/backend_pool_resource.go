@@ -68,6 +68,7 @@ type backendPoolResource struct {
 type backendPoolModel struct {
 	ID           types.String          `tfsdk:"id"`
 	Backend      types.String          `tfsdk:"backend"`
+	Mode         types.String          `tfsdk:"mode"`
 	SlotPrefix   types.String          `tfsdk:"slot_prefix"`
 	Placeholder  types.String          `tfsdk:"placeholder"`
 	DrainTimeout types.String          `tfsdk:"drain_timeout"`
@@ -100,10 +101,23 @@ func (r *backendPoolResource) Schema(_ context.Context, _ resource.SchemaRequest
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
 			"backend": nameAttribute("backend", "app"),
+			"mode": schema.StringAttribute{
+				Optional: true,
+				Computed: true,
+				Default:  stringdefault.StaticString(poolSlots),
+				MarkdownDescription: "`slots` (default): members take the `server-template` slots of `slot_prefix`. " +
+					"`dynamic`: members become dynamic servers (`add server`) named `<slot_prefix><member key>`, " +
+					"with no slots to size and no claim to race for (HAProxy refuses a second server of one name; " +
+					"a name another workspace holds is an error naming its address). A reload drops dynamic " +
+					"servers: the next plan adds them again. Changing it replaces the pool.",
+				Validators:    []validator.String{stringvalidator.OneOf(poolSlots, poolDynamic)},
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+			},
 			"slot_prefix": schema.StringAttribute{
 				Required: true,
 				MarkdownDescription: "The `server-template` name: `websrv` for `server-template websrv 1-100 …`, whose " +
-					"slots are `websrv1` … `websrv100`. Changing it replaces the pool.",
+					"slots are `websrv1` … `websrv100`. In `dynamic` mode, the prefix of the servers' names " +
+					"(`api-` and member `a` make `api-a`). Changing it replaces the pool.",
 				Validators:    nameValidators(),
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
@@ -154,7 +168,7 @@ func (r *backendPoolResource) Schema(_ context.Context, _ resource.SchemaRequest
 			"slots": schema.MapAttribute{
 				Computed:            true,
 				ElementType:         types.StringType,
-				MarkdownDescription: "The slot each member holds, by member key.",
+				MarkdownDescription: "The slot (in `dynamic` mode, the server) each member holds, by member key.",
 			},
 		},
 	}
@@ -192,7 +206,9 @@ func (r *backendPoolResource) ModifyPlan(ctx context.Context, req resource.Modif
 	prior := slotMap(state.Slots)
 	next := map[string]attr.Value{}
 	for member := range plan.Members {
-		if slot, ok := prior[member]; ok {
+		if plan.dynamic() {
+			next[member] = types.StringValue(plan.SlotPrefix.ValueString() + member)
+		} else if slot, ok := prior[member]; ok {
 			next[member] = types.StringValue(slot)
 		} else {
 			next[member] = types.StringUnknown()
@@ -242,6 +258,10 @@ func (r *backendPoolResource) Create(ctx context.Context, req resource.CreateReq
 		return
 	}
 	plan.Slots = types.MapValueMust(types.StringType, map[string]attr.Value{})
+	if plan.dynamic() {
+		r.applyDynamic(ctx, &plan, backendPoolModel{}, nil, resp.Private, &resp.State, resp.Identity, &resp.Diagnostics)
+		return
+	}
 	token := fleet.NewClaimToken()
 	if r.apply(ctx, &plan, token, false, &resp.State, &resp.Diagnostics) {
 		setIdentity(ctx, resp.Identity, identitySlotPrefix, plan.Backend, plan.SlotPrefix, &resp.Diagnostics)
@@ -257,6 +277,10 @@ func (r *backendPoolResource) Update(ctx context.Context, req resource.UpdateReq
 		return
 	}
 	plan.Slots = state.Slots // the assignment so far; apply extends it
+	if plan.dynamic() {
+		r.applyDynamic(ctx, &plan, state, req.Private, resp.Private, &resp.State, resp.Identity, &resp.Diagnostics)
+		return
+	}
 	token, adopt := claimToken(ctx, req.Private, &resp.Diagnostics)
 	if r.apply(ctx, &plan, token, adopt, &resp.State, &resp.Diagnostics) {
 		adopt = false // the recorded slots' markers are this pool's now
@@ -305,6 +329,10 @@ func (r *backendPoolResource) Read(ctx context.Context, req resource.ReadRequest
 	if !ok {
 		return
 	}
+	if state.dynamic() {
+		r.readDynamic(ctx, &state, resp)
+		return
+	}
 	p := state.pool()
 	p.Token, _ = claimToken(ctx, req.Private, &resp.Diagnostics)
 	prior := map[string]fleet.Values{}
@@ -345,6 +373,10 @@ func (r *backendPoolResource) Delete(ctx context.Context, req resource.DeleteReq
 	if !ok {
 		return
 	}
+	if state.dynamic() {
+		r.deleteDynamic(ctx, state, req.Private, &resp.Diagnostics)
+		return
+	}
 	p := state.pool()
 	p.Token, _ = claimToken(ctx, req.Private, &resp.Diagnostics)
 	warnings, err := r.fleet.DeletePool(ctx, p)
@@ -373,7 +405,7 @@ func (r *backendPoolResource) ImportState(ctx context.Context, req resource.Impo
 		return
 	}
 	m := backendPoolModel{
-		ID: types.StringValue(backend + "/" + prefix), Backend: types.StringValue(backend), SlotPrefix: types.StringValue(prefix),
+		ID: types.StringValue(backend + "/" + prefix), Backend: types.StringValue(backend), Mode: types.StringValue(poolSlots), SlotPrefix: types.StringValue(prefix),
 		Placeholder: types.StringValue(r.fleet.Placeholder().String()), DrainTimeout: types.StringValue("0s"), Members: map[string]poolMember{},
 	}
 	assigned := map[string]string{}

@@ -1,0 +1,4 @@
+import {
+  to = haproxy_dynamic_server.api
+  id = "app/api-1"
+}

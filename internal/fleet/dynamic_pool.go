@@ -1,0 +1,163 @@
+package fleet
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"net/netip"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
+)
+
+// DynamicPool is a pool whose members are dynamic servers named
+// <Prefix><member key>: no slots to allocate, and no claim to race for,
+// since HAProxy refuses a second server of one name.
+type DynamicPool struct {
+	Backend string
+	Prefix  string
+	Members map[string]PoolMember
+	// Recorded is where each member was last recorded (by key), for the
+	// members that exist: the server is ours where it holds this.
+	Recorded map[string]netip.AddrPort
+	// Leaving are members no longer wanted whose servers may still exist
+	// (by key, with the address they were recorded at).
+	Leaving map[string]netip.AddrPort
+	Grace   Grace
+}
+
+// ServerName is the server a member key becomes.
+func (p DynamicPool) ServerName(key string) string { return p.Prefix + key }
+
+// dynamicPoolParallelism bounds how many members are added, changed or
+// removed at once (each costs a few connections per socket; HAProxy's CLI
+// has ten).
+const dynamicPoolParallelism = 4
+
+// ApplyDynamicPool removes leaving members (gracefully, as RemoveServer),
+// changes members whose values changed (as ApplyServer) and adds new ones
+// (as AddServer). done lists the members that exist now (key → server),
+// including those added on some sockets only: they are the caller's to
+// record, so that nothing added is forgotten. err names every member that
+// failed, and why.
+func (f *Fleet) ApplyDynamicPool(ctx context.Context, p DynamicPool) (done map[string]string, left []string, warnings []string, err error) {
+	for key := range p.Members {
+		if e := haproxy.ValidateName("server", p.ServerName(key)); e != nil {
+			return nil, nil, nil, fmt.Errorf("member %q: %w", key, e)
+		}
+	}
+	var mu sync.Mutex
+	done = map[string]string{}
+	var failed []string
+	note := func(key string, err error, warn ...string) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, w := range warn {
+			warnings = append(warnings, fmt.Sprintf("member %q: %s", key, w))
+		}
+		if err != nil {
+			failed = append(failed, fmt.Sprintf("member %q (%s/%s): %v", key, p.Backend, p.ServerName(key), err))
+		}
+	}
+
+	// Leaving members first: a key that is removed and re-added under
+	// another name frees capacity before anything is added.
+	leaving := slices.Sorted(maps.Keys(p.Leaving))
+	eachBounded(leaving, func(key string) {
+		w, err := f.RemoveServer(ctx, p.Backend, p.ServerName(key), nil, Owner{Recorded: p.Leaving[key]}, p.Grace)
+		note(key, err, w...)
+		if err == nil {
+			mu.Lock()
+			left = append(left, key)
+			mu.Unlock()
+		}
+	})
+
+	eachBounded(slices.Sorted(maps.Keys(p.Members)), func(key string) {
+		m := p.Members[key]
+		name := p.ServerName(key)
+		d := Desired{Backend: p.Backend, Server: name, Addr: m.Addr, Port: &m.Port, State: m.State, Weight: m.Weight, Grace: p.Grace}
+		recorded, exists := p.Recorded[key]
+		if !exists {
+			out, err := f.AddServer(ctx, Dynamic{Desired: d})
+			if len(out.Added) > 0 {
+				mu.Lock()
+				done[key] = name
+				mu.Unlock()
+			}
+			if err == nil && len(out.Failed) > 0 {
+				err = out.Failed
+			}
+			note(key, err, out.Unfinished...)
+			return
+		}
+		mu.Lock()
+		done[key] = name
+		mu.Unlock()
+		d.Recorded = recorded
+		out, err := f.ApplyServer(ctx, d)
+		if err == nil && len(out.Failed) > 0 {
+			err = out.Failed
+		}
+		note(key, err, out.Unfinished...)
+	})
+	sort.Strings(warnings)
+	if len(failed) > 0 {
+		sort.Strings(failed)
+		return done, left, warnings, fmt.Errorf("%s", strings.Join(failed, "\n"))
+	}
+	return done, left, warnings, nil
+}
+
+// ReadDynamicPool reads every recorded member's server on every socket
+// (one shared read per socket). A member gone on every socket is left out
+// of the result (a reload drops dynamic servers: the plan adds it again);
+// one gone on some sockets only is an error naming them.
+func (f *Fleet) ReadDynamicPool(ctx context.Context, p DynamicPool, prior map[string]Values) (map[string]Reading, error) {
+	out := map[string]Reading{}
+	var failed []string
+	for _, key := range slices.Sorted(maps.Keys(p.Recorded)) {
+		name := p.ServerName(key)
+		obs := f.Observe(ctx, p.Backend, name)
+		if have, lost := f.FoundAndMissing(obs); len(have) > 0 && len(lost) > 0 {
+			failed = append(failed, fmt.Sprintf("member %q: %s/%s exists on %s but not on %s (a reload or restart there dropped it)",
+				key, p.Backend, name, strings.Join(have, ", "), strings.Join(lost, ", ")))
+			continue
+		}
+		var pr *Values
+		if v, ok := prior[key]; ok {
+			pr = &v
+		}
+		rd, err := f.Reconcile(p.Backend, name, pr, obs)
+		if err != nil {
+			failed = append(failed, fmt.Sprintf("member %q: %v", key, err))
+			continue
+		}
+		if !rd.Gone {
+			out[key] = rd
+		}
+	}
+	if len(failed) > 0 {
+		return nil, fmt.Errorf("%s", strings.Join(failed, "\n"))
+	}
+	return out, nil
+}
+
+// eachBounded runs fn for every key, dynamicPoolParallelism at a time.
+func eachBounded(ks []string, fn func(key string)) {
+	sem := make(chan struct{}, dynamicPoolParallelism)
+	var wg sync.WaitGroup
+	for _, k := range ks {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			fn(k)
+		}()
+	}
+	wg.Wait()
+}
