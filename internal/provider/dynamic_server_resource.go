@@ -144,6 +144,18 @@ func (r *dynamicServerResource) Schema(_ context.Context, _ resource.SchemaReque
 			"to end, up to `drain_timeout` or the provider's `timeout`, whichever is longer, and fails (the server " +
 			"stays, in `maint`) if they do not.",
 	}
+	describe := func(name, d string) {
+		a, _ := attrs[name].(schema.StringAttribute)
+		a.MarkdownDescription = d
+		attrs[name] = a
+	}
+	describe("drain_timeout", "How long to let a serving server finish its sessions before it is deleted (destroy) or "+
+		"moved to another address or port (update): it is put in `drain` and its live sessions are polled on every socket "+
+		"until none are left or this time passes. `0s` (the default) does not wait: destroy puts it in `maint` at once, "+
+		"and then waits only for HAProxy to call it removable.")
+	describe("wait_healthy_timeout", "When the server is to become `ready` after being added, moved or out of service, "+
+		"first keep it in `drain` and wait up to this long for a health check made after the change to pass on every "+
+		"socket; only then make it `ready`, on every socket. Needs `check = true`. `0s` (the default) does not wait.")
 	readBack := func(d string) schema.BoolAttribute {
 		return schema.BoolAttribute{
 			Optional: true, Computed: true, Default: booldefault.StaticBool(false),
@@ -160,7 +172,8 @@ func (r *dynamicServerResource) Schema(_ context.Context, _ resource.SchemaReque
 	attrs["ssl_verify"] = stringOption("Verify the server's certificate: `required` (needs `ssl_ca_file`) or `none`, the default. Needs `ssl`.",
 		stringvalidator.OneOf(haproxy.VerifyNone, haproxy.VerifyRequired))
 	attrs["ssl_ca_file"] = stringOption("CA file the server's certificate must chain to (`ca-file`): `@system-ca` for the system's " +
-		"trusted CAs, or the absolute path of a file HAProxy already loaded (named in its configuration). Needs `ssl_verify = \"required\"`.")
+		"trusted CAs, or the absolute path of a CA file HAProxy has already loaded (named in its configuration, or added with "+
+		"`add ssl ca-file`): HAProxy cannot read a new file at run time. Needs `ssl_verify = \"required\"`.")
 	attrs["sni"] = stringOption("Host name sent as TLS SNI (`sni str(<name>)`). Needs `ssl`.")
 	attrs["maxconn"] = intOption("Most concurrent connections HAProxy opens to the server (`maxconn`, 1-1048576); the rest queue.", 1, 1<<20)
 	attrs["send_proxy"] = stringOption("Send the PROXY protocol header: `v1` (`send-proxy`) or `v2` (`send-proxy-v2`).",

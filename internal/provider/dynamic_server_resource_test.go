@@ -277,3 +277,35 @@ func TestAccDynamicServerDrainsBeforeDelete(t *testing.T) {
 		},
 	})
 }
+
+// Bad options are refused by `terraform plan`, before any socket is
+// contacted (the provider points at a socket nobody listens on).
+func TestAccDynamicServerPlanTimeValidation(t *testing.T) {
+	preCheck(t)
+	prov := providerBlock("unix:///tmp/no-such-haproxy.sock")
+	bad := []struct{ attrs, want string }{
+		{"rise = 2", `check interval, rise and fall need health checks`},
+		{"ssl = true\n  ssl_verify = \"required\"", `verify required needs a ca-file`},
+		{"sni = \"example.com\"", `verify, ca-file and sni need ssl`},
+		{"ssl = true\n  sni = \"a;quit\"", `is not a host name`},
+		{"ssl = true\n  ssl_verify = \"required\"\n  ssl_ca_file = \"certs/ca.pem\"", `is neither "@system-ca" nor an absolute path`},
+		{"check = true\n  check_interval = \"1500us\"", `not a whole number of milliseconds`},
+		{"send_proxy = \"v3\"", `value must be one of`},
+		{"health_check = true", `set check = true`},
+		{"wait_healthy_timeout = \"10s\"", `it needs check = true`},
+	}
+	var steps []resource.TestStep
+	for _, tc := range bad {
+		steps = append(steps, resource.TestStep{
+			Config:      prov + dynamicConfig("x", "app", "d1", httpBackend{Host: "127.0.0.1", Port: 80}, "  "+tc.attrs+"\n"),
+			PlanOnly:    true,
+			ExpectError: wrapped(tc.want),
+		})
+	}
+	steps = append(steps, resource.TestStep{
+		Config:      prov + "resource \"haproxy_backend_pool\" \"p\" {\n  backend = \"app\"\n  mode = \"dynamic\"\n  slot_prefix = \"api-\"\n  members = { \"a b\" = { address = \"127.0.0.1\", port = 80 } }\n}\n",
+		PlanOnly:    true,
+		ExpectError: wrapped(`member "a b" becomes the server "api-a b"`),
+	})
+	resource.Test(t, resource.TestCase{ProtoV6ProviderFactories: testProviders, Steps: steps})
+}
