@@ -361,3 +361,33 @@ func TestAccBackendServerRecoversFromReload(t *testing.T) {
 		},
 	})
 }
+
+// A server deleted from every instance (here by hand, `del server` works on
+// template slots) leaves the state with a warning, and the plan shows it
+// being created again; Read must still answer with the resource identity.
+func TestAccBackendServerGoneEverywhere(t *testing.T) {
+	preCheck(t)
+	a, b := haproxytest.Start(t), haproxytest.Start(t)
+	be1 := startBackend(t, "be1", "127.0.0.1")
+	prov := providerBlock(a.UnixTarget(), b.UnixTarget())
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{
+			{Config: prov + serverConfig("one", "websrv1", be1.Host, be1.Port, "")},
+			{
+				PreConfig: func() {
+					for _, inst := range []*haproxytest.Instance{a, b} {
+						inst.Admin(t, "set server app/websrv1 state maint")
+						if out := inst.Admin(t, "del server app/websrv1"); !strings.Contains(out, "Server deleted.") {
+							t.Fatalf("del server: %q", out)
+						}
+					}
+				},
+				Config:             prov + serverConfig("one", "websrv1", be1.Host, be1.Port, ""),
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{Config: prov},
+		},
+	})
+}
