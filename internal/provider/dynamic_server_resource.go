@@ -172,7 +172,7 @@ func (r *dynamicServerResource) Schema(_ context.Context, _ resource.SchemaReque
 	attrs["ssl_verify"] = stringOption("Verify the server's certificate: `required` (needs `ssl_ca_file`) or `none`, the default. Needs `ssl`.",
 		stringvalidator.OneOf(haproxy.VerifyNone, haproxy.VerifyRequired))
 	attrs["ssl_ca_file"] = stringOption("CA file the server's certificate must chain to (`ca-file`): `@system-ca` for the system's " +
-		"trusted CAs, or the absolute path of a CA file HAProxy has already loaded (named in its configuration, or added with "+
+		"trusted CAs, or the absolute path of a CA file HAProxy has already loaded (named in its configuration, or added with " +
 		"`add ssl ca-file`): HAProxy cannot read a new file at run time. Needs `ssl_verify = \"required\"`.")
 	attrs["sni"] = stringOption("Host name sent as TLS SNI (`sni str(<name>)`). Needs `ssl`.")
 	attrs["maxconn"] = intOption("Most concurrent connections HAProxy opens to the server (`maxconn`, 1-1048576); the rest queue.", 1, 1<<20)
