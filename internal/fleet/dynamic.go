@@ -154,37 +154,18 @@ func (f *Fleet) enableAgent(ctx context.Context, backend, server string) Errors 
 // g.DrainTimeout or the socket timeout, whichever is longer. A server still
 // in use then is an error naming the socket: it stays, in maint.
 func (f *Fleet) RemoveServer(ctx context.Context, backend, server string, sockets []string, owner Owner, g Grace) (warnings []string, err error) {
-	only := map[string]bool{}
-	for _, s := range sockets {
-		only[s] = true
-	}
-	answers, err := gather(ctx, f, false, func(ctx context.Context, c *haproxy.Client) ([]string, error) {
-		if sockets != nil && !only[c.Target()] {
-			return nil, nil
-		}
-		w, err := f.removeOne(ctx, c, backend, server, owner, g)
-		if err != nil && f.skipUnreachable && Unreachable(err) && ProcessGone(err) {
-			return append(w, fmt.Sprintf("%s is not running (%v): a restart drops dynamic servers, so there is nothing to delete", c.Name(), err)), nil
-		}
-		return w, err
+	return f.takeOutEverywhere(ctx, sockets, "a restart drops dynamic servers, so there is nothing to delete", func(ctx context.Context, c *haproxy.Client) ([]string, error) {
+		return f.removeOne(ctx, c, backend, server, owner, g)
 	})
-	for _, a := range answers {
-		warnings = append(warnings, a.v...)
-	}
-	return warnings, err
 }
 
 func (f *Fleet) removeOne(ctx context.Context, c *haproxy.Client, backend, server string, owner Owner, g Grace) (warnings []string, err error) {
 	gone := []string{fmt.Sprintf("%s: %s/%s no longer exists there; nothing to delete", c.Name(), backend, server)}
-	snap, err := f.read(ctx, c, backend, []string{server}, time.Now())
-	if errors.Is(err, haproxy.ErrNoSuchBackend) {
-		return gone, nil
-	}
-	if err != nil {
+	cur, ok, err := f.current(ctx, c, backend, server)
+	switch {
+	case err != nil:
 		return nil, err
-	}
-	cur, ok := snap.st.Find(backend, server)
-	if !ok {
+	case !ok:
 		return gone, nil
 	}
 	if held := netip.AddrPortFrom(cur.Addr, uint16(cur.Port)); held != owner.Recorded {

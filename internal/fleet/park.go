@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
@@ -58,17 +59,29 @@ func (o Owner) owns(cur, origin, placeholder netip.AddrPort) bool {
 // its sessions waited for; with g.ShutdownSessions, sessions left after
 // `maint` are closed.
 func (f *Fleet) Park(ctx context.Context, backend, server string, origins map[string]Origin, owner Owner, g Grace) (warnings []string, err error) {
-	answers, err := gather(ctx, f, false, func(ctx context.Context, c *haproxy.Client) ([]string, error) {
+	return f.takeOutEverywhere(ctx, nil, "its runtime changes are gone, so there is nothing to park", func(ctx context.Context, c *haproxy.Client) ([]string, error) {
 		o, ok := origins[c.Target()]
 		if _, err := netip.ParseAddr(o.Addr); !ok || err != nil || haproxy.ValidatePort(o.Port) != nil {
 			o = Origin{Addr: f.placeholder.Addr().String(), Port: int(f.placeholder.Port()), Weight: -1}
 		}
-		w, err := f.parkOne(ctx, c, backend, server, o, owner, g)
-		// A process that is gone lost its runtime changes: nothing serves
-		// there any more. A socket that does not answer may still serve, so
-		// it stays an error: the resource is not forgotten.
+		return f.parkOne(ctx, c, backend, server, o, owner, g)
+	})
+}
+
+// takeOutEverywhere runs fn on every socket (only: on those listed, as
+// configured) and gathers the warnings. With SkipUnreachable, a socket
+// whose process is gone is a warning (why says what that means): it lost
+// its runtime changes, nothing serves there any more. A socket that does
+// not answer may still serve, so it stays an error: the resource is not
+// forgotten.
+func (f *Fleet) takeOutEverywhere(ctx context.Context, only []string, why string, fn func(ctx context.Context, c *haproxy.Client) ([]string, error)) (warnings []string, err error) {
+	answers, err := gather(ctx, f, false, func(ctx context.Context, c *haproxy.Client) ([]string, error) {
+		if only != nil && !slices.Contains(only, c.Target()) {
+			return nil, nil
+		}
+		w, err := fn(ctx, c)
 		if err != nil && f.skipUnreachable && Unreachable(err) && ProcessGone(err) {
-			return append(w, fmt.Sprintf("%s is not running (%v): its runtime changes are gone, so there is nothing to park", c.Name(), err)), nil
+			return append(w, fmt.Sprintf("%s is not running (%v): %s", c.Name(), err, why)), nil
 		}
 		return w, err
 	})
@@ -82,15 +95,11 @@ func (f *Fleet) Park(ctx context.Context, backend, server string, origins map[st
 // server has in the configuration.
 func (f *Fleet) parkOne(ctx context.Context, c *haproxy.Client, backend, server string, o Origin, owner Owner, g Grace) (warnings []string, err error) {
 	gone := []string{fmt.Sprintf("%s: %s/%s no longer exists there; nothing to park", c.Name(), backend, server)}
-	snap, err := f.read(ctx, c, backend, []string{server}, time.Now())
-	if errors.Is(err, haproxy.ErrNoSuchBackend) {
-		return gone, nil
-	}
-	if err != nil {
+	cur, ok, err := f.current(ctx, c, backend, server)
+	switch {
+	case err != nil:
 		return nil, err
-	}
-	cur, ok := snap.st.Find(backend, server)
-	if !ok {
+	case !ok:
 		return gone, nil
 	}
 	if o.Weight < 0 {
@@ -149,4 +158,18 @@ func (f *Fleet) takeOut(ctx context.Context, c *haproxy.Client, cur haproxy.Serv
 		out.add(haproxy.ShutdownSessions(backend, server))
 	}
 	return warnings, f.runWrite(ctx, c, backend, server, out)
+}
+
+// current reads the server as it is now (not from a read older than this
+// call). ok is false when HAProxy confirmed it (or its backend) absent.
+func (f *Fleet) current(ctx context.Context, c *haproxy.Client, backend, server string) (cur haproxy.ServerState, ok bool, err error) {
+	snap, err := f.read(ctx, c, backend, []string{server}, time.Now())
+	if errors.Is(err, haproxy.ErrNoSuchBackend) {
+		return cur, false, nil
+	}
+	if err != nil {
+		return cur, false, err
+	}
+	cur, ok = snap.st.Find(backend, server)
+	return cur, ok, nil
 }

@@ -21,12 +21,31 @@ type HTTPBackend struct {
 // port, stopped when t ends.
 func StartHTTP(t testing.TB, name, host string) HTTPBackend {
 	t.Helper()
+	return serveHTTP(t, name, host, nil)
+}
+
+// StartHeldHTTP is StartHTTP whose every request waits until release is
+// closed (or 30s pass) before it is answered: a request still in flight,
+// for tests of draining and removal.
+func StartHeldHTTP(t testing.TB, name, host string, release <-chan struct{}) HTTPBackend {
+	t.Helper()
+	return serveHTTP(t, name, host, release)
+}
+
+func serveHTTP(t testing.TB, name, host string, release <-chan struct{}) HTTPBackend {
+	t.Helper()
 	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			if release != nil {
+				select {
+				case <-release:
+				case <-time.After(30 * time.Second):
+				}
+			}
 			_, _ = io.WriteString(w, name)
 		}),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -60,32 +79,4 @@ func (i *Instance) Hits(n int) map[string]int {
 		out[string(body)]++
 	}
 	return out
-}
-
-// StartHeldHTTP is StartHTTP whose every request waits until release is
-// closed (or 30s pass) before it is answered: a request still in flight,
-// for tests of draining and removal.
-func StartHeldHTTP(t testing.TB, name, host string, release <-chan struct{}) HTTPBackend {
-	t.Helper()
-	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			select {
-			case <-release:
-			case <-time.After(30 * time.Second):
-			}
-			_, _ = io.WriteString(w, name)
-		}),
-		ReadHeaderTimeout: 5 * time.Second,
-	}
-	go func() { _ = srv.Serve(l) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	addr, ok := l.Addr().(*net.TCPAddr)
-	if !ok {
-		t.Fatalf("listener address %v is not TCP", l.Addr())
-	}
-	return HTTPBackend{Name: name, Host: host, Port: addr.Port}
 }

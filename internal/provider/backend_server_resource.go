@@ -315,6 +315,12 @@ func (r *backendServerResource) Update(ctx context.Context, req resource.UpdateR
 	// the sockets that did not take the change as drift, and apply converges.
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	setIdentity(ctx, resp.Identity, identityServer, plan.Backend, plan.Server, &resp.Diagnostics)
+	updatedPrivate(ctx, req, resp, out)
+}
+
+// updatedPrivate is the private state after a successful update: nothing
+// left to converge or to report as drift, and the processes that took it.
+func updatedPrivate(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse, out fleet.ServerOutcome) {
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateConverge, nil)...)
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateDrift, nil)...)
 	processes := getPrivateJSON[map[string]fleet.Process](ctx, req.Private, privateProcesses)

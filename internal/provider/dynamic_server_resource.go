@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
@@ -327,14 +326,7 @@ func (r *dynamicServerResource) Update(ctx context.Context, req resource.UpdateR
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	setIdentity(ctx, resp.Identity, identityServer, plan.Backend, plan.Server, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateImported, nil)...)
-	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateConverge, nil)...)
-	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateDrift, nil)...)
-	processes := getPrivateJSON[map[string]fleet.Process](ctx, req.Private, privateProcesses)
-	if processes == nil {
-		processes = map[string]fleet.Process{}
-	}
-	maps.Copy(processes, out.Processes)
-	setPrivateJSON(ctx, resp.Private, privateProcesses, processes, &resp.Diagnostics)
+	updatedPrivate(ctx, req, resp, out)
 }
 
 func (r *dynamicServerResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {

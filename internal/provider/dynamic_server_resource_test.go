@@ -30,10 +30,11 @@ resource "haproxy_dynamic_server" %q {
 `, name, backend, server, be.Host, be.Port, extra)
 }
 
-// expectDynamic checks a dynamic server on one instance through the
-// fixture's own reader: present with this address, port, admin state and
-// weight (weight < 0: any).
-func expectDynamic(t *testing.T, inst *haproxytest.Instance, server string, be httpBackend, admin, weight int) error {
+// expectServing checks a dynamic server on one instance through the
+// fixture's own reader: present, ready, with this address, port and weight
+// (weight < 0: any).
+func expectServing(t *testing.T, inst *haproxytest.Instance, server string, be httpBackend, weight int) error {
+	const admin = 0 // ready, and not in maint by configuration: dynamic servers have no CMAINT
 	if !inst.Has(t, "app", server) {
 		return fmt.Errorf("%s has no app/%s", inst.AdminSock, server)
 	}
@@ -72,7 +73,7 @@ func TestAccDynamicServerLifecycle(t *testing.T) {
 	}
 	serving := func(be httpBackend, weight int) resource.TestCheckFunc {
 		return checkAll(insts, func(inst *haproxytest.Instance) error {
-			if err := expectDynamic(t, inst, "api1", be, 0, weight); err != nil {
+			if err := expectServing(t, inst, "api1", be, weight); err != nil {
 				return err
 			}
 			if s := inst.State(t, "app", "api1"); s.Checks&6 != 6 {
@@ -128,7 +129,7 @@ func TestAccDynamicServerLifecycle(t *testing.T) {
 				Config:    cfg(be2, "  weight  = 7\n  maxconn = 20\n"),
 				ExpectError: regexp.MustCompile(`(?s)app/api1 is missing on ` + regexp.QuoteMeta(named(b.TCPTarget(), a.UnixTarget(), b.TCPTarget())) +
 					`.*reload or\s+restart`),
-				Check: checkAll([]*haproxytest.Instance{a}, func(inst *haproxytest.Instance) error { return expectDynamic(t, inst, "api1", be2, 0, 7) }),
+				Check: checkAll([]*haproxytest.Instance{a}, func(inst *haproxytest.Instance) error { return expectServing(t, inst, "api1", be2, 7) }),
 			},
 			{
 				// Both reloaded: gone everywhere, so the plan adds it again.
@@ -236,7 +237,7 @@ func TestAccDynamicServerDrainsBeforeDelete(t *testing.T) {
 			{
 				Config: prov + dynamicConfig("d", "app", "slow1", held, "  drain_timeout = \"20s\"\n"),
 				Check: func(*terraform.State) error {
-					return expectDynamic(t, a, "slow1", held, 0, 1)
+					return expectServing(t, a, "slow1", held, 1)
 				},
 			},
 			{
