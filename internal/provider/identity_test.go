@@ -2,6 +2,7 @@ package provider
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -13,10 +14,12 @@ import (
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
 )
 
-// A server and a pool that already serve (set up by hand) are brought under
-// Terraform with `import { identity = { … } }` blocks: the plan imports
-// them with no change, HAProxy keeps serving, and both record their
-// identity. Identities need Terraform or OpenTofu 1.12+: CI runs this under
+// A server, a pool and a dynamic server that already serve (set up by
+// hand) are brought under Terraform with `import { identity = { … } }`
+// blocks: the plan imports them with no change, HAProxy keeps serving, and
+// each records its identity. Then an option HAProxy does not report is
+// recorded without replacing the dynamic server, and changing it after
+// that replaces it. Identities need Terraform or OpenTofu 1.12+: CI runs this under
 // OpenTofu 1.12 (make testacc-tofu); Terraform 1.11 skips it.
 func TestAccImportByIdentity(t *testing.T) {
 	preCheck(t)
@@ -29,7 +32,21 @@ func TestAccImportByIdentity(t *testing.T) {
 			inst.Admin(t, "set server "+srv+" state ready")
 		}
 	}
-	cfg := providerBlock(a.UnixTarget(), b.TCPTarget()) +
+	be3 := startBackend(t, "be3", "127.0.0.81")
+	for _, inst := range insts {
+		inst.Admin(t, fmt.Sprintf("add server app/dyn1 %s:%d check", be3.Host, be3.Port))
+		inst.Admin(t, "enable health app/dyn1")
+		inst.Admin(t, "set server app/dyn1 state ready")
+	}
+	dyn := func(extra string) string { return dynamicConfig("d", "app", "dyn1", be3, "  check = true\n"+extra) }
+	const dynRes = "haproxy_dynamic_server.d"
+	cfg := providerBlock(a.UnixTarget(), b.TCPTarget()) + dyn("") +
+		`
+import {
+  to       = haproxy_dynamic_server.d
+  identity = { backend = "app", server = "dyn1" }
+}
+` +
 		serverConfigIn("one", "plain", "s1", be1.Host, be1.Port, "") +
 		poolConfig("p", member{"websrv1", be2}) + // keyed by slot name, as an import adopts members
 		`
@@ -50,7 +67,10 @@ import {
 		if err := expectSlot(t, inst, "app", "websrv1", be2.Host, be2.Port, adminReady, 1); err != nil {
 			return err
 		}
-		return expectTraffic(inst, "be2")
+		if err := expectServing(t, inst, "dyn1", be3, 1); err != nil {
+			return err
+		}
+		return expectTraffic(inst, "be2", "be3")
 	})
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testProviders,
@@ -62,6 +82,7 @@ import {
 					PreApply: []plancheck.PlanCheck{
 						plancheck.ExpectResourceAction("haproxy_backend_server.one", plancheck.ResourceActionNoop),
 						plancheck.ExpectResourceAction("haproxy_backend_pool.p", plancheck.ResourceActionNoop),
+						plancheck.ExpectResourceAction(dynRes, plancheck.ResourceActionNoop),
 					},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
@@ -72,6 +93,28 @@ import {
 					statecheck.ExpectIdentity("haproxy_backend_pool.p", map[string]knownvalue.Check{
 						"backend": knownvalue.StringExact("app"), "slot_prefix": knownvalue.StringExact("websrv"),
 					}),
+					statecheck.ExpectIdentity(dynRes, map[string]knownvalue.Check{
+						"backend": knownvalue.StringExact("app"), "server": knownvalue.StringExact("dyn1"),
+					}),
+				},
+				Check: serving,
+			},
+			{
+				// HAProxy does not report maxconn: the first apply after the
+				// import records it without replacing the server...
+				Config: strings.Replace(cfg, dyn(""), dyn("  maxconn = 40\n"), 1),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{expectChanges(dynRes, "maxconn")},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: serving,
+			},
+			{
+				// ...and once recorded, changing it replaces the server.
+				Config: strings.Replace(cfg, dyn(""), dyn("  maxconn = 50\n"), 1),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(dynRes, plancheck.ResourceActionDestroyBeforeCreate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				Check: serving,
 			},
