@@ -285,10 +285,11 @@ type step struct {
 
 // runSteps sends the steps' commands to one server in order. Consecutive
 // groups share one interactive session, each group sent only once every
-// command of the one before succeeded; a step with until ends the session,
-// because the reads that confirm it must not hold a connection while
-// waiting. read is the server's row from the last such confirmation (nil
-// when no step had until).
+// command of the one before succeeded; a step with until ends the session
+// after one read of the server's row there (writeAndProbe), because the
+// reads that confirm it must not hold a connection while waiting. read is
+// the server's row from the last whole-backend confirmation (nil when none
+// was needed).
 func (f *Fleet) runSteps(ctx context.Context, c *haproxy.Client, backend, server string, steps []step) (read *haproxy.ServerState, err error) {
 	var groups [][]haproxy.Command
 	for i, s := range steps {
@@ -299,18 +300,31 @@ func (f *Fleet) runSteps(ctx context.Context, c *haproxy.Client, backend, server
 		if s.until == nil {
 			continue
 		}
+		e := *s.until
+		// When nothing after waits for a read, the rest goes out in the
+		// session whose read showed the address.
+		then, last := thenGroups(steps[i+1:])
+		if !last {
+			then = nil
+		}
+		if e.probe != nil {
+			done, err := f.writeAndProbe(ctx, c, backend, server, groups, e, then)
+			switch {
+			case err != nil:
+				return read, err
+			case done && last:
+				return read, nil
+			case done:
+				groups = nil
+				continue
+			}
+			groups = nil // sent: what is left is to see the address
+		}
 		if err := f.runGroups(ctx, c, backend, server, groups); err != nil {
 			return read, err
 		}
 		groups = nil
-		e := *s.until
 		if e.probe != nil {
-			// When nothing after waits for a read, the rest goes out in the
-			// session whose read showed the address.
-			then, last := thenGroups(steps[i+1:])
-			if !last {
-				then = nil
-			}
 			done, err := f.settleStat(ctx, c, backend, e, s.cmds, then)
 			switch {
 			case err != nil:
@@ -329,6 +343,31 @@ func (f *Fleet) runSteps(ctx context.Context, c *haproxy.Client, backend, server
 		read = &row
 	}
 	return read, f.runGroups(ctx, c, backend, server, groups)
+}
+
+// writeAndProbe sends the groups (the last of them changes an address) in
+// one session and reads the server's `show stat` row in that same session.
+// Where the row shows the new address (always before HAProxy 2.9, which
+// applies it before replying; often on 2.9+, which applies it a moment
+// after), then goes out in the same session too: one connection instead of
+// two. Where it does not, done is false and the caller polls on new
+// connections.
+func (f *Fleet) writeAndProbe(ctx context.Context, c *haproxy.Client, backend, server string, groups [][]haproxy.Command, e expectation, then [][]haproxy.Command) (done bool, err error) {
+	opCtx, cancel := f.op(ctx)
+	defer cancel()
+	defer f.reads.wrote(readKey{c.Target(), backend}, scope(server)) // even a failed group may have changed something
+	err = c.Session(opCtx, func(s *haproxy.Session) error {
+		if err := sendGroups(s, groups); err != nil {
+			return err
+		}
+		row, found, err := s.StatServer(e.probe.backendID, e.probe.serverID, e.server)
+		if err != nil || !found || row.Addr != e.probe.want {
+			return err
+		}
+		done = true
+		return sendGroups(s, then)
+	})
+	return done, err
 }
 
 // thenGroups returns the commands of steps, one group per step, and whether

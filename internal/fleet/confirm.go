@@ -147,7 +147,7 @@ type statProbe struct {
 }
 
 // settleStat polls the server's `show stat` row, each poll on a new
-// connection (HAProxy 2.9+ shows the change only to a later session), until
+// connection (nothing is held open while HAProxy 2.9+ applies it), until
 // its address is e's, bounded by the provider's timeout; then, in the same
 // session, it sends then (each group once the one before succeeded): the
 // commands that had to wait for the address, without a connection of their

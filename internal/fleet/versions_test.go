@@ -263,3 +263,36 @@ func TestStateWeightAndHealthApplyBeforeTheReply(t *testing.T) {
 		}
 	}
 }
+
+// Before HAProxy 2.9 an address change shows in a read of the session that
+// made it, so moving a server and making it ready is one connection per
+// socket: the write, a read of its row, and `state ready` once the read
+// showed the address. From 2.9 that read may still show the old address;
+// then the confirmation polls on new connections (the lag tests check that
+// nothing is made ready before a read shows it).
+func TestAddressConfirmedInTheWritingSessionWhereItShows(t *testing.T) {
+	inst := haproxytest.Start(t)
+	f := newFleet(t, inst.UnixTarget())
+	ctx := context.Background()
+	lags := haproxytest.Version(t).AtLeast(2, 9)
+	for i, server := range []string{"websrv1", "websrv2"} {
+		d := fleet.Desired{Backend: "app", Server: server, Addr: netip.MustParseAddr("127.0.0.9" + fmt.Sprint(i)), Port: intp(90 + i), State: haproxy.StateReady}
+		views, _, err := f.Preflight(ctx, "app", server)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := f.RoundTrips()
+		for _, r := range f.Apply(ctx, d, views) {
+			if r.Err != nil {
+				t.Fatal(r.Err)
+			}
+		}
+		trips := f.RoundTrips() - before
+		if !lags && trips != 1 {
+			t.Errorf("%s on HAProxy %s: %d connections, want 1", server, haproxytest.Version(t), trips)
+		}
+		if s := inst.State(t, "app", server); s.Addr != d.Addr.String() || s.Admin != 4 {
+			t.Errorf("%s: %+v", server, s)
+		}
+	}
+}
