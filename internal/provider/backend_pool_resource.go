@@ -110,8 +110,12 @@ func (r *backendPoolResource) Schema(_ context.Context, _ resource.SchemaRequest
 					"with no slots to size and no claim to race for (HAProxy refuses a second server of one name; " +
 					"a name another workspace holds is an error naming its address). A reload drops dynamic " +
 					"servers: the next plan adds them again. Changing it replaces the pool.",
-				Validators:    []validator.String{stringvalidator.OneOf(poolSlots, poolDynamic)},
-				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+				Validators: []validator.String{stringvalidator.OneOf(poolSlots, poolDynamic)},
+				// A pool recorded before modes existed has none: it is a slots
+				// pool, and recording that replaces nothing.
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplaceIf(func(_ context.Context, req planmodifier.StringRequest, resp *stringplanmodifier.RequiresReplaceIfFuncResponse) {
+					resp.RequiresReplace = !req.StateValue.IsNull()
+				}, "Replaces the pool.", "Replaces the pool.")},
 			},
 			"slot_prefix": schema.StringAttribute{
 				Required: true,
@@ -328,6 +332,9 @@ func (r *backendPoolResource) Read(ctx context.Context, req resource.ReadRequest
 	state, ok := loadState[backendPoolModel](ctx, req.State, r.fleet, &resp.Diagnostics)
 	if !ok {
 		return
+	}
+	if state.Mode.IsNull() { // recorded before modes existed
+		state.Mode = types.StringValue(poolSlots)
 	}
 	if state.dynamic() {
 		r.readDynamic(ctx, &state, resp)
