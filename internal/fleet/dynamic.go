@@ -66,10 +66,10 @@ func (f *Fleet) AddServer(ctx context.Context, dyn Dynamic) (out ServerOutcome, 
 		return out, fmt.Errorf("nothing was added anywhere: %w", err)
 	}
 	out.Added = []string{first.Target()}
-	rest := make([]SocketView, len(f.clients))
-	rest[0].Skipped = errors.New("added first")
+	others := make([]SocketView, len(f.clients)) // every socket but the first
+	others[0].Skipped = errors.New("added first")
 	errs := make([]error, len(f.clients))
-	f.parallel(rest, func(i int, c *haproxy.Client) { errs[i] = add(ctx, c) })
+	f.parallel(others, func(i int, c *haproxy.Client) { errs[i] = add(ctx, c) })
 	for i, c := range f.clients[1:] {
 		if errs[i+1] != nil {
 			out.Failed = append(out.Failed, SocketError{c.Name(), errs[i]})
@@ -86,8 +86,8 @@ func (f *Fleet) AddServer(ctx context.Context, dyn Dynamic) (out ServerOutcome, 
 
 	d.Recorded = netip.AddrPortFrom(d.Addr, uint16(*d.Port))
 	applied, err := f.ApplyServer(ctx, d)
-	if err != nil {
-		applied.Failed = Errors{{"pre-flight after add", err}}
+	if err != nil { // the servers were added: their failure is the outcome's
+		applied.Failed = Errors{{"every socket", err}}
 	}
 	applied.Added = out.Added
 	if dyn.Options.AgentPort > 0 && len(applied.Failed) == 0 {
