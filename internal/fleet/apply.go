@@ -356,11 +356,16 @@ func (f *Fleet) writeAndProbe(ctx context.Context, c *haproxy.Client, backend, s
 	opCtx, cancel := f.op(ctx)
 	defer cancel()
 	defer f.reads.wrote(readKey{c.Target(), backend}, scope(server)) // even a failed group may have changed something
+	last := len(groups) - 1
 	err = c.Session(opCtx, func(s *haproxy.Session) error {
-		if err := sendGroups(s, groups); err != nil {
+		if err := sendGroups(s, groups[:last]); err != nil {
 			return err
 		}
-		row, found, err := s.StatServer(e.probe.backendID, e.probe.serverID, e.server)
+		// The read goes with the address change: one exchange.
+		each, row, found, err := s.RunThenStat(groups[last], e.probe.backendID, e.probe.serverID, e.server)
+		if refused := errors.Join(each...); refused != nil {
+			return refused
+		}
 		if err != nil || !found || row.Addr != e.probe.want {
 			return err
 		}

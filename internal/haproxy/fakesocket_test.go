@@ -177,13 +177,12 @@ func TestParseTarget(t *testing.T) {
 
 func TestSessionFaults(t *testing.T) {
 	ready, _ := SetServerState("app", "w1", StateReady)
-	// Answers `prompt`, then cuts the next reply short.
+	// `prompt` and the command come in one write: answers the first, then
+	// cuts the second reply short.
 	cut := New(fakeSocket(t, func(c net.Conn) {
 		buf := make([]byte, 4096)
 		_, _ = c.Read(buf)
-		_, _ = c.Write([]byte("\n> "))
-		_, _ = c.Read(buf)
-		_, _ = c.Write([]byte("No such ser"))
+		_, _ = c.Write([]byte("\n> No such ser"))
 	}))
 	err := cut.Session(context.Background(), func(s *Session) error {
 		_, err := s.Run(ready)
@@ -198,7 +197,10 @@ func TestSessionFaults(t *testing.T) {
 	hung := New(fakeSocket(t, func(c net.Conn) { <-block }))
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	err = hung.Session(ctx, func(s *Session) error { return nil })
+	err = hung.Session(ctx, func(s *Session) error {
+		_, err := s.Run(ready)
+		return err
+	})
 	if !errors.Is(err, ErrTimeout) {
 		t.Fatalf("hung socket: %v", err)
 	}

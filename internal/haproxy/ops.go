@@ -56,6 +56,31 @@ func (s *Session) StatServer(backendID, serverID int, name string) (row StatRow,
 	if err != nil {
 		return row, false, err
 	}
+	return s.statRow(cmd, body, serverID, name)
+}
+
+// RunThenStat sends cmds and the request for the server's `show stat` row
+// in one exchange: the read runs after them whatever they answered (it only
+// reads). each is every command's outcome, as Run gives it.
+func (s *Session) RunThenStat(cmds []Command, backendID, serverID int, name string) (each []error, row StatRow, found bool, err error) {
+	stat, err := ShowStatServer(backendID, serverID)
+	if err != nil {
+		return nil, row, false, err
+	}
+	bodies, all, err := s.run(append(cmds[:len(cmds):len(cmds)], stat))
+	if err != nil {
+		return nil, row, false, err
+	}
+	each = all[:len(cmds)]
+	if e := all[len(cmds)]; e != nil {
+		return each, row, false, e
+	}
+	row, found, err = s.statRow(stat, bodies[len(cmds)], serverID, name)
+	return each, row, found, err
+}
+
+// statRow finds the server's row in a `show stat` reply.
+func (s *Session) statRow(cmd Command, body string, serverID int, name string) (row StatRow, found bool, err error) {
 	rows, err := ParseStat(body)
 	if err = s.c.parsed(cmd, body, err); err != nil {
 		return row, false, err

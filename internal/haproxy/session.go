@@ -16,12 +16,13 @@ import (
 // sequences where a later command must depend on an earlier one's success;
 // never hold one open while waiting for anything but HAProxy's replies.
 type Session struct {
-	c       *Client
-	ctx     context.Context
-	conn    net.Conn
-	pending string // bytes read past the last complete reply
-	sent    []string
-	reply   strings.Builder
+	c        *Client
+	ctx      context.Context
+	conn     net.Conn
+	pending  string // bytes read past the last complete reply
+	prompted bool   // `prompt` was sent
+	sent     []string
+	reply    strings.Builder
 }
 
 // Session opens a connection, runs fn on it and closes it. Errors from fn
@@ -47,12 +48,8 @@ func (c *Client) Session(ctx context.Context, fn func(s *Session) error) error {
 		_ = conn.SetDeadline(dl)
 	}
 	s := &Session{c: c, ctx: ctx, conn: conn, pending: c.framing.lead()}
-	// `prompt` answers with the first prompt and an empty body.
-	_, err = s.exchange([]string{"prompt"})
-	if err == nil {
-		err = fn(s)
-		_, _ = conn.Write([]byte("quit\n"))
-	}
+	err = fn(s)
+	_, _ = conn.Write([]byte("quit\n"))
 	s.observe(start, err)
 	return err
 }
@@ -111,7 +108,17 @@ func (s *Session) run(cmds []Command) (bodies []string, each []error, err error)
 
 // exchange writes lines and reads until each has its prompt. In prompt mode
 // every reply is followed by "\n> ", so the n-th mark ends the n-th reply.
+// The first exchange of a session starts with `prompt` (which answers with
+// the first prompt and an empty body): one write instead of two.
 func (s *Session) exchange(lines []string) ([]string, error) {
+	if !s.prompted {
+		s.prompted = true
+		bodies, err := s.exchange(append([]string{"prompt"}, lines...))
+		if err != nil {
+			return nil, err
+		}
+		return bodies[1:], nil
+	}
 	s.sent = append(s.sent, lines...)
 	fail := func(err error, what string) error {
 		return &Error{Kind: ioKind(s.ctx, err), Target: s.c.Name(), Command: strings.Join(lines, "; "), Reply: s.pending, Detail: what, Cause: err}
