@@ -27,7 +27,11 @@ func TestPoolSavedBeforeModesIsNotReplaced(t *testing.T) {
 	if !ok {
 		t.Fatal("the pool's schema is not an object")
 	}
-	memberType := typ.AttributeTypes["members"].(tftypes.Map).ElementType
+	members, ok := typ.AttributeTypes["members"].(tftypes.Map)
+	if !ok {
+		t.Fatal("members is not a map")
+	}
+	memberType := members.ElementType
 	member := tftypes.NewValue(memberType, map[string]tftypes.Value{
 		"address": tftypes.NewValue(tftypes.String, "127.0.0.1"),
 		"port":    tftypes.NewValue(tftypes.Number, 8080),
