@@ -70,12 +70,12 @@ func (f *Fleet) AddServer(ctx context.Context, dyn Dynamic) (out ServerOutcome, 
 	others[0].Skipped = errors.New("added first")
 	errs := make([]error, len(f.clients))
 	f.parallel(others, func(i int, c *haproxy.Client) { errs[i] = add(ctx, c) })
-	for i, c := range f.clients[1:] {
-		if errs[i+1] != nil {
+	for i := 1; i < len(f.clients); i++ {
+		if c := f.clients[i]; errs[i] != nil {
 			out.Failed = append(out.Failed, SocketError{c.Name(), errs[i]})
-			continue
+		} else {
+			out.Added = append(out.Added, c.Target())
 		}
-		out.Added = append(out.Added, c.Target())
 	}
 	if len(out.Failed) > 0 {
 		for _, s := range out.Added {

@@ -212,3 +212,35 @@ func TestTwoWritersAddTheSameName(t *testing.T) {
 		}
 	}
 }
+
+// An add HAProxy accepts on the first instance and refuses on the second
+// (a CA file only the first has loaded): the outcome names the second and
+// HAProxy's reply, records the first as added (its server is the caller's
+// to delete), and the server is in maint there, serving nothing.
+func TestDynamicServerAddedOnSomeSockets(t *testing.T) {
+	pki := haproxytest.NewPKI(t, t.TempDir())
+	a := haproxytest.Start(t, haproxytest.Options{ExtraConfig: "backend tlsref\n    server r1 127.0.0.1:1 ssl verify required ca-file " + pki.CA + " disabled\n"})
+	b := haproxytest.Start(t)
+	f := newFleet(t, a.UnixTarget(), b.UnixTarget())
+	dyn := fleet.Dynamic{
+		Desired: fleet.Desired{Backend: "app", Server: "tls1", Addr: netip.MustParseAddr("127.0.0.56"), Port: intp(443), State: haproxy.StateReady},
+		Options: haproxy.ServerOptions{SSL: true, Verify: haproxy.VerifyRequired, CAFile: pki.CA},
+	}
+	out, err := f.AddServer(context.Background(), dyn)
+	if err != nil {
+		t.Fatalf("something was added, so AddServer must not report nothing added: %v", err)
+	}
+	if len(out.Added) != 1 || out.Added[0] != a.UnixTarget() {
+		t.Errorf("Added = %v, want only %s", out.Added, a.UnixTarget())
+	}
+	msg := out.Failed.Error()
+	if len(out.Failed) != 1 || !strings.Contains(msg, f.Name(b.UnixTarget())) || !strings.Contains(msg, "unable to load") {
+		t.Errorf("Failed = %q", msg)
+	}
+	if s := a.State(t, "app", "tls1"); s.Admin&1 == 0 {
+		t.Errorf("the half-added server left maint: %+v", s)
+	}
+	if b.Has(t, "app", "tls1") {
+		t.Error("added where HAProxy refused it")
+	}
+}
