@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
@@ -36,6 +37,11 @@ var (
 // server: Delete removes it there only. A socket where another writer
 // holds the name was never ours.
 const privateAdded = "added"
+
+// privatePartial marks a server that Create added on some sockets only (the
+// resource is then tainted): Read looks for it where it was added, not on
+// the sockets that refused it.
+const privatePartial = "partial"
 
 func newDynamicServerResource() resource.Resource { return &dynamicServerResource{} }
 
@@ -300,6 +306,7 @@ func (r *dynamicServerResource) Create(ctx context.Context, req resource.CreateR
 		plan.fillUnknown(haproxy.ServerState{Port: int(plan.Port.ValueInt64()), UserWeight: 1})
 	}
 	setPrivateJSON(ctx, resp.Private, privateAdded, out.Added, &resp.Diagnostics)
+	setPrivateJSON(ctx, resp.Private, privatePartial, len(out.Failed) > 0, &resp.Diagnostics)
 	setPrivateJSON(ctx, resp.Private, privateProcesses, out.Processes, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	setIdentity(ctx, resp.Identity, identityServer, plan.Backend, plan.Server, &resp.Diagnostics)
@@ -337,6 +344,10 @@ func (r *dynamicServerResource) Read(ctx context.Context, req resource.ReadReque
 	backend, server := state.Backend.ValueString(), state.Server.ValueString()
 	id := backend + "/" + server
 	obs := r.fleet.Observe(ctx, backend, server)
+	if getPrivateJSON[bool](ctx, req.Private, privatePartial) {
+		added := getPrivateJSON[[]string](ctx, req.Private, privateAdded)
+		obs = slices.DeleteFunc(obs, func(o fleet.Observation) bool { return !slices.Contains(added, o.Socket) })
+	}
 	if have, lost := r.fleet.FoundAndMissing(obs); len(have) > 0 && len(lost) > 0 {
 		resp.Diagnostics.AddError(fmt.Sprintf("%s is missing on %s", id, strings.Join(lost, ", ")),
 			fmt.Sprintf("The dynamic server exists on %s but not on %s. A dynamic server lives only in the running "+

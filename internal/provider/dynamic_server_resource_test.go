@@ -310,3 +310,45 @@ func TestAccDynamicServerPlanTimeValidation(t *testing.T) {
 	})
 	resource.Test(t, resource.TestCase{ProtoV6ProviderFactories: testProviders, Steps: steps})
 }
+
+// An add that only some instances accept (a CA file only the first has
+// loaded): an error naming the other instance and HAProxy's reply, the
+// half-added server recorded (tainted) and kept out of service, and then
+// deleted where it was added once the configuration drops it.
+func TestAccDynamicServerAddedOnSomeInstances(t *testing.T) {
+	preCheck(t)
+	pki := haproxytest.NewPKI(t, t.TempDir())
+	a := haproxytest.Start(t, haproxytest.Options{ExtraConfig: "backend tlsref\n    server r1 127.0.0.1:1 ssl verify required ca-file " + pki.CA + " disabled\n"})
+	b := haproxytest.Start(t)
+	prov := providerBlock(a.UnixTarget(), b.UnixTarget())
+	tls := dynamicConfig("t", "app", "tls1", httpBackend{Host: "127.0.0.67", Port: 443},
+		fmt.Sprintf("  ssl = true\n  ssl_verify = \"required\"\n  ssl_ca_file = %q\n", pki.CA))
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{
+			{
+				Config: prov + tls,
+				ExpectError: regexp.MustCompile(`(?s)Adding app/tls1 failed on 1 socket.*Added on: ` + regexp.QuoteMeta(named(a.UnixTarget(), a.UnixTarget(), b.UnixTarget())) +
+					`.*` + regexp.QuoteMeta(named(b.UnixTarget(), a.UnixTarget(), b.UnixTarget())) + `.*unable to load`),
+				Check: func(*terraform.State) error {
+					if s := a.State(t, "app", "tls1"); s.Admin&1 == 0 {
+						return fmt.Errorf("the half-added server left maint: %+v", s)
+					}
+					if b.Has(t, "app", "tls1") {
+						return fmt.Errorf("added where HAProxy refused it")
+					}
+					return nil
+				},
+			},
+			{
+				Config: prov,
+				Check: func(*terraform.State) error {
+					if a.Has(t, "app", "tls1") {
+						return fmt.Errorf("the half-added server was forgotten on %s", a.AdminSock)
+					}
+					return nil
+				},
+			},
+		},
+	})
+}
