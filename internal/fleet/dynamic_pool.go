@@ -83,6 +83,15 @@ func (f *Fleet) ApplyDynamicPool(ctx context.Context, p DynamicPool) (done map[s
 		recorded, exists := p.Recorded[key]
 		if !exists {
 			out, err := f.AddServer(ctx, Dynamic{Desired: d})
+			if err == nil && len(out.Added) > 0 && len(out.Added) < len(f.clients) {
+				// Added on some sockets only, and still in maint there: take
+				// it back, so the next apply adds it everywhere instead of
+				// finding the instances split.
+				err = out.Failed
+				if _, rerr := f.RemoveServer(ctx, p.Backend, name, out.Added, Owner{Recorded: netip.AddrPortFrom(m.Addr, uint16(m.Port))}, Grace{}); rerr == nil {
+					out.Added = nil
+				}
+			}
 			if len(out.Added) > 0 {
 				mu.Lock()
 				done[key] = name

@@ -3,6 +3,7 @@ package fleet_test
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -242,5 +243,60 @@ func TestDynamicServerAddedOnSomeSockets(t *testing.T) {
 	}
 	if b.Has(t, "app", "tls1") {
 		t.Error("added where HAProxy refused it")
+	}
+}
+
+// racingTransport stages a real race on a real HAProxy: just before the
+// fleet's `add server` of a name reaches it, another writer adds that name
+// there first (through its own connection).
+type racingTransport struct {
+	haproxy.Transport
+	inst *haproxytest.Instance
+	t    *testing.T
+}
+
+func (r racingTransport) Dial(ctx context.Context) (net.Conn, error) {
+	c, err := r.Transport.Dial(ctx)
+	return racingConn{Conn: c, r: r}, err
+}
+
+type racingConn struct {
+	net.Conn
+	r racingTransport
+}
+
+func (c racingConn) Write(p []byte) (int, error) {
+	for _, line := range strings.Split(string(p), "\n") {
+		if f := strings.Fields(line); len(f) > 3 && f[0] == "add" && f[1] == "server" {
+			c.r.inst.Admin(c.r.t, "add server "+f[2]+" 127.0.0.99:9")
+		}
+	}
+	return c.Conn.Write(p)
+}
+
+// A pool member whose add loses a race on the second instance is taken
+// back where it was added: the instances are not left split, nothing of it
+// is recorded, and the other writer's server is untouched.
+func TestDynamicPoolTakesBackAHalfAddedMember(t *testing.T) {
+	a, b := haproxytest.Start(t), haproxytest.Start(t)
+	f, err := fleet.FromTransports([]haproxy.Transport{unixTransport(t, a), racingTransport{unixTransport(t, b), b, t}}, 3*time.Second, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := fleet.DynamicPool{Backend: "app", Prefix: "api-", Members: map[string]fleet.PoolMember{
+		"m1": {Addr: netip.MustParseAddr("127.0.0.57"), Port: 80, State: haproxy.StateReady},
+	}}
+	done, _, _, err := f.ApplyDynamicPool(context.Background(), p)
+	if err == nil || !strings.Contains(err.Error(), f.Name(b.UnixTarget())) || !strings.Contains(err.Error(), "already exists") {
+		t.Fatalf("err = %v", err)
+	}
+	if len(done) != 0 {
+		t.Errorf("recorded %v although it was taken back", done)
+	}
+	if a.Has(t, "app", "api-m1") {
+		t.Error("the half-added member was left on the first instance")
+	}
+	if s := b.State(t, "app", "api-m1"); s.Addr != "127.0.0.99" {
+		t.Errorf("the other writer's server was changed: %+v", s)
 	}
 }
