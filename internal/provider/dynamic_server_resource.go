@@ -370,17 +370,30 @@ func (r *dynamicServerResource) Read(ctx context.Context, req resource.ReadReque
 		resp.State.RemoveResource(ctx)
 		return
 	}
+	// The options HAProxy reports, from the first instance whose server
+	// differs from the state in them (a server re-added by hand with other
+	// options shows as drift, and the plan replaces it), else from any.
+	var reported *dynamicServerModel
 	for _, o := range obs {
-		if o.Found { // the instances agree on these, or the error above was raised
-			state.Check = types.BoolValue(o.Server.CheckState&haproxy.CheckConfigured != 0)
-			state.SSL = types.BoolValue(o.Server.UseSSL)
-			state.AgentPort = types.Int64Null()
-			if o.Server.AgentPort > 0 {
-				state.AgentPort = types.Int64Value(int64(o.Server.AgentPort))
-			}
+		if !o.Found {
+			continue
+		}
+		m := state
+		m.Check = types.BoolValue(o.Server.CheckState&haproxy.CheckConfigured != 0)
+		m.SSL = types.BoolValue(o.Server.UseSSL)
+		m.AgentPort = types.Int64Null()
+		if o.Server.AgentPort > 0 {
+			m.AgentPort = types.Int64Value(int64(o.Server.AgentPort))
+		}
+		differs := !m.Check.Equal(state.Check) || !m.SSL.Equal(state.SSL) || !m.AgentPort.Equal(state.AgentPort)
+		if reported == nil || differs {
+			reported = &m
+		}
+		if differs {
 			break
 		}
 	}
+	state = *reported // refreshServer found the server, so some instance has it
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 	setIdentity(ctx, resp.Identity, identityServer, state.Backend, state.Server, &resp.Diagnostics)
 }

@@ -352,3 +352,43 @@ func TestAccDynamicServerAddedOnSomeInstances(t *testing.T) {
 		},
 	})
 }
+
+// An option HAProxy reports drifts on one instance (the server was deleted
+// and added again by hand without `check`): the plan replaces the server,
+// and apply gives it its checks back everywhere.
+func TestAccDynamicServerOptionDrift(t *testing.T) {
+	preCheck(t)
+	a, b := haproxytest.Start(t), haproxytest.Start(t)
+	insts := []*haproxytest.Instance{a, b}
+	be1 := startBackend(t, "be1", "127.0.0.68")
+	cfg := providerBlock(a.UnixTarget(), b.UnixTarget()) + dynamicConfig("o", "app", "o1", be1, "  check = true\n")
+	checked := checkAll(insts, func(inst *haproxytest.Instance) error {
+		if err := expectServing(t, inst, "o1", be1, 1); err != nil {
+			return err
+		}
+		if s := inst.State(t, "app", "o1"); s.Checks&6 != 6 {
+			return fmt.Errorf("%s: health checks not running: %+v", inst.AdminSock, s)
+		}
+		return expectTraffic(inst, "be1")
+	})
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{
+			{Config: cfg, Check: checked},
+			{
+				PreConfig: func() {
+					b.Admin(t, "set server app/o1 state maint")
+					b.Admin(t, "del server app/o1")
+					b.Admin(t, fmt.Sprintf("add server app/o1 %s:%d", be1.Host, be1.Port))
+					b.Admin(t, "set server app/o1 state ready")
+				},
+				Config: cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction("haproxy_dynamic_server.o", plancheck.ResourceActionDestroyBeforeCreate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: checked,
+			},
+		},
+	})
+}
