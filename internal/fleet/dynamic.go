@@ -198,40 +198,43 @@ func (f *Fleet) removeOne(ctx context.Context, c *haproxy.Client, backend, serve
 var ErrStillInUse = errors.New("the server still has connections")
 
 // deleteWhenRemovable deletes a server in maint once its connections are
-// gone, waiting up to within.
+// gone, waiting up to within: `wait srv-removable` (at most an hour per
+// command) followed by `del server` on 3.0+, `del server` every 100 ms on
+// 2.6, which has no `wait`.
 func (f *Fleet) deleteWhenRemovable(ctx context.Context, c *haproxy.Client, backend, server string, within time.Duration) error {
 	del, err := haproxy.DelServer(backend, server)
 	if err != nil {
 		return err
 	}
-	wait, err := haproxy.WaitRemovable(backend, server, within)
-	if err != nil {
-		return err
-	}
 	deadline := time.Now().Add(within)
-	waitCtx, cancel := context.WithTimeout(ctx, within+f.timeout)
-	defer cancel()
-	// `del server` runs even when the wait failed; it then says why.
-	each, err := c.RunEach(waitCtx, wait, del)
-	f.reads.wrote(readKey{c.Target(), backend}, []string{server})
-	if err != nil {
-		return err
-	}
-	if !errors.Is(each[0], haproxy.ErrUnknownCommand) || !errors.Is(each[1], haproxy.ErrServerInUse) {
-		return removalError(c, backend, server, within, each[1])
-	}
-	// 2.6 has no `wait`; `del server` itself refuses while connections
-	// remain: ask again until it accepts.
+	canWait := true
 	for {
-		opCtx, cancel := f.op(ctx)
-		_, err = c.Run(opCtx, del)
+		cmds, limit := []haproxy.Command{del}, f.timeout
+		if canWait {
+			d := min(max(time.Until(deadline), time.Millisecond), time.Hour)
+			wait, err := haproxy.WaitRemovable(backend, server, d)
+			if err != nil {
+				return err
+			}
+			// `del server` runs even when the wait failed; it then says why.
+			cmds, limit = []haproxy.Command{wait, del}, d+f.timeout
+		}
+		opCtx, cancel := context.WithTimeout(ctx, limit)
+		each, err := c.RunEach(opCtx, cmds...)
 		cancel()
 		f.reads.wrote(readKey{c.Target(), backend}, []string{server})
-		if !errors.Is(err, haproxy.ErrServerInUse) || time.Now().After(deadline) {
-			return removalError(c, backend, server, within, err)
-		}
-		if err := sleep(ctx, 100*time.Millisecond); err != nil {
+		if err != nil {
 			return err
+		}
+		canWait = canWait && !errors.Is(each[0], haproxy.ErrUnknownCommand)
+		delErr := each[len(each)-1]
+		if !errors.Is(delErr, haproxy.ErrServerInUse) || time.Now().After(deadline) {
+			return removalError(c, backend, server, within, delErr)
+		}
+		if !canWait {
+			if err := sleep(ctx, 100*time.Millisecond); err != nil {
+				return err
+			}
 		}
 	}
 }
