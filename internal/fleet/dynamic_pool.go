@@ -39,8 +39,8 @@ const dynamicPoolParallelism = 4
 
 // ApplyDynamicPool removes leaving members (gracefully, as RemoveServer),
 // changes members whose values changed (as ApplyServer) and adds new ones
-// (as AddServer). done lists the members that exist now (key → server),
-// including those added on some sockets only: they are the caller's to
+// (as AddServer). done lists the members whose server exists now (key →
+// server), including any that failed to change: they are the caller's to
 // record, so that nothing added is forgotten. err names every member that
 // failed, and why.
 func (f *Fleet) ApplyDynamicPool(ctx context.Context, p DynamicPool) (done map[string]string, left []string, warnings []string, err error) {
@@ -65,60 +65,66 @@ func (f *Fleet) ApplyDynamicPool(ctx context.Context, p DynamicPool) (done map[s
 
 	// Leaving members first: a key that is removed and re-added under
 	// another name frees capacity before anything is added.
-	leaving := slices.Sorted(maps.Keys(p.Leaving))
-	eachBounded(leaving, func(key string) {
-		w, err := f.RemoveServer(ctx, p.Backend, p.ServerName(key), nil, Owner{Recorded: p.Leaving[key]}, p.Grace)
-		note(key, err, w...)
-		if err == nil {
-			mu.Lock()
-			left = append(left, key)
-			mu.Unlock()
-		}
-	})
-
-	eachBounded(slices.Sorted(maps.Keys(p.Members)), func(key string) {
-		m := p.Members[key]
-		name := p.ServerName(key)
-		d := Desired{Backend: p.Backend, Server: name, Addr: m.Addr, Port: &m.Port, State: m.State, Weight: m.Weight, Grace: p.Grace}
-		recorded, exists := p.Recorded[key]
-		if !exists {
-			out, err := f.AddServer(ctx, Dynamic{Desired: d})
-			if err == nil && len(out.Added) > 0 && len(out.Added) < len(f.clients) {
-				// Added on some sockets only, and still in maint there: take
-				// it back, so the next apply adds it everywhere instead of
-				// finding the instances split.
-				err = out.Failed
-				if _, rerr := f.RemoveServer(ctx, p.Backend, name, out.Added, Owner{Recorded: netip.AddrPortFrom(m.Addr, uint16(m.Port))}, Grace{}); rerr == nil {
-					out.Added = nil
-				}
-			}
-			if len(out.Added) > 0 {
+	run := newBounded(dynamicPoolParallelism)
+	for _, key := range slices.Sorted(maps.Keys(p.Leaving)) {
+		run.do(func() {
+			w, err := f.RemoveServer(ctx, p.Backend, p.ServerName(key), nil, Owner{Recorded: p.Leaving[key]}, p.Grace)
+			note(key, err, w...)
+			if err == nil {
 				mu.Lock()
-				done[key] = name
+				left = append(left, key)
 				mu.Unlock()
 			}
-			if err == nil && len(out.Failed) > 0 {
-				err = out.Failed
+		})
+	}
+	run.wait()
+
+	for _, key := range slices.Sorted(maps.Keys(p.Members)) {
+		run.do(func() {
+			exists, w, err := f.applyDynamicMember(ctx, p, key)
+			if exists {
+				mu.Lock()
+				done[key] = p.ServerName(key)
+				mu.Unlock()
 			}
-			note(key, err, out.Unfinished...)
-			return
-		}
-		mu.Lock()
-		done[key] = name
-		mu.Unlock()
-		d.Recorded = recorded
-		out, err := f.ApplyServer(ctx, d)
-		if err == nil && len(out.Failed) > 0 {
-			err = out.Failed
-		}
-		note(key, err, out.Unfinished...)
-	})
+			note(key, err, w...)
+		})
+	}
+	run.wait()
 	sort.Strings(warnings)
 	if len(failed) > 0 {
 		sort.Strings(failed)
 		return done, left, warnings, fmt.Errorf("%s", strings.Join(failed, "\n"))
 	}
 	return done, left, warnings, nil
+}
+
+// applyDynamicMember adds a new member or changes an existing one. A new
+// member that some socket refused is taken back where it was added (it is
+// in maint there, and ours), so the next apply adds it everywhere instead of
+// finding the instances split. exists says the member's server exists now,
+// somewhere: it is the caller's to record.
+func (f *Fleet) applyDynamicMember(ctx context.Context, p DynamicPool, key string) (exists bool, warnings []string, err error) {
+	m := p.Members[key]
+	d := Desired{Backend: p.Backend, Server: p.ServerName(key), Addr: m.Addr, Port: &m.Port, State: m.State, Weight: m.Weight, Grace: p.Grace}
+	if recorded, ok := p.Recorded[key]; ok {
+		d.Recorded = recorded
+		out, err := f.ApplyServer(ctx, d)
+		if err == nil && len(out.Failed) > 0 {
+			err = out.Failed
+		}
+		return true, out.Unfinished, err
+	}
+	out, err := f.AddServer(ctx, Dynamic{Desired: d})
+	if err == nil && len(out.Failed) > 0 {
+		err = out.Failed
+	}
+	if len(out.Added) > 0 && len(out.Added) < len(f.clients) {
+		if _, rerr := f.RemoveServer(ctx, p.Backend, d.Server, out.Added, Owner{Recorded: netip.AddrPortFrom(m.Addr, uint16(m.Port))}, Grace{}); rerr == nil {
+			out.Added = nil
+		}
+	}
+	return len(out.Added) > 0, out.Unfinished, err
 }
 
 // ReadDynamicPool reads every recorded member's server on every socket
@@ -155,18 +161,23 @@ func (f *Fleet) ReadDynamicPool(ctx context.Context, p DynamicPool, prior map[st
 	return out, nil
 }
 
-// eachBounded runs fn for every key, dynamicPoolParallelism at a time.
-func eachBounded(ks []string, fn func(key string)) {
-	sem := make(chan struct{}, dynamicPoolParallelism)
-	var wg sync.WaitGroup
-	for _, k := range ks {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			fn(k)
-		}()
-	}
-	wg.Wait()
+// bounded runs functions concurrently, at most n at a time.
+type bounded struct {
+	wg  sync.WaitGroup
+	sem chan struct{}
 }
+
+func newBounded(n int) *bounded { return &bounded{sem: make(chan struct{}, n)} }
+
+func (b *bounded) do(fn func()) {
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		b.sem <- struct{}{}
+		defer func() { <-b.sem }()
+		fn()
+	}()
+}
+
+// wait returns once every function given to do has returned.
+func (b *bounded) wait() { b.wg.Wait() }

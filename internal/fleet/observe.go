@@ -239,9 +239,9 @@ func (f *Fleet) SocketNames(sockets []string) string {
 }
 
 func (f *Fleet) socketList(obs []Observation) string {
-	s := make([]string, len(obs))
+	sockets := make([]string, len(obs))
 	for i, o := range obs {
-		s[i] = f.Name(o.Socket)
+		sockets[i] = o.Socket
 	}
-	return strings.Join(s, ", ")
+	return f.SocketNames(sockets)
 }

@@ -242,30 +242,20 @@ func (f *Fleet) applyPoolPaced(ctx context.Context, p Pool, assigned map[string]
 			errs = append(errs, slotError{slot: slot, err: err})
 		}
 	}
-	var wg sync.WaitGroup
-	limit := make(chan struct{}, 8)
-	run := func(fn func()) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			limit <- struct{}{}
-			defer func() { <-limit }()
-			fn()
-		}()
-	}
+	run := newBounded(8)
 	for _, slot := range removed {
-		run(func() {
+		run.do(func() {
 			w, err := f.Park(ctx, p.Backend, slot, parkedOrigins(slot, listings, p.Placeholder), Owner{Claimed: true}, p.Grace)
 			collect(slot, w, err)
 		})
 	}
 	for member, slot := range assigned {
-		run(func() {
+		run.do(func() {
 			w, err := f.applyMember(ctx, p, member, slot, listings)
 			collect(slot, w, err)
 		})
 	}
-	wg.Wait()
+	run.wait()
 	return errs
 }
 
