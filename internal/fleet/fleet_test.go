@@ -115,21 +115,31 @@ func TestParkRestoresOrigins(t *testing.T) {
 		}
 		return slots
 	}
-	parked := func() {
+	parked := func(weightOnA int) {
 		t.Helper()
 		for _, inst := range []*haproxytest.Instance{a, b} {
-			if s := inst.State(t, "app", "websrv2"); s.Addr != "127.0.0.1" || s.Port != "1" || s.Admin != 5 || s.Wt != 1 {
-				t.Fatalf("%s not parked: %+v", inst.AdminSock, s)
+			want := 1
+			if inst == a {
+				want = weightOnA
+			}
+			if s := inst.State(t, "app", "websrv2"); s.Addr != "127.0.0.1" || s.Port != "1" || s.Admin != 5 || s.Wt != want {
+				t.Fatalf("%s not parked with weight %d: %+v", inst.AdminSock, want, s)
 			}
 		}
 	}
-	origins := fleet.OriginsOf(apply("127.0.0.8", 8))
-	delete(origins, b.TCPTarget())
+	// On a the slot's weight was changed by hand before it was taken: that
+	// is its origin. On b it sat as configured, which needs no record.
+	a.Admin(t, "set server app/websrv2 weight 7")
+	origins := f.OriginsOf(apply("127.0.0.8", 8))
+	if o, ok := origins[a.UnixTarget()]; len(origins) != 1 || !ok || o.Weight != 7 || o.Addr != "127.0.0.1" || o.Port != 1 {
+		t.Fatalf("origins = %+v, want only %s at 127.0.0.1:1 weight 7", origins, a.UnixTarget())
+	}
 	owner := fleet.Owner{Recorded: netip.MustParseAddrPort("127.0.0.8:8")}
 	if warnings, err := f.Park(ctx, "app", "websrv2", origins, owner, fleet.Grace{}); err != nil || len(warnings) != 0 {
 		t.Fatalf("park: %v %v", warnings, err)
 	}
-	parked()
+	parked(7)
+	a.Admin(t, "set server app/websrv2 weight 1")
 
 	// No origin at all, or an invalid one: the placeholder.
 	apply("127.0.0.9", 9)
@@ -138,7 +148,7 @@ func TestParkRestoresOrigins(t *testing.T) {
 	if warnings, err := f.Park(ctx, "app", "websrv2", bad, owner, fleet.Grace{}); err != nil || len(warnings) != 0 {
 		t.Fatalf("park without origin: %v %v", warnings, err)
 	}
-	parked()
+	parked(1)
 
 	// Someone else's server in the slot on one instance: left alone there.
 	apply("127.0.0.10", 10)

@@ -19,15 +19,21 @@ type Origin struct {
 	Weight int    `json:"weight"`
 }
 
-// OriginsOf records each socket's pre-write address, port and weight. A
-// socket skipped at pre-flight was not read, so it has no origin.
-func OriginsOf(views []SocketView) map[string]Origin {
+// OriginsOf records each socket's pre-write address, port and weight, for
+// Park. A socket skipped at pre-flight was not read, so it has no origin;
+// nor has one whose slot sat on the placeholder with its configured weight,
+// which is where Park puts a slot without an origin anyway. That is nearly
+// every slot, so the record a resource keeps is usually empty.
+func (f *Fleet) OriginsOf(views []SocketView) map[string]Origin {
 	out := make(map[string]Origin, len(views))
 	for _, s := range views {
-		if s.Skipped != nil || !s.Current.Addr.IsValid() {
-			continue
+		cur := s.Current
+		switch {
+		case s.Skipped != nil || !cur.Addr.IsValid():
+		case netip.AddrPortFrom(cur.Addr, uint16(cur.Port)) == f.placeholder && cur.UserWeight == cur.InitialWeight:
+		default:
+			out[s.Socket] = Origin{Addr: cur.Addr.String(), Port: cur.Port, Weight: cur.UserWeight}
 		}
-		out[s.Socket] = Origin{Addr: s.Current.Addr.String(), Port: s.Current.Port, Weight: s.Current.UserWeight}
 	}
 	return out
 }

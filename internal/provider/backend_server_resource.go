@@ -289,8 +289,8 @@ func (r *backendServerResource) Create(ctx context.Context, req resource.CreateR
 	if !ok {
 		return // pre-flight failed: nothing was written, nothing to record
 	}
-	setPrivateJSON(ctx, resp.Private, privateOrigin, fleet.OriginsOf(out.Views), &resp.Diagnostics)
-	setPrivateJSON(ctx, resp.Private, privateProcesses, out.Processes, &resp.Diagnostics)
+	setPrivateJSON(ctx, resp.Private, privateOrigin, r.fleet.OriginsOf(out.Views), &resp.Diagnostics)
+	setProcesses(ctx, resp.Private, out.Processes, &resp.Diagnostics)
 	// Recorded even when some socket failed: Terraform then marks the resource
 	// tainted, and the next apply parks it and starts again.
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
@@ -315,20 +315,17 @@ func (r *backendServerResource) Update(ctx context.Context, req resource.UpdateR
 	// the sockets that did not take the change as drift, and apply converges.
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	setIdentity(ctx, resp.Identity, identityServer, plan.Backend, plan.Server, &resp.Diagnostics)
-	updatedPrivate(ctx, req, resp, out)
+	updatedPrivate(ctx, r.fleet, req, resp, out)
 }
 
 // updatedPrivate is the private state after a successful update: nothing
 // left to converge or to report as drift, and the processes that took it.
-func updatedPrivate(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse, out fleet.ServerOutcome) {
+func updatedPrivate(ctx context.Context, f *fleet.Fleet, req resource.UpdateRequest, resp *resource.UpdateResponse, out fleet.ServerOutcome) {
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateConverge, nil)...)
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateDrift, nil)...)
-	processes := getPrivateJSON[map[string]fleet.Process](ctx, req.Private, privateProcesses)
-	if processes == nil {
-		processes = map[string]fleet.Process{}
-	}
+	processes := getProcesses(ctx, req.Private, f.Sockets())
 	maps.Copy(processes, out.Processes)
-	setPrivateJSON(ctx, resp.Private, privateProcesses, processes, &resp.Diagnostics)
+	setProcesses(ctx, resp.Private, processes, &resp.Diagnostics)
 }
 
 // writeServer applies the plan on every socket through the fleet and words the
@@ -483,10 +480,7 @@ func noteDrift(ctx context.Context, f *fleet.Fleet, prior *fleet.Values, reading
 		read[i] = sv.Socket
 	}
 	now := f.Processes(ctx, read)
-	recorded := getPrivateJSON[map[string]fleet.Process](ctx, private, privateProcesses)
-	if recorded == nil {
-		recorded = map[string]fleet.Process{}
-	}
+	recorded := getProcesses(ctx, private, f.Sockets())
 	rep := newDriftReport(prior, reading)
 	if rep != nil {
 		rep.noteRestarts(recorded, now, f.Name, time.Now())
@@ -496,7 +490,7 @@ func noteDrift(ctx context.Context, f *fleet.Fleet, prior *fleet.Values, reading
 			recorded[sv.Socket] = p
 		}
 	}
-	setPrivateJSON(ctx, resp.Private, privateProcesses, recorded, &resp.Diagnostics)
+	setProcesses(ctx, resp.Private, recorded, &resp.Diagnostics)
 	if rep == nil {
 		resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateDrift, nil)...)
 		return

@@ -307,7 +307,7 @@ func (r *dynamicServerResource) Create(ctx context.Context, req resource.CreateR
 	}
 	setPrivateJSON(ctx, resp.Private, privateAdded, out.Added, &resp.Diagnostics)
 	setPrivateJSON(ctx, resp.Private, privatePartial, len(out.Failed) > 0, &resp.Diagnostics)
-	setPrivateJSON(ctx, resp.Private, privateProcesses, out.Processes, &resp.Diagnostics)
+	setProcesses(ctx, resp.Private, out.Processes, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	setIdentity(ctx, resp.Identity, identityServer, plan.Backend, plan.Server, &resp.Diagnostics)
 }
@@ -333,7 +333,7 @@ func (r *dynamicServerResource) Update(ctx context.Context, req resource.UpdateR
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	setIdentity(ctx, resp.Identity, identityServer, plan.Backend, plan.Server, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateImported, nil)...)
-	updatedPrivate(ctx, req, resp, out)
+	updatedPrivate(ctx, r.fleet, req, resp, out)
 }
 
 func (r *dynamicServerResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {

@@ -31,12 +31,19 @@ func getPrivateJSON[T any](ctx context.Context, p privateGetter, key string) T {
 	return v
 }
 
-// setPrivateJSON stores v under key.
+// setPrivateJSON stores v under key. An empty value (nil, false, "", an
+// empty list or map) removes the key instead: every reader takes a missing
+// key as that empty value, and every byte kept here is paid for again each
+// time Terraform rewrites the state file (see private_processes.go).
 func setPrivateJSON(ctx context.Context, p privateSetter, key string, v any, diags *diag.Diagnostics) {
 	raw, err := json.Marshal(v)
 	if err != nil {
 		diags.AddError("Cannot record private state "+key, err.Error())
 		return
+	}
+	switch string(raw) {
+	case "null", "false", `""`, "[]", "{}":
+		raw = nil
 	}
 	diags.Append(p.SetKey(ctx, key, raw)...)
 }
