@@ -29,14 +29,15 @@ import (
 )
 
 type row struct {
-	n, k                      int
-	floorApply, stubApply     time.Duration
-	apply, socat              time.Duration
-	floorPlan, stubPlan, plan time.Duration
-	stubPlanNoRefresh         time.Duration
-	planNoRefresh             time.Duration
-	applyWork, refreshWork    work // per resource
-	rounds                    int  // stub and real applies measured (medians)
+	n, k                       int
+	floorApply, stubApply      time.Duration
+	apply, socat               time.Duration
+	floorPlan, stubPlan, plan  time.Duration
+	stubPlanNoRefresh          time.Duration
+	planNoRefresh              time.Duration
+	applyWork, refreshWork     work // per resource
+	rounds                     int  // stub and real applies and plans measured (medians)
+	stateBytes, stubStateBytes int  // terraform.tfstate per resource
 }
 
 func median(ds []time.Duration) time.Duration {
@@ -50,6 +51,26 @@ func median(ds []time.Duration) time.Duration {
 // log of every exchange.
 type work struct {
 	trips, bytes float64
+}
+
+// rounds is BENCH_REPEAT when set, else 3 up to N = 500 and 1 above (a
+// round at N = 2000 takes minutes).
+func rounds(t *testing.T, n int) int {
+	if os.Getenv("BENCH_REPEAT") != "" {
+		return sizes(t, "BENCH_REPEAT", "1")[0]
+	}
+	if n <= 500 {
+		return 3
+	}
+	return 1
+}
+
+func fileSize(t *testing.T, path string) int {
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(fi.Size())
 }
 
 func sizes(t *testing.T, env, def string) []int {
@@ -91,7 +112,7 @@ func TestBench(t *testing.T) {
 
 func measure(t *testing.T, work, stubRC string, n, k int) row {
 	t.Logf("N=%d K=%d", n, k)
-	r := row{n: n, k: k}
+	r := row{n: n, k: k, rounds: rounds(t, n)}
 	var insts []*haproxytest.Instance
 	var sockets []string
 	for i := 0; i < k; i++ {
@@ -125,33 +146,39 @@ func measure(t *testing.T, work, stubRC string, n, k int) row {
 	r.floorApply = tf(t, floor, nil, "apply", "-auto-approve", "-input=false")
 	r.floorPlan = tf(t, floor, nil, "plan", "-input=false")
 	stubEnv := []string{"TF_CLI_CONFIG_FILE=" + stubRC}
-	r.stubApply = tf(t, stub, stubEnv, "apply", "-auto-approve", "-input=false")
-	r.stubPlan = tf(t, stub, stubEnv, "plan", "-input=false", "-detailed-exitcode")
-	r.stubPlanNoRefresh = tf(t, stub, stubEnv, "plan", "-input=false", "-refresh=false", "-detailed-exitcode")
-	r.apply = tf(t, prov, nil, "apply", "-auto-approve", "-input=false")
-	checkApplied(t, insts, n)
-	r.plan = tf(t, prov, nil, "plan", "-input=false", "-detailed-exitcode")
-	r.planNoRefresh = tf(t, prov, nil, "plan", "-input=false", "-refresh=false", "-detailed-exitcode")
 
 	// Socket work, counted from the provider's debug log of every exchange
 	// in separate, untimed runs (logging costs time).
-	r.refreshWork = logged(t, prov, n, "plan", "-input=false")
-	tf(t, prov, nil, "destroy", "-auto-approve", "-input=false")
 	r.applyWork = logged(t, prov, n, "apply", "-auto-approve", "-input=false")
 	checkApplied(t, insts, n)
+	r.refreshWork = logged(t, prov, n, "plan", "-input=false")
 	tf(t, prov, nil, "destroy", "-auto-approve", "-input=false")
 
-	// BENCH_REPEAT > 1: more rounds of stub and real applies, alternating,
-	// and the medians reported: one round on a shared machine is noisy.
-	stubs, reals := []time.Duration{r.stubApply}, []time.Duration{r.apply}
-	for i := 1; i < sizes(t, "BENCH_REPEAT", "1")[0]; i++ {
+	// Rounds of stub and real, alternating, each an apply from empty state,
+	// both plans and a destroy; the medians are reported, since one round
+	// on a shared machine is noisy. Rounds are many where they are cheap.
+	var stubApply, apply, stubPlan, stubPlanNR, plan, planNR []time.Duration
+	for i := 0; i < r.rounds; i++ {
+		stubApply = append(stubApply, tf(t, stub, stubEnv, "apply", "-auto-approve", "-input=false"))
+		stubPlan = append(stubPlan, tf(t, stub, stubEnv, "plan", "-input=false", "-detailed-exitcode"))
+		stubPlanNR = append(stubPlanNR, tf(t, stub, stubEnv, "plan", "-input=false", "-refresh=false", "-detailed-exitcode"))
+		if i == 0 {
+			r.stubStateBytes = fileSize(t, filepath.Join(stub, "terraform.tfstate")) / n
+		}
 		tf(t, stub, stubEnv, "destroy", "-auto-approve", "-input=false")
-		stubs = append(stubs, tf(t, stub, stubEnv, "apply", "-auto-approve", "-input=false"))
-		reals = append(reals, tf(t, prov, nil, "apply", "-auto-approve", "-input=false"))
+
+		apply = append(apply, tf(t, prov, nil, "apply", "-auto-approve", "-input=false"))
 		checkApplied(t, insts, n)
+		plan = append(plan, tf(t, prov, nil, "plan", "-input=false", "-detailed-exitcode"))
+		planNR = append(planNR, tf(t, prov, nil, "plan", "-input=false", "-refresh=false", "-detailed-exitcode"))
+		if i == 0 {
+			r.stateBytes = fileSize(t, filepath.Join(prov, "terraform.tfstate")) / n
+		}
 		tf(t, prov, nil, "destroy", "-auto-approve", "-input=false")
 	}
-	r.stubApply, r.apply, r.rounds = median(stubs), median(reals), len(reals)
+	r.stubApply, r.apply = median(stubApply), median(apply)
+	r.stubPlan, r.stubPlanNoRefresh = median(stubPlan), median(stubPlanNR)
+	r.plan, r.planNoRefresh = median(plan), median(planNR)
 
 	// The seed's shell workflow: one socat process per command per socket.
 	var sh strings.Builder
@@ -248,7 +275,7 @@ func report(t *testing.T, rows []row) {
 	b.WriteString("- real: this provider.\n")
 	b.WriteString("- socat: one `echo \"set server …\" | socat` process per command per socket (addr, then state ready), no verification.\n\n")
 	b.WriteString("## Apply\n\n")
-	b.WriteString("Stub and real: the median of `rounds` alternating applies.\n\n")
+	b.WriteString("Stub and real: the median of `rounds` alternating applies (plans likewise).\n\n")
 	b.WriteString("| N | K | floor | stub | real | rounds | socat | real / stub (goal ≤ 1.10) | real / socat (goal < 1) | stub / socat |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		fmt.Fprintf(&b, "| %d | %d | %s | %s | %s | %d | %s | %.2f | %.2f | %.2f |\n", r.n, r.k, secs(r.floorApply), secs(r.stubApply), secs(r.apply), r.rounds, secs(r.socat),
@@ -265,6 +292,12 @@ func report(t *testing.T, rows []row) {
 	b.WriteString("| N | K | apply round trips | apply bytes read | refresh round trips | refresh bytes read |\n|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		fmt.Fprintf(&b, "| %d | %d | %.2f | %.0f | %.3f | %.0f |\n", r.n, r.k, r.applyWork.trips, r.applyWork.bytes, r.refreshWork.trips, r.refreshWork.bytes)
+	}
+	b.WriteString("\n## State file per resource\n\n")
+	b.WriteString("Terraform's local backend rewrites the whole state file after every resource it applies, so each byte a resource keeps there is written about N²/2 times in an apply of N.\n\n")
+	b.WriteString("| N | K | stub | real |\n|---|---|---|---|\n")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "| %d | %d | %d B | %d B |\n", r.n, r.k, r.stubStateBytes, r.stateBytes)
 	}
 	b.WriteString("\n![seconds per resource against N](results.png)\n")
 	fmt.Print("\n" + b.String())

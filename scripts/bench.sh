@@ -2,8 +2,9 @@
 # `make bench`: provider cost against terraform's floor, the same provider
 # with its socket work stubbed out (-tags benchstub) and the socat workflow,
 # on real haproxy. BENCH_N / BENCH_K pick sizes (default 100,500,2000 /
-# 1,2,3: about 40 minutes here); BENCH_REPEAT > 1 reports stub and real
-# applies as medians of that many rounds.
+# 1,2,3: about an hour here). Stub and real applies and plans are medians
+# of 3 rounds up to N = 500 and of 1 above; BENCH_REPEAT sets the rounds for
+# every size.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v socat >/dev/null 2>&1; then

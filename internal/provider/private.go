@@ -31,10 +31,11 @@ func getPrivateJSON[T any](ctx context.Context, p privateGetter, key string) T {
 	return v
 }
 
-// setPrivateJSON stores v under key. An empty value (nil, false, "", an
-// empty list or map) removes the key instead: every reader takes a missing
-// key as that empty value, and every byte kept here is paid for again each
-// time Terraform rewrites the state file (see private_processes.go).
+// setPrivateJSON stores v under key. A nil, false, "" or empty-map value
+// removes the key instead: every reader takes a missing key as that value,
+// and every byte kept here is paid for again each time Terraform rewrites
+// the state file (see private_processes.go). An empty list is kept: for
+// `added`, none is not the same as unknown.
 func setPrivateJSON(ctx context.Context, p privateSetter, key string, v any, diags *diag.Diagnostics) {
 	raw, err := json.Marshal(v)
 	if err != nil {
@@ -42,7 +43,7 @@ func setPrivateJSON(ctx context.Context, p privateSetter, key string, v any, dia
 		return
 	}
 	switch string(raw) {
-	case "null", "false", `""`, "[]", "{}":
+	case "null", "false", `""`, "{}":
 		raw = nil
 	}
 	diags.Append(p.SetKey(ctx, key, raw)...)
