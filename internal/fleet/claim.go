@@ -247,7 +247,7 @@ func (f *Fleet) claimNew(ctx context.Context, p Pool, newcomers []string, taken 
 	out := map[string]string{}
 	unconfirmed := map[string]string{}
 	for round := 0; ; round++ {
-		listings, _, err := f.list(ctx, p.Backend, time.Now(), true)
+		listings, _, err := f.list(ctx, p.Backend, p.Prefix, time.Now(), true)
 		if err != nil {
 			maps.Copy(out, unconfirmed)
 			return out, err

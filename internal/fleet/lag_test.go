@@ -501,3 +501,42 @@ func TestPoolDoesNotParkAnotherPoolsSlot(t *testing.T) {
 		t.Fatalf("another pool's claim was released:\n%s", out)
 	}
 }
+
+// A server outside the pool's prefix that exists on some instances only (a
+// dynamic server another resource is adding or deleting at that moment, as
+// Terraform does in parallel with the pool) is none of the pool's business:
+// the pool still applies, reads and deletes. A slot of its own prefix
+// missing on one instance still stops it.
+func TestPoolIgnoresOtherServersOnSomeInstances(t *testing.T) {
+	a, b := haproxytest.Start(t), haproxytest.Start(t)
+	f := newFleet(t, a.UnixTarget(), b.TCPTarget())
+	ctx := context.Background()
+	p := fleet.Pool{Backend: "app", Prefix: "websrv", Placeholder: netip.MustParseAddrPort("127.0.0.1:1"), Token: fleet.NewClaimToken(), Members: map[string]fleet.PoolMember{
+		"m1": {Addr: netip.MustParseAddr("127.0.0.11"), Port: 11, State: haproxy.StateReady},
+	}}
+	a.Admin(t, "add server app/dyn1 127.0.0.1:9 disabled")
+	assigned, _, err := f.ApplyPool(ctx, p)
+	if err != nil {
+		t.Fatalf("apply with another server on one instance only: %v", err)
+	}
+	p.Assigned = assigned
+	if _, _, err := f.ReadPool(ctx, p, nil); err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	if _, err := f.DeletePool(ctx, p); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	for _, inst := range []*haproxytest.Instance{a, b} {
+		if s := inst.State(t, "app", assigned["m1"]); s.Admin&1 == 0 || s.Addr != "127.0.0.1" {
+			t.Fatalf("%s: %s not parked: %+v", inst.AdminSock, assigned["m1"], s)
+		}
+	}
+
+	// One of the pool's own slots missing on one instance: the
+	// configurations differ, and the pool says so.
+	a.Admin(t, "set server app/websrv3 state maint")
+	a.Admin(t, "del server app/websrv3")
+	if _, _, err := f.ApplyPool(ctx, p); err == nil || !strings.Contains(err.Error(), "websrv3") {
+		t.Fatalf("a slot of the prefix missing on one instance: err = %v", err)
+	}
+}

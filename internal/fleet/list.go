@@ -22,22 +22,24 @@ type Listing struct {
 
 // List reads every server of a backend on every socket. It fails when a
 // socket cannot be read (or is skipped: with SkipUnreachable a warning says
-// so) and when the sockets disagree about which servers exist, because then
-// the HAProxy configurations differ.
-func (f *Fleet) List(ctx context.Context, backend string) (listings []Listing, warnings []string, err error) {
-	return f.list(ctx, backend, time.Now().Add(-freshness), false)
+// so) and when the sockets disagree about which servers named with prefix
+// exist ("": any server), because then the HAProxy configurations differ.
+// Servers outside the prefix may differ: another resource's dynamic server
+// is added and deleted one socket at a time, often while a pool is at work.
+func (f *Fleet) List(ctx context.Context, backend, prefix string) (listings []Listing, warnings []string, err error) {
+	return f.list(ctx, backend, prefix, time.Now().Add(-freshness), false)
 }
 
 // list reads with a fetch that started no earlier than notBefore; with
 // needAdmin, a socket whose level is not admin is an error.
-func (f *Fleet) list(ctx context.Context, backend string, notBefore time.Time, needAdmin bool) (listings []Listing, warnings []string, err error) {
-	listings, _, warnings, err = f.listSkipping(ctx, backend, notBefore, needAdmin)
+func (f *Fleet) list(ctx context.Context, backend, prefix string, notBefore time.Time, needAdmin bool) (listings []Listing, warnings []string, err error) {
+	listings, _, warnings, err = f.listSkipping(ctx, backend, prefix, notBefore, needAdmin)
 	return listings, warnings, err
 }
 
 // listSkipping is list that also returns why each skipped socket was
 // skipped (with SkipUnreachable).
-func (f *Fleet) listSkipping(ctx context.Context, backend string, notBefore time.Time, needAdmin bool) (listings []Listing, skipped Errors, warnings []string, err error) {
+func (f *Fleet) listSkipping(ctx context.Context, backend, prefix string, notBefore time.Time, needAdmin bool) (listings []Listing, skipped Errors, warnings []string, err error) {
 	if err := haproxy.ValidateName("backend", backend); err != nil {
 		return nil, nil, nil, err
 	}
@@ -71,18 +73,21 @@ func (f *Fleet) listSkipping(ctx context.Context, backend string, notBefore time
 	}
 	skipped = skippedOf(answers)
 	warnings = skipWarnings(skipped, "")
-	if err := f.sameServers(backend, listings); err != nil {
+	if err := f.sameServers(backend, prefix, listings); err != nil {
 		return nil, nil, nil, err
 	}
 	return listings, skipped, warnings, nil
 }
 
-// sameServers checks that every listing names the same servers.
-func (f *Fleet) sameServers(backend string, listings []Listing) error {
+// sameServers checks that every listing names the same servers among those
+// named with prefix.
+func (f *Fleet) sameServers(backend, prefix string, listings []Listing) error {
 	names := func(l Listing) map[string]bool {
 		m := make(map[string]bool, len(l.Servers))
 		for _, s := range l.Servers {
-			m[s.Name] = true
+			if strings.HasPrefix(s.Name, prefix) {
+				m[s.Name] = true
+			}
 		}
 		return m
 	}

@@ -120,8 +120,16 @@ func TestFreeSlotsOrderAndRules(t *testing.T) {
 	if strings.Join(got, ",") != "websrv2,websrv10" {
 		t.Fatalf("free slots with placeholder = %v", got)
 	}
-	if err := (&Fleet{}).sameServers("app", []Listing{a, {Socket: "tcp://c:1", Servers: a.Servers[:3]}}); err == nil || !strings.Contains(err.Error(), "websrv3 is on unix:///a but not on tcp://c:1") {
+	if err := (&Fleet{}).sameServers("app", "", []Listing{a, {Socket: "tcp://c:1", Servers: a.Servers[:3]}}); err == nil || !strings.Contains(err.Error(), "websrv3 is on unix:///a but not on tcp://c:1") {
 		t.Fatalf("disagreement not reported: %v", err)
+	}
+	// Only servers named with the prefix must agree.
+	other := Listing{Socket: "tcp://c:1", Servers: append(slices.Clone(a.Servers), haproxy.ServerState{Backend: "app", Name: "dyn1"})}
+	if err := (&Fleet{}).sameServers("app", "websrv", []Listing{a, other}); err != nil {
+		t.Fatalf("a server outside the prefix on one socket only: %v", err)
+	}
+	if err := (&Fleet{}).sameServers("app", "", []Listing{a, other}); err == nil || !strings.Contains(err.Error(), "dyn1") {
+		t.Fatalf("with no prefix every server must agree: %v", err)
 	}
 }
 

@@ -62,7 +62,7 @@ func (f *Fleet) ApplyPool(ctx context.Context, p Pool) (assigned map[string]stri
 	lock.Lock()
 	defer lock.Unlock()
 
-	listings, skipped, warnings, err := f.listSkipping(ctx, p.Backend, time.Now(), true)
+	listings, skipped, warnings, err := f.listSkipping(ctx, p.Backend, p.Prefix, time.Now(), true)
 	if err != nil {
 		return nil, warnings, err
 	}
@@ -161,7 +161,7 @@ func (f *Fleet) ApplyPool(ctx context.Context, p Pool) (assigned map[string]stri
 		}
 	}
 	if len(fresh) > 0 {
-		if listings, _, err = f.list(ctx, p.Backend, time.Now(), true); err != nil {
+		if listings, _, err = f.list(ctx, p.Backend, p.Prefix, time.Now(), true); err != nil {
 			return assigned, warnings, err
 		}
 	}
@@ -209,7 +209,7 @@ func noClaimsWarning(p Pool) string {
 // pickUnclaimed allocates without claims (static backends): free slots
 // lowest first, checked once more just before writing.
 func (f *Fleet) pickUnclaimed(ctx context.Context, p Pool, newcomers []string, taken map[string]bool) (map[string]string, error) {
-	listings, _, err := f.list(ctx, p.Backend, time.Now(), true)
+	listings, _, err := f.list(ctx, p.Backend, p.Prefix, time.Now(), true)
 	if err != nil {
 		return nil, err
 	}
@@ -348,7 +348,7 @@ func slotNames(prefix string, listings []Listing) map[string]bool {
 // are not the pool's are reported in the warnings, so a plan shows them.
 func (f *Fleet) ReadPool(ctx context.Context, p Pool, prior map[string]Values) (map[string]Reading, []string, error) {
 	backend := p.Backend
-	listings, warnings, err := f.List(ctx, backend)
+	listings, warnings, err := f.List(ctx, backend, p.Prefix)
 	if err != nil {
 		return nil, warnings, err
 	}
@@ -398,7 +398,7 @@ func (f *Fleet) ReadPool(ctx context.Context, p Pool, prior map[string]Values) (
 // its claims. A slot another pool has claimed (after a reload dropped this
 // pool's marker) is left alone with a warning.
 func (f *Fleet) DeletePool(ctx context.Context, p Pool) ([]string, error) {
-	listings, warnings, err := f.List(ctx, p.Backend)
+	listings, warnings, err := f.List(ctx, p.Backend, p.Prefix)
 	if err != nil {
 		return warnings, err
 	}
@@ -423,7 +423,7 @@ func (f *Fleet) DeletePool(ctx context.Context, p Pool) ([]string, error) {
 // ServingSlots lists the slots of the prefix not in maint on the first
 // socket, for adopting them on import.
 func (f *Fleet) ServingSlots(ctx context.Context, backend, prefix string) ([]haproxy.ServerState, error) {
-	listings, _, err := f.List(ctx, backend)
+	listings, _, err := f.List(ctx, backend, prefix)
 	if err != nil {
 		return nil, err
 	}

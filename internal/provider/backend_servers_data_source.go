@@ -83,7 +83,7 @@ func (d *backendServersDataSource) Read(ctx context.Context, req datasource.Read
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	listings := listBackend(ctx, d.fleet, m.Backend.ValueString(), &resp.Diagnostics)
+	listings := listBackend(ctx, d.fleet, m.Backend.ValueString(), "", &resp.Diagnostics)
 	if listings == nil {
 		return
 	}

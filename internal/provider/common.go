@@ -67,12 +67,13 @@ func configureFleet(providerData any, diags *diag.Diagnostics) *fleet.Fleet {
 	return f
 }
 
-// listBackend reads the backend on every socket for a data source.
-func listBackend(ctx context.Context, f *fleet.Fleet, backend string, diags *diag.Diagnostics) []fleet.Listing {
+// listBackend reads the backend on every socket for a data source; servers
+// named with prefix ("": any) must agree across sockets.
+func listBackend(ctx context.Context, f *fleet.Fleet, backend, prefix string, diags *diag.Diagnostics) []fleet.Listing {
 	if !requireFleet(f, diags) {
 		return nil
 	}
-	listings, warnings, err := f.List(ctx, backend)
+	listings, warnings, err := f.List(ctx, backend, prefix)
 	for _, w := range warnings {
 		diags.AddWarning("HAProxy socket skipped", w)
 	}

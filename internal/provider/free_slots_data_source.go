@@ -77,13 +77,13 @@ func (d *freeSlotsDataSource) Read(ctx context.Context, req datasource.ReadReque
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	listings := listBackend(ctx, d.fleet, m.Backend.ValueString(), &resp.Diagnostics)
-	if listings == nil {
-		return
-	}
 	prefix := m.SlotPrefix.ValueString()
 	if m.SlotPrefix.IsNull() {
 		prefix = m.Prefix.ValueString()
+	}
+	listings := listBackend(ctx, d.fleet, m.Backend.ValueString(), prefix, &resp.Diagnostics)
+	if listings == nil {
+		return
 	}
 	m.ID = types.StringValue(m.Backend.ValueString() + "/" + prefix)
 	m.Slots = fleet.FreeSlots(prefix, listings, placeholderOr(m.Placeholder, d.fleet))
