@@ -31,10 +31,16 @@ type lagTransport struct {
 	inner haproxy.Transport
 	reads int
 
+	// hideStatAddr renames the `addr` column of every `show stat` reply, so
+	// no stat row can tell an address (as if HAProxy had dropped the
+	// column): the provider must fall back to reading the whole backend.
+	hideStatAddr bool
+
 	mu         sync.Mutex
 	pending    map[string]*lagging // "backend/server" → change not yet visible
 	violations []string
 	lagged     int // rows rewritten to their old address
+	hidden     int // `show stat` replies whose addr column was hidden
 }
 
 type lagging struct {
@@ -112,6 +118,11 @@ func (l *lagTransport) rewrite(reply []byte) []byte {
 	for i, row := range lines {
 		if _, h, ok := strings.Cut(row, "# pxname,"); ok { // after a prompt, perhaps
 			statAddr = slices.Index(strings.Split("pxname,"+h, ","), "addr")
+			if l.hideStatAddr && statAddr > 0 {
+				lines[i] = strings.Replace(row, ",addr,", ",addr_hidden_by_test,", 1)
+				statAddr = -1
+				l.hidden++
+			}
 			continue
 		}
 		if c := strings.Split(row, ","); statAddr > 0 && len(c) > statAddr {
@@ -267,6 +278,38 @@ func TestConfirmationWaitsOutTheAddressLag(t *testing.T) {
 		if s := inst.State(t, "app", "websrv1"); s.Addr != "127.0.0.7" || s.Port != "7" || s.Admin != 4 || s.Wt != 20 {
 			t.Errorf("%s: %+v", inst.AdminSock, s)
 		}
+	}
+}
+
+// Where a `show stat` row cannot tell the address (no `addr` column; real
+// HAProxy 2.6–3.4 always has it, so only a test can take it away), the
+// write is confirmed from whole-backend reads instead, and still waits out
+// the lag before the server is made ready.
+func TestConfirmationFallsBackWhenTheStatRowCannotTell(t *testing.T) {
+	a := haproxytest.Start(t)
+	l := newLag(unixTransport(t, a), 3)
+	l.hideStatAddr = true
+	f := lagFleet(t, 5*time.Second, l)
+	ctx := context.Background()
+	d := fleet.Desired{Backend: "app", Server: "websrv3", Addr: netip.MustParseAddr("127.0.0.9"), Port: intp(9), State: haproxy.StateReady}
+	slots, _, err := f.Preflight(ctx, "app", "websrv3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range f.Apply(ctx, d, slots) {
+		if r.Err != nil {
+			t.Fatalf("%s: %v", r.Socket, r.Err)
+		}
+	}
+	checkLagged(t, l) // every lagged row was a `show servers state` row: stat rows had no address
+	l.mu.Lock()
+	hidden := l.hidden
+	l.mu.Unlock()
+	if hidden == 0 {
+		t.Fatal("no `show stat` reply was read, so the fallback was not what confirmed the write")
+	}
+	if s := a.State(t, "app", "websrv3"); s.Addr != "127.0.0.9" || s.Port != "9" || s.Admin != 4 {
+		t.Fatalf("not applied: %+v", s)
 	}
 }
 
