@@ -49,16 +49,7 @@ func TestObserveSharesReadsAndWritesInvalidate(t *testing.T) {
 		t.Fatalf("%d reads of one backend on 2 sockets made %d round trips, want 2", haproxytest.Slots, n)
 	}
 
-	d := fleet.Desired{Backend: "app", Server: "websrv3", Addr: netip.MustParseAddr("127.0.0.9"), Port: intp(9), State: haproxy.StateMaint}
-	slots, _, err := f.Preflight(ctx, "app", "websrv3")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range f.Apply(ctx, d, slots) {
-		if r.Err != nil {
-			t.Fatal(r.Err)
-		}
-	}
+	applyEverywhere(t, f, fleet.Desired{Backend: "app", Server: "websrv3", Addr: netip.MustParseAddr("127.0.0.9"), Port: intp(9), State: haproxy.StateMaint})
 	r, err := f.Reconcile("app", "websrv3", nil, f.Observe(ctx, "app", "websrv3"))
 	if err != nil || r.Values.Addr != "127.0.0.9" || r.Values.Port != 9 {
 		t.Fatalf("read after write is stale: %+v %v", r, err)
@@ -103,17 +94,7 @@ func TestParkRestoresOrigins(t *testing.T) {
 	ctx := context.Background()
 	apply := func(addr string, port int) []fleet.SocketView {
 		t.Helper()
-		slots, _, err := f.Preflight(ctx, "app", "websrv2")
-		if err != nil {
-			t.Fatal(err)
-		}
-		d := fleet.Desired{Backend: "app", Server: "websrv2", Addr: netip.MustParseAddr(addr), Port: intp(port), State: haproxy.StateReady, Weight: intp(30)}
-		for _, r := range f.Apply(ctx, d, slots) {
-			if r.Err != nil {
-				t.Fatal(r.Err)
-			}
-		}
-		return slots
+		return applyEverywhere(t, f, fleet.Desired{Backend: "app", Server: "websrv2", Addr: netip.MustParseAddr(addr), Port: intp(port), State: haproxy.StateReady, Weight: intp(30)})
 	}
 	parked := func(weightOnA int) {
 		t.Helper()
@@ -269,4 +250,21 @@ func TestPoolBatchIsolatesFailures(t *testing.T) {
 			t.Fatalf("%s: s2 not applied: %+v", inst.AdminSock, s)
 		}
 	}
+}
+
+// applyEverywhere pre-flights d's server and applies d on every socket,
+// failing t on any error; it returns what pre-flight saw.
+func applyEverywhere(t *testing.T, f *fleet.Fleet, d fleet.Desired) []fleet.SocketView {
+	t.Helper()
+	ctx := context.Background()
+	views, _, err := f.Preflight(ctx, d.Backend, d.Server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range f.Apply(ctx, d, views) {
+		if r.Err != nil {
+			t.Fatalf("%s: %v", r.Socket, r.Err)
+		}
+	}
+	return views
 }

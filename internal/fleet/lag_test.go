@@ -261,18 +261,7 @@ func TestConfirmationWaitsOutTheAddressLag(t *testing.T) {
 	a, b := haproxytest.Start(t), haproxytest.Start(t)
 	la, lb := newLag(unixTransport(t, a), 3), newLag(unixTransport(t, b), 5)
 	f := lagFleet(t, 5*time.Second, la, lb)
-	ctx := context.Background()
-
-	d := fleet.Desired{Backend: "app", Server: "websrv1", Addr: netip.MustParseAddr("127.0.0.7"), Port: intp(7), State: haproxy.StateReady, Weight: intp(20)}
-	slots, _, err := f.Preflight(ctx, "app", "websrv1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range f.Apply(ctx, d, slots) {
-		if r.Err != nil {
-			t.Fatalf("%s: %v", r.Socket, r.Err)
-		}
-	}
+	applyEverywhere(t, f, fleet.Desired{Backend: "app", Server: "websrv1", Addr: netip.MustParseAddr("127.0.0.7"), Port: intp(7), State: haproxy.StateReady, Weight: intp(20)})
 	checkLagged(t, la, lb)
 	for _, inst := range []*haproxytest.Instance{a, b} {
 		if s := inst.State(t, "app", "websrv1"); s.Addr != "127.0.0.7" || s.Port != "7" || s.Admin != 4 || s.Wt != 20 {
@@ -290,17 +279,7 @@ func TestConfirmationFallsBackWhenTheStatRowCannotTell(t *testing.T) {
 	l := newLag(unixTransport(t, a), 3)
 	l.hideStatAddr = true
 	f := lagFleet(t, 5*time.Second, l)
-	ctx := context.Background()
-	d := fleet.Desired{Backend: "app", Server: "websrv3", Addr: netip.MustParseAddr("127.0.0.9"), Port: intp(9), State: haproxy.StateReady}
-	slots, _, err := f.Preflight(ctx, "app", "websrv3")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range f.Apply(ctx, d, slots) {
-		if r.Err != nil {
-			t.Fatalf("%s: %v", r.Socket, r.Err)
-		}
-	}
+	applyEverywhere(t, f, fleet.Desired{Backend: "app", Server: "websrv3", Addr: netip.MustParseAddr("127.0.0.9"), Port: intp(9), State: haproxy.StateReady})
 	checkLagged(t, l) // every lagged row was a `show servers state` row: stat rows had no address
 	l.mu.Lock()
 	hidden := l.hidden
