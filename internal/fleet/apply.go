@@ -307,34 +307,28 @@ func (f *Fleet) runSteps(ctx context.Context, c *haproxy.Client, backend, server
 		if !last {
 			then = nil
 		}
+		// With a probe, the row read in the writing session, then polled
+		// rows, confirm the address (and then goes out with the one that
+		// showed it); without one, or where no row can tell, reads of the
+		// whole backend do.
+		var done bool
+		var err error
 		if e.probe != nil {
-			done, err := f.writeAndProbe(ctx, c, backend, server, groups, e, then)
-			switch {
-			case err != nil:
-				return read, err
-			case done && last:
-				return read, nil
-			case done:
-				groups = nil
-				continue
+			done, err = f.writeAndProbe(ctx, c, backend, server, groups, e, then)
+			if err == nil && !done {
+				done, err = f.settleStat(ctx, c, backend, e, s.cmds, then)
 			}
-			groups = nil // sent: what is left is to see the address
-		}
-		if err := f.runGroups(ctx, c, backend, server, groups); err != nil {
-			return read, err
+		} else {
+			err = f.runGroups(ctx, c, backend, server, groups)
 		}
 		groups = nil
-		if e.probe != nil {
-			done, err := f.settleStat(ctx, c, backend, e, s.cmds, then)
-			switch {
-			case err != nil:
-				return read, err
-			case done && last:
-				return read, nil
-			case done:
-				continue
-			}
-			e.probe = nil // the row could not tell: read the whole backend
+		switch {
+		case err != nil:
+			return read, err
+		case done && last:
+			return read, nil
+		case done:
+			continue
 		}
 		row, err := f.settleOne(ctx, c, backend, e, s.cmds)
 		if err != nil {
