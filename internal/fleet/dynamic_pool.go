@@ -119,12 +119,17 @@ func (f *Fleet) applyDynamicMember(ctx context.Context, p DynamicPool, key strin
 	if err == nil && len(out.Failed) > 0 {
 		err = out.Failed
 	}
+	warnings = out.Unfinished
 	if len(out.Added) > 0 && len(out.Added) < len(f.clients) {
-		if _, rerr := f.RemoveServer(ctx, p.Backend, d.Server, out.Added, Owner{Recorded: netip.AddrPortFrom(m.Addr, uint16(m.Port))}, Grace{}); rerr == nil {
+		// A server left alone there (someone else's address by now) is
+		// said, not silently forgotten.
+		w, rerr := f.RemoveServer(ctx, p.Backend, d.Server, out.Added, Owner{Recorded: netip.AddrPortFrom(m.Addr, uint16(m.Port))}, Grace{})
+		warnings = append(warnings, w...)
+		if rerr == nil {
 			out.Added = nil
 		}
 	}
-	return len(out.Added) > 0, out.Unfinished, err
+	return len(out.Added) > 0, warnings, err
 }
 
 // ReadDynamicPool reads every recorded member's server on every socket
