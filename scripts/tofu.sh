@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make testacc-tofu`: the acceptance suite against OpenTofu (see
-# tofu-bin.sh for where it comes from).
+# tofu-bin.sh for where it comes from). TOFU_RUN narrows it to the tests it
+# matches (go test -run).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 tofu=$(bash "$root/scripts/tofu-bin.sh")
@@ -15,6 +16,6 @@ export TF_ACC=1 CHECKPOINT_DISABLE=1 \
   TF_ACC_PROVIDER_NAMESPACE=haproxy-runtime
 cd "$root"
 status=0
-go test -count=1 -timeout 20m ./internal/provider/ || status=$?
+go test -count=1 -timeout 20m -run "${TOFU_RUN:-.}" ./internal/provider/ || status=$?
 rm -f "$rc"
 exit $status
