@@ -26,6 +26,17 @@ type Desired struct {
 	// create). The server is written only where it holds this, the value
 	// asked for, or the placeholder: anything else is someone else's.
 	Recorded netip.AddrPort
+	// Wrote are the address:ports this resource wrote (Owner.Wrote): a slot
+	// holding one is also the resource's.
+	Wrote []netip.AddrPort
+	// Writer identifies the resource object that writes (see handover.go).
+	Writer string
+}
+
+// holdsOwn reports whether s holds the address:port d asks for (with d's
+// port, or any port when d leaves it alone).
+func (d Desired) holdsOwn(s haproxy.ServerState) bool {
+	return s.Addr == d.Addr && (d.Port == nil || s.Port == *d.Port)
 }
 
 // Grace says how gently a server is taken out of and put into service.

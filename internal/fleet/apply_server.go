@@ -30,18 +30,29 @@ type ServerOutcome struct {
 	// Added lists the sockets (as configured) where AddServer added the
 	// server: those servers are the caller's.
 	Added []string
+	// Origins is where the server was before, per socket, for Park (see
+	// OriginsOf).
+	Origins map[string]Origin
 }
+
+// Everywhere reports whether every socket took the change (none failed or
+// was skipped), so none may still hold what it held before.
+func (o ServerOutcome) Everywhere() bool { return len(o.Failed) == 0 && len(o.Skipped) == 0 }
 
 // ApplyServer pre-flights every socket for d (see PreflightFor) and, when
 // all pass, applies d to them (see Apply). err is non-nil only when
 // pre-flight failed: then nothing was written anywhere. A write that fails
 // on some sockets is in the outcome's Failed, beside what was applied.
 func (f *Fleet) ApplyServer(ctx context.Context, d Desired) (ServerOutcome, error) {
+	defer f.writers.lock(d.Backend, d.Server)()
 	views, skipped, err := f.PreflightFor(ctx, d)
 	if err != nil {
 		return ServerOutcome{}, err
 	}
-	out := ServerOutcome{Views: views, Skipped: skipped}
+	// From here on something may be written: this object is the slot's
+	// writer, whatever else wrote it earlier in this process.
+	f.writers.wrote(d.Backend, d.Server, d.Writer)
+	out := ServerOutcome{Views: views, Skipped: skipped, Origins: f.OriginsOf(views, d)}
 	for i := range views {
 		if views[i].Skipped == nil && out.Seen == nil {
 			out.Seen = &views[i].Current

@@ -31,6 +31,7 @@ type Fleet struct {
 	claimsLost      atomic.Int64
 	names           map[string]string // socket → the short name messages use
 	procs           processes
+	writers         slotWriters
 }
 
 // DefaultPlaceholder is where free slots are parked unless the provider

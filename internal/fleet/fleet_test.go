@@ -111,7 +111,7 @@ func TestParkRestoresOrigins(t *testing.T) {
 	// On a the slot's weight was changed by hand before it was taken: that
 	// is its origin. On b it sat as configured, which needs no record.
 	a.Admin(t, "set server app/websrv2 weight 7")
-	origins := f.OriginsOf(apply("127.0.0.8", 8))
+	origins := f.OriginsOf(apply("127.0.0.8", 8), fleet.Desired{})
 	if o, ok := origins[a.UnixTarget()]; len(origins) != 1 || !ok || o.Weight != 7 || o.Addr != "127.0.0.1" || o.Port != 1 {
 		t.Fatalf("origins = %+v, want only %s at 127.0.0.1:1 weight 7", origins, a.UnixTarget())
 	}

@@ -24,12 +24,18 @@ type Origin struct {
 // nor has one whose slot sat on the placeholder with its configured weight,
 // which is where Park puts a slot without an origin anyway. That is nearly
 // every slot, so the record a resource keeps is usually empty.
-func (f *Fleet) OriginsOf(views []SocketView) map[string]Origin {
+//
+// Nor is a slot that already held d's own address an origin: an earlier run
+// of this resource wrote it (a run killed before Terraform saved its state),
+// so what the slot held before that run is unknown and Park puts it on the
+// placeholder. Recording it would "park" the slot on the member's address.
+func (f *Fleet) OriginsOf(views []SocketView, d Desired) map[string]Origin {
 	out := make(map[string]Origin, len(views))
 	for _, s := range views {
 		cur := s.Current
 		switch {
 		case s.Skipped != nil || !cur.Addr.IsValid():
+		case d.holdsOwn(cur):
 		case netip.AddrPortFrom(cur.Addr, uint16(cur.Port)) == f.placeholder && cur.UserWeight == cur.InitialWeight:
 		default:
 			out[s.Socket] = Origin{Addr: cur.Addr.String(), Port: cur.Port, Weight: cur.UserWeight}
@@ -44,6 +50,14 @@ type Owner struct {
 	// Recorded is the address:port the resource last recorded. A slot
 	// holding it, its origin or the placeholder is the resource's.
 	Recorded netip.AddrPort
+	// Wrote are the address:ports the resource itself wrote, as it recorded
+	// them when its last write returned. A refresh may since have recorded
+	// another socket's value (a parked or hand-edited instance), but a
+	// socket still holding one of these holds what this resource put there.
+	Wrote []netip.AddrPort
+	// Writer identifies the resource object that parks (see handover.go):
+	// a slot another object wrote in this process is handed over to it.
+	Writer string
 	// Claimed: the caller proved ownership with a claim marker (pools), so
 	// the slot's address is not checked.
 	Claimed bool
@@ -51,7 +65,7 @@ type Owner struct {
 
 // owns reports whether a slot holding cur may be parked by o.
 func (o Owner) owns(cur, origin, placeholder netip.AddrPort) bool {
-	return o.Claimed || cur == o.Recorded || cur == origin || cur == placeholder
+	return o.Claimed || cur == o.Recorded || cur == origin || cur == placeholder || slices.Contains(o.Wrote, cur)
 }
 
 // Park takes the server out of service on every socket (`state maint`) and
@@ -65,6 +79,12 @@ func (o Owner) owns(cur, origin, placeholder netip.AddrPort) bool {
 // its sessions waited for; with g.ShutdownSessions, sessions left after
 // `maint` are closed.
 func (f *Fleet) Park(ctx context.Context, backend, server string, origins map[string]Origin, owner Owner, g Grace) (warnings []string, err error) {
+	if !owner.Claimed {
+		defer f.writers.lock(backend, server)()
+		if why := f.writers.handedOver(backend, server, owner.Writer); why != "" {
+			return []string{why}, nil
+		}
+	}
 	return f.takeOutEverywhere(ctx, nil, "its runtime changes are gone, so there is nothing to park", func(ctx context.Context, c *haproxy.Client) ([]string, error) {
 		o, ok := origins[c.Target()]
 		if _, err := netip.ParseAddr(o.Addr); !ok || err != nil || haproxy.ValidatePort(o.Port) != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
@@ -63,7 +64,7 @@ func (f *Fleet) PreflightFor(ctx context.Context, d Desired) ([]SocketView, []st
 		if d.Port != nil {
 			port = *d.Port
 		}
-		if held == d.Recorded || held == f.placeholder || held == netip.AddrPortFrom(d.Addr, uint16(port)) {
+		if held == d.Recorded || held == f.placeholder || held == netip.AddrPortFrom(d.Addr, uint16(port)) || slices.Contains(d.Wrote, held) {
 			return nil
 		}
 		return fmt.Errorf("the server holds %s, which is neither this resource's address nor the placeholder %s: it seems to belong to someone else (another workspace, or a hand edit), so it is left alone; import it to take it over",

@@ -105,7 +105,7 @@ func TestNoServerServesBeforeItsAddressShows(t *testing.T) {
 					}
 				}
 				owner := fleet.Owner{Recorded: netip.AddrPortFrom(d.Addr, uint16(*d.Port))}
-				if _, err := f.Park(ctx, "app", server, f.OriginsOf(pre), owner, fleet.Grace{}); err != nil {
+				if _, err := f.Park(ctx, "app", server, f.OriginsOf(pre, fleet.Desired{}), owner, fleet.Grace{}); err != nil {
 					t.Errorf("round %d: park: %v", r, err)
 					return
 				}
@@ -150,7 +150,7 @@ func TestSeverityOutputSockets(t *testing.T) {
 				t.Fatalf("observe: %+v %v", r, err)
 			}
 			owner := fleet.Owner{Recorded: netip.MustParseAddrPort("127.0.0.5:5")}
-			if _, err := f.Park(ctx, "app", "websrv1", f.OriginsOf(pre), owner, fleet.Grace{}); err != nil {
+			if _, err := f.Park(ctx, "app", "websrv1", f.OriginsOf(pre, fleet.Desired{}), owner, fleet.Grace{}); err != nil {
 				t.Fatal(err)
 			}
 			if s := inst.State(t, "app", "websrv1"); s.Addr != "127.0.0.1" || s.Port != "1" || s.Admin != 5 {

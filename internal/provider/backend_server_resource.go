@@ -267,6 +267,17 @@ func (m backendServerModel) recorded() netip.AddrPort {
 	return netip.AddrPortFrom(addr, uint16(m.Port.ValueInt64()))
 }
 
+// values is what the model asks of HAProxy (unknown values read as zero).
+func (m backendServerModel) values() fleet.Values {
+	return fleet.Values{
+		Addr:   m.Address.ValueString(),
+		Port:   int(m.Port.ValueInt64()),
+		State:  haproxy.State(m.State.ValueString()),
+		Weight: int(m.Weight.ValueInt64()),
+		Health: m.HealthCheck.ValueBool(),
+	}
+}
+
 // setValues copies HAProxy's values into the model.
 func (m *backendServerModel) setValues(v fleet.Values) {
 	m.HealthCheck = types.BoolValue(v.Health)
@@ -285,11 +296,13 @@ func (r *backendServerResource) Create(ctx context.Context, req resource.CreateR
 	plan.ID = types.StringValue(plan.Backend.ValueString() + "/" + plan.Server.ValueString())
 	var configuredHealth types.Bool
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("health_check"), &configuredHealth)...)
-	out, ok := writeServer(ctx, r.fleet, &plan, configuredHealth, netip.AddrPort{}, &resp.Diagnostics)
+	applied := appliedRecord{Writer: newWriterID()}
+	out, ok := writeServer(ctx, r.fleet, &plan, configuredHealth, ownership{applied: applied}, &resp.Diagnostics)
 	if !ok {
 		return // pre-flight failed: nothing was written, nothing to record
 	}
-	setPrivateJSON(ctx, resp.Private, privateOrigin, r.fleet.OriginsOf(out.Views), &resp.Diagnostics)
+	setPrivateJSON(ctx, resp.Private, privateOrigin, out.Origins, &resp.Diagnostics)
+	setApplied(ctx, resp.Private, applied.after(plan.values(), out.Everywhere()), &resp.Diagnostics)
 	setProcesses(ctx, resp.Private, out.Processes, &resp.Diagnostics)
 	// Recorded even when some socket failed: Terraform then marks the resource
 	// tainted, and the next apply parks it and starts again.
@@ -306,7 +319,11 @@ func (r *backendServerResource) Update(ctx context.Context, req resource.UpdateR
 	}
 	var configuredHealth types.Bool
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("health_check"), &configuredHealth)...)
-	out, ok := writeServer(ctx, r.fleet, &plan, configuredHealth, prior.recorded(), &resp.Diagnostics)
+	applied := getApplied(ctx, req.Private)
+	if applied.Writer == "" { // recorded before writer ids existed
+		applied.Writer = newWriterID()
+	}
+	out, ok := writeServer(ctx, r.fleet, &plan, configuredHealth, ownership{recorded: prior.recorded(), applied: applied}, &resp.Diagnostics)
 	if !ok {
 		resp.Diagnostics.Append(resp.State.Set(ctx, &prior)...)
 		return
@@ -316,6 +333,7 @@ func (r *backendServerResource) Update(ctx context.Context, req resource.UpdateR
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	setIdentity(ctx, resp.Identity, identityServer, plan.Backend, plan.Server, &resp.Diagnostics)
 	updatedPrivate(ctx, r.fleet, req, resp, out)
+	setApplied(ctx, resp.Private, applied.after(plan.values(), out.Everywhere()), &resp.Diagnostics)
 }
 
 // updatedPrivate is the private state after a successful update: nothing
@@ -328,10 +346,18 @@ func updatedPrivate(ctx context.Context, f *fleet.Fleet, req resource.UpdateRequ
 	setProcesses(ctx, resp.Private, processes, &resp.Diagnostics)
 }
 
+// ownership is what a write may take for the resource's own besides the
+// placeholder and the address asked for: what the state records and what
+// the resource itself last wrote.
+type ownership struct {
+	recorded netip.AddrPort
+	applied  appliedRecord
+}
+
 // writeServer applies the plan on every socket through the fleet and words the
 // outcome. ok is false when pre-flight failed and nothing was written. plan
 // receives the confirmed values.
-func writeServer(ctx context.Context, f *fleet.Fleet, plan *backendServerModel, configuredHealth types.Bool, recorded netip.AddrPort, diags *diag.Diagnostics) (out fleet.ServerOutcome, ok bool) {
+func writeServer(ctx context.Context, f *fleet.Fleet, plan *backendServerModel, configuredHealth types.Bool, own ownership, diags *diag.Diagnostics) (out fleet.ServerOutcome, ok bool) {
 	if !requireFleet(f, diags) {
 		return out, false
 	}
@@ -340,8 +366,9 @@ func writeServer(ctx context.Context, f *fleet.Fleet, plan *backendServerModel, 
 		diags.AddError("Invalid value", err.Error())
 		return out, false
 	}
-	d.Recorded = recorded
+	d.Recorded, d.Wrote, d.Writer = own.recorded, own.applied.wrote(), own.applied.Writer
 	id := d.Backend + "/" + d.Server
+	plan.ID = types.StringValue(id) // the plan may leave it unknown to converge split instances
 	if benchStub {
 		plan.fillUnknown(haproxy.ServerState{Port: 1, UserWeight: 1})
 		return out, true
@@ -427,15 +454,19 @@ func refreshServer(ctx context.Context, f *fleet.Fleet, state *backendServerMode
 	id := backend + "/" + server
 	var prior *fleet.Values
 	if !state.Address.IsNull() { // null right after import
-		prior = &fleet.Values{
-			Addr:   state.Address.ValueString(),
-			Port:   int(state.Port.ValueInt64()),
-			State:  haproxy.State(state.State.ValueString()),
-			Weight: int(state.Weight.ValueInt64()),
-			Health: state.HealthCheck.ValueBool(),
-		}
+		v := state.values()
+		prior = &v
 	}
-	reading, err := f.Reconcile(backend, server, prior, obs)
+	// Where the instances disagree, the state takes a value that differs
+	// from what this resource last wrote, so that the plan shows a change
+	// and apply converges them all. Against the state itself the choice
+	// would flip back after a `-refresh-only` recorded the odd instance's
+	// value, and the plan would be empty while the instances stay split.
+	ref := getApplied(ctx, private).values()
+	if ref == nil {
+		ref = prior
+	}
+	reading, err := f.Reconcile(backend, server, ref, obs)
 	if err != nil {
 		resp.Diagnostics.AddError(fmt.Sprintf("Cannot read %s from every HAProxy socket", id), err.Error())
 		return false, false
@@ -454,11 +485,11 @@ func refreshServer(ctx context.Context, f *fleet.Fleet, state *backendServerMode
 	noteDrift(ctx, f, prior, reading, private, resp)
 
 	var converge convergeValues
-	if prior != nil && reading.Splits(fleet.AttrPort) {
-		converge.Port = types.Int64Value(int64(prior.Port)).ValueInt64Pointer()
+	if ref != nil && reading.Splits(fleet.AttrPort) {
+		converge.Port = types.Int64Value(int64(ref.Port)).ValueInt64Pointer()
 	}
-	if prior != nil && reading.Splits(fleet.AttrWeight) {
-		converge.Weight = types.Int64Value(int64(prior.Weight)).ValueInt64Pointer()
+	if ref != nil && reading.Splits(fleet.AttrWeight) {
+		converge.Weight = types.Int64Value(int64(ref.Weight)).ValueInt64Pointer()
 	}
 	var raw []byte
 	if converge.Port != nil || converge.Weight != nil {
@@ -559,6 +590,14 @@ func modifyServerPlan(ctx context.Context, req resource.ModifyPlanRequest, resp 
 		p.managed = configured[a]
 		will[a] = p
 	}
+	if rep.needsApply(will) && resp.Plan.Raw.Equal(req.State.Raw) {
+		// Some instance holds other values than the plan, yet the state
+		// (one instance's view) already equals it: without a change in the
+		// plan, apply would not run and the warning below would promise
+		// what never happens. An unknown id makes it an update, which
+		// writes every socket.
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("id"), types.StringUnknown())...)
+	}
 	resp.Diagnostics.AddWarning(rep.summary(plan.Backend.ValueString()+"/"+plan.Server.ValueString()), rep.detail(rep.applies(will)))
 }
 
@@ -577,7 +616,12 @@ func (r *backendServerResource) Delete(ctx context.Context, req resource.DeleteR
 		}
 	}
 	backend, server := state.Backend.ValueString(), state.Server.ValueString()
-	warnings, err := r.fleet.Park(ctx, backend, server, origins, fleet.Owner{Recorded: state.recorded()}, grace(state))
+	// What this resource wrote counts as its own whatever the last refresh
+	// recorded: after a destroy that parked one instance and not another,
+	// the state may hold the parked instance's placeholder.
+	applied := getApplied(ctx, req.Private)
+	owner := fleet.Owner{Recorded: state.recorded(), Wrote: applied.wrote(), Writer: applied.Writer}
+	warnings, err := r.fleet.Park(ctx, backend, server, origins, owner, grace(state))
 	for _, w := range warnings {
 		resp.Diagnostics.AddWarning(fmt.Sprintf("Parking %s/%s", backend, server), w)
 	}

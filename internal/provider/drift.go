@@ -219,6 +219,18 @@ type planned struct {
 	managed bool // false: apply leaves it alone (unset, and nothing to converge)
 }
 
+// needsApply reports whether apply would change some instance, given the plan.
+func (rep *driftReport) needsApply(plan map[fleet.Attr]planned) bool {
+	for _, i := range rep.Instances {
+		for _, a := range rep.Attrs {
+			if p := plan[a]; p.managed && (p.unknown || hclValue(a, i.Values) != p.value) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // applies says what apply will do to each instance, given the plan.
 func (rep *driftReport) applies(plan map[fleet.Attr]planned) string {
 	var lines []string

@@ -325,7 +325,7 @@ func (r *dynamicServerResource) Update(ctx context.Context, req resource.UpdateR
 	}
 	var configuredHealth types.Bool
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("health_check"), &configuredHealth)...)
-	out, ok := writeServer(ctx, r.fleet, &plan.backendServerModel, plan.health(configuredHealth), prior.recorded(), &resp.Diagnostics)
+	out, ok := writeServer(ctx, r.fleet, &plan.backendServerModel, plan.health(configuredHealth), ownership{recorded: prior.recorded()}, &resp.Diagnostics)
 	if !ok {
 		resp.Diagnostics.Append(resp.State.Set(ctx, &prior)...)
 		return
