@@ -434,6 +434,20 @@ func (i *Instance) Kill() {
 	<-i.done
 }
 
+// Pause stops the instance with SIGSTOP: its sockets still accept
+// connections (the kernel queues them) but nothing answers, as with a hung
+// process. Resume undoes it; cleanup resumes it too, so it can stop.
+func (i *Instance) Pause(t testing.TB) {
+	t.Helper()
+	if err := i.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(i.Resume)
+}
+
+// Resume continues an instance stopped by Pause.
+func (i *Instance) Resume() { _ = i.cmd.Process.Signal(syscall.SIGCONT) }
+
 // Log is what haproxy printed so far.
 func (i *Instance) Log() string { return i.log.String() }
 

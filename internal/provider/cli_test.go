@@ -1,0 +1,122 @@
+package provider
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/localbuild"
+)
+
+// cli is the real terraform command (or tofu) run in a directory of its
+// own against this checkout's build: for what the acceptance framework
+// cannot show (warnings, -refresh-only, -replace) or do (kill a run).
+type cli struct {
+	t   *testing.T
+	dir string
+	log string // the provider's DEBUG log of runs made with start
+}
+
+const cliHeader = "terraform {\n  required_providers {\n    haproxy = { source = \"haproxy-runtime/haproxy\" }\n  }\n}\n"
+
+func newCLI(t *testing.T, cfg string) *cli {
+	t.Helper()
+	work := localbuild.Use(t, "../..")
+	c := &cli{t: t, dir: filepath.Join(work, "tf"), log: filepath.Join(work, "provider.log")}
+	if err := os.MkdirAll(c.dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c.write(cfg)
+	return c
+}
+
+// write replaces the configuration (the provider requirement is added).
+func (c *cli) write(cfg string) {
+	c.t.Helper()
+	if err := os.WriteFile(filepath.Join(c.dir, "main.tf"), []byte(cliHeader+cfg), 0o644); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+func (c *cli) command(args ...string) *exec.Cmd {
+	cmd := exec.Command(localbuild.Terraform(), append(args, "-no-color")...)
+	cmd.Dir = c.dir
+	return cmd
+}
+
+// run runs one command and returns its output and exit code.
+func (c *cli) run(args ...string) (string, int) {
+	out, err := c.command(args...).CombinedOutput()
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		return string(out), exit.ExitCode()
+	case err != nil:
+		c.t.Fatalf("%s %s: %v", localbuild.Terraform(), strings.Join(args, " "), err)
+	}
+	return string(out), 0
+}
+
+// must runs one command that has to succeed.
+func (c *cli) must(args ...string) string {
+	c.t.Helper()
+	out, code := c.run(args...)
+	if code != 0 {
+		c.t.Fatalf("%s %s: exit %d\n%s", localbuild.Terraform(), strings.Join(args, " "), code, out)
+	}
+	return out
+}
+
+// mustPlanEmpty fails unless a plan finds nothing to change.
+func (c *cli) mustPlanEmpty(why string) {
+	c.t.Helper()
+	if out, code := c.run("plan", "-detailed-exitcode"); code != 0 {
+		c.t.Fatalf("%s: the plan should be empty (exit %d):\n%s", why, code, out)
+	}
+}
+
+// killDuring starts a command in a process group of its own, with the
+// provider logging at DEBUG, and kills the whole group (terraform and its
+// plugin, as when a CI runner dies) with SIGKILL as soon as the provider's
+// log contains mark: so the kill lands during the socket work mark names.
+func (c *cli) killDuring(mark string, args ...string) {
+	c.t.Helper()
+	_ = os.Remove(c.log)
+	cmd := c.command(args...)
+	cmd.Env = append(os.Environ(), "TF_LOG_PROVIDER=DEBUG", "TF_LOG_PATH="+c.log)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		c.t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	deadline := time.After(60 * time.Second)
+	for {
+		select {
+		case err := <-done:
+			c.t.Fatalf("%v ended (%v) before the provider logged %q: the kill could not land:\n%s", args, err, mark, out.String())
+		case <-deadline:
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+			c.t.Fatalf("the provider never logged %q", mark)
+		case <-time.After(20 * time.Millisecond):
+		}
+		if log, _ := os.ReadFile(c.log); strings.Contains(string(log), mark) {
+			break
+		}
+	}
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		c.t.Fatal(err)
+	}
+	<-done
+	// A killed local run leaves its lock note behind; the lock itself went
+	// with the process.
+	_ = os.Remove(filepath.Join(c.dir, ".terraform.tfstate.lock.info"))
+}

@@ -1,0 +1,186 @@
+package provider
+
+import (
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
+)
+
+// Work that is interrupted or overlaps, through the real CLI: a run killed
+// mid-apply, a destroy that one instance missed, -refresh-only, and
+// create_before_destroy on the same slot. After each: the next run
+// recognises what the provider wrote, HAProxy holds what the state says,
+// and destroy parks every instance on the placeholder.
+
+// expectParked checks that a slot is free again on every instance: on the
+// placeholder, in maint.
+func expectParked(t *testing.T, insts []*haproxytest.Instance, server string) {
+	t.Helper()
+	for _, inst := range insts {
+		if err := expectSlot(t, inst, "app", server, "127.0.0.1", 1, adminMaint, -1); err != nil {
+			t.Errorf("not parked on the placeholder: %v", err)
+		}
+	}
+}
+
+// A create killed while it waits for the health check of the address it has
+// just written: the re-run adopts the slot (it holds the asked address) but
+// must not take that address as the slot's origin, or destroy would "park"
+// the slot on the member's own address instead of the placeholder.
+func TestCLIKilledCreateKeepsTheTrueOrigin(t *testing.T) {
+	preCheck(t)
+	a, b := haproxytest.Start(t), haproxytest.Start(t)
+	insts := []*haproxytest.Instance{a, b}
+	lateAddr := haproxytest.FreeAddr(t) // nothing listens yet: the health wait cannot end
+	host, port, _ := net.SplitHostPort(lateAddr)
+	p, _ := strconv.Atoi(port)
+	c := newCLI(t, providerBlock(a.UnixTarget(), b.TCPTarget())+
+		serverConfig("web", "websrv1", host, p, "  wait_healthy_timeout = \"60s\"\n"))
+
+	c.killDuring("health down", "apply", "-auto-approve")
+	for _, inst := range insts {
+		if s := inst.State(t, "app", "websrv1"); s.Addr != host {
+			t.Fatalf("the kill landed before the address was written on %s (%+v): the test proves nothing", inst.AdminSock, s)
+		}
+	}
+
+	startBackendAt(t, "late", lateAddr)
+	c.must("apply", "-auto-approve")
+	for _, inst := range insts {
+		if err := expectSlot(t, inst, "app", "websrv1", host, p, adminReady, -1); err != nil {
+			t.Error(err)
+		}
+		if err := expectTraffic(inst, "late"); err != nil {
+			t.Error(err)
+		}
+	}
+	c.mustPlanEmpty("after the re-run")
+	c.must("destroy", "-auto-approve")
+	expectParked(t, insts, "websrv1")
+}
+
+// A destroy that parked the server on one instance while the other hung
+// keeps the resource; the next destroy must park the hung instance too,
+// although the refresh before it recorded the parked instance's placeholder.
+func TestCLIDestroyAfterInterruptedDestroyParksEveryInstance(t *testing.T) {
+	preCheck(t)
+	a, b := haproxytest.Start(t), haproxytest.Start(t)
+	insts := []*haproxytest.Instance{a, b}
+	be := startBackend(t, "be", "127.0.0.1")
+	cfg := strings.Replace(providerBlock(a.UnixTarget(), b.UnixTarget()), `"5s"`, `"2s"`, 1) +
+		serverConfig("web", "websrv1", be.Host, be.Port, "")
+	c := newCLI(t, cfg)
+	c.must("apply", "-auto-approve")
+
+	b.Pause(t)
+	// Without a refresh, which would stop on the hung instance before
+	// anything is parked.
+	if out, code := c.run("destroy", "-auto-approve", "-refresh=false"); code == 0 {
+		t.Fatalf("destroy with a hung instance should fail:\n%s", out)
+	}
+	b.Resume()
+	if err := expectSlot(t, a, "app", "websrv1", "127.0.0.1", 1, adminMaint, -1); err != nil {
+		t.Fatalf("the first destroy should have parked the answering instance: %v", err)
+	}
+	if err := expectSlot(t, b, "app", "websrv1", be.Host, be.Port, adminReady, -1); err != nil {
+		t.Fatalf("the hung instance should still serve: %v", err)
+	}
+	if err := expectTraffic(b, "be"); err != nil {
+		t.Fatal(err)
+	}
+
+	out := c.must("destroy", "-auto-approve")
+	if strings.Contains(out, "left alone") {
+		t.Errorf("the second destroy left the server it wrote alone:\n%s", out)
+	}
+	expectParked(t, insts, "websrv1")
+	if out, _ := c.run("state", "list"); strings.TrimSpace(out) != "" {
+		t.Errorf("state after destroy: %s", out)
+	}
+}
+
+// A hand edit on one instance recorded by -refresh-only must not hide the
+// split: the next plan changes something and apply converges every
+// instance. Then the configuration moves to the odd instance's value (the
+// state, read from it, equals the configuration): the plan must still not
+// be empty while the other instance differs.
+func TestCLIRefreshOnlyDoesNotHideSplitInstances(t *testing.T) {
+	preCheck(t)
+	a, b := haproxytest.Start(t), haproxytest.Start(t)
+	be := startBackend(t, "be", "127.0.0.1")
+	prov := providerBlock(a.UnixTarget(), b.UnixTarget())
+	c := newCLI(t, prov+serverConfig("web", "websrv1", be.Host, be.Port, "  weight = 50\n"))
+	c.must("apply", "-auto-approve")
+
+	a.Admin(t, "set server app/websrv1 weight 77")
+	c.must("apply", "-refresh-only", "-auto-approve")
+	if out, code := c.run("plan", "-detailed-exitcode"); code != 2 {
+		t.Fatalf("instances disagree on the weight, the plan must change something (exit %d):\n%s", code, out)
+	}
+	c.must("apply", "-auto-approve")
+	for _, inst := range []*haproxytest.Instance{a, b} {
+		if err := expectSlot(t, inst, "app", "websrv1", be.Host, be.Port, adminReady, 50); err != nil {
+			t.Error(err)
+		}
+	}
+	c.mustPlanEmpty("after converging")
+
+	a.Admin(t, "set server app/websrv1 weight 77")
+	c.write(prov + serverConfig("web", "websrv1", be.Host, be.Port, "  weight = 77\n"))
+	out, code := c.run("plan", "-detailed-exitcode")
+	if code != 2 {
+		t.Fatalf("b still holds 50, the plan must change something (exit %d):\n%s", code, out)
+	}
+	if !strings.Contains(out, "Apply sets weight = 77") {
+		t.Errorf("the plan should say what apply sets:\n%s", out)
+	}
+	c.must("apply", "-auto-approve")
+	for _, inst := range []*haproxytest.Instance{a, b} {
+		if err := expectSlot(t, inst, "app", "websrv1", be.Host, be.Port, adminReady, 77); err != nil {
+			t.Error(err)
+		}
+	}
+	c.mustPlanEmpty("after converging on the new weight")
+}
+
+// -replace with create_before_destroy on the same slot: the replacement is
+// written first, and the deposed object's destroy must hand the slot over
+// instead of parking it. Under load, no request may fail.
+func TestCLICreateBeforeDestroyOnTheSameSlotHandsOver(t *testing.T) {
+	preCheck(t)
+	a, b := haproxytest.Start(t), haproxytest.Start(t)
+	insts := []*haproxytest.Instance{a, b}
+	be := startBackend(t, "be", "127.0.0.1")
+	c := newCLI(t, providerBlock(a.UnixTarget(), b.TCPTarget())+
+		serverConfig("web", "websrv1", be.Host, be.Port, "  lifecycle {\n    create_before_destroy = true\n  }\n"))
+	c.must("apply", "-auto-approve")
+	for _, inst := range insts {
+		if err := expectTraffic(inst, "be"); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	ld := startLoad(insts, 100000, 60*time.Second)
+	out := c.must("apply", "-auto-approve", "-replace=haproxy_backend_server.web")
+	time.Sleep(500 * time.Millisecond) // a parked slot would fail requests from here on
+	answers, fails := ld.finish()
+	t.Logf("load during the replacement: %v, %d failures", answers, len(fails))
+	if len(fails) > 0 {
+		t.Errorf("%d of %d requests failed during the replacement, first: %s\n%s", len(fails), ld.total.Load(), fails[0], out)
+	}
+	if !strings.Contains(out, "handed over") {
+		t.Errorf("the deposed object's destroy should say it handed the slot over:\n%s", out)
+	}
+	for _, inst := range insts {
+		if err := expectSlot(t, inst, "app", "websrv1", be.Host, be.Port, adminReady, -1); err != nil {
+			t.Error(err)
+		}
+	}
+	c.mustPlanEmpty("after the replacement")
+	c.must("destroy", "-auto-approve")
+	expectParked(t, insts, "websrv1")
+}
