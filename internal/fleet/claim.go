@@ -3,6 +3,7 @@ package fleet
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -52,8 +53,31 @@ func claimedSlot(marker string) string { return strings.TrimSuffix(marker, claim
 func NewClaimToken() netip.AddrPort {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
+	return tokenFrom(b[:])
+}
+
+// PoolToken is the claim token of a pool being created: derived from what
+// the configuration asks (backend, prefix, and every member's key, address
+// and port), not drawn at random, so that when the creating run is killed
+// before Terraform saved the pool, the next run of the same configuration
+// has the same token and recognises the markers (and written slots) as its
+// own. Once created, a pool keeps its token in state whatever its members
+// become. Two pools can share a token only by asking for exactly the same
+// servers on the same slots.
+func PoolToken(backend, prefix string, members map[string]PoolMember) netip.AddrPort {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00", backend, prefix)
+	for _, key := range slices.Sorted(maps.Keys(members)) {
+		m := members[key]
+		fmt.Fprintf(h, "%s\x00%s\x00%d\x00", key, m.Addr, m.Port)
+	}
+	return tokenFrom(h.Sum(nil))
+}
+
+// tokenFrom turns 6 bytes into a token address:port (see NewClaimToken).
+func tokenFrom(b []byte) netip.AddrPort {
 	addr := netip.AddrFrom4([4]byte{127, 1 + b[0]%254, b[1], b[2]})
-	return netip.AddrPortFrom(addr, 1024+binary.BigEndian.Uint16(b[4:])%(65535-1024))
+	return netip.AddrPortFrom(addr, 1024+binary.BigEndian.Uint16(b[4:6])%(65535-1024))
 }
 
 // errNoClaims means the backend refuses dynamic servers, so no marker can be

@@ -91,6 +91,13 @@ func (f *Fleet) ApplyPool(ctx context.Context, p Pool) (assigned map[string]stri
 		}
 	}
 
+	adopted, w, err := f.recoverOwn(ctx, p, listings, kept)
+	warnings = append(warnings, w...)
+	if err != nil {
+		return nil, warnings, err
+	}
+	maps.Copy(kept, adopted)
+
 	claims := true
 	lost, w, err := f.keepClaims(ctx, p, listings, kept)
 	warnings = append(warnings, w...)

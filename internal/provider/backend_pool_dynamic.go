@@ -102,9 +102,7 @@ func (r *backendPoolResource) applyDynamic(ctx context.Context, plan *backendPoo
 		p.Members[key] = all.Members[key]
 	}
 	done, left, warnings, err := r.fleet.ApplyDynamicPool(ctx, p)
-	for _, w := range warnings {
-		diags.AddWarning(fmt.Sprintf("Pool %s/%s", p.Backend, p.Prefix), w)
-	}
+	addPoolWarnings(diags, "apply", p.Backend, p.Prefix, warnings)
 	if err != nil {
 		diags.AddError(fmt.Sprintf("Pool %s/%s: some members were not applied on every socket", p.Backend, p.Prefix),
 			err.Error()+"\n\nEvery server that was added is recorded; the next plan reads every socket again and shows what still differs.")
@@ -185,9 +183,7 @@ func (r *backendPoolResource) deleteDynamic(ctx context.Context, state backendPo
 		p.Leaving[key] = addrPortOf(mem)
 	}
 	_, _, warnings, err := r.fleet.ApplyDynamicPool(ctx, p)
-	for _, w := range warnings {
-		diags.AddWarning(fmt.Sprintf("Pool %s/%s", p.Backend, p.Prefix), w)
-	}
+	addPoolWarnings(diags, "destroy", p.Backend, p.Prefix, warnings)
 	if err != nil {
 		diags.AddError(fmt.Sprintf("Cannot delete every server of pool %s/%s", p.Backend, p.Prefix),
 			err.Error()+"\n\nThe pool stays in the state; run apply again once they can be removed.")

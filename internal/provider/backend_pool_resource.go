@@ -40,7 +40,36 @@ func newBackendPoolResource() resource.Resource { return &backendPoolResource{} 
 const (
 	privateClaimToken = "claim_token"
 	privateAdopt      = "adopt"
+	// privateLeavingSlots holds members that left but may still be served
+	// (member key → slot): see apply.
+	privateLeavingSlots = "leaving_slots"
 )
+
+// addPoolWarnings says everything the fleet reported of one pool in one
+// phase (refresh, apply, destroy) in one warning: Terraform folds warnings
+// that share a summary into "(and N more similar warnings)", also across
+// the refresh and the apply of one run, which would hide all but the first.
+func addPoolWarnings(diags *diag.Diagnostics, phase, backend, prefix string, warnings []string) {
+	if len(warnings) > 0 {
+		diags.AddWarning(fmt.Sprintf("Pool %s/%s (%s)", backend, prefix, phase), strings.Join(warnings, "\n\n"))
+	}
+}
+
+// withLeaving is slots with the members that left but are not parked
+// everywhere yet.
+func withLeaving(ctx context.Context, slots types.Map, priv privateGetter) types.Map {
+	leaving := getPrivateJSON[map[string]string](ctx, priv, privateLeavingSlots)
+	if len(leaving) == 0 {
+		return slots
+	}
+	all := slotMap(slots)
+	for key, slot := range leaving {
+		if _, ok := all[key]; !ok {
+			all[key] = slot
+		}
+	}
+	return slotsValue(all)
+}
 
 // claimToken reads the pool's token, making a new one for a pool recorded
 // before claims existed (it has no markers to match).
@@ -266,8 +295,11 @@ func (r *backendPoolResource) Create(ctx context.Context, req resource.CreateReq
 		r.applyDynamic(ctx, &plan, backendPoolModel{}, nil, resp.Private, &resp.State, resp.Identity, &resp.Diagnostics)
 		return
 	}
-	token := fleet.NewClaimToken()
-	if r.apply(ctx, &plan, token, false, &resp.State, &resp.Diagnostics) {
+	// Derived from the configuration, so that a re-run after this Create was
+	// killed recognises its claims (see fleet.PoolToken).
+	p := plan.pool()
+	token := fleet.PoolToken(p.Backend, p.Prefix, p.Members)
+	if r.apply(ctx, &plan, token, false, nil, resp.Private, &resp.State, &resp.Diagnostics) {
 		setIdentity(ctx, resp.Identity, identitySlotPrefix, plan.Backend, plan.SlotPrefix, &resp.Diagnostics)
 	}
 	saveClaimToken(ctx, resp.Private, token, false, &resp.Diagnostics)
@@ -286,7 +318,7 @@ func (r *backendPoolResource) Update(ctx context.Context, req resource.UpdateReq
 		return
 	}
 	token, adopt := claimToken(ctx, req.Private, &resp.Diagnostics)
-	if r.apply(ctx, &plan, token, adopt, &resp.State, &resp.Diagnostics) {
+	if r.apply(ctx, &plan, token, adopt, req.Private, resp.Private, &resp.State, &resp.Diagnostics) {
 		adopt = false // the recorded slots' markers are this pool's now
 		setIdentity(ctx, resp.Identity, identitySlotPrefix, plan.Backend, plan.SlotPrefix, &resp.Diagnostics)
 	}
@@ -296,16 +328,28 @@ func (r *backendPoolResource) Update(ctx context.Context, req resource.UpdateReq
 // apply runs the pool on every socket and records the assignment, also when
 // some member failed, so that no allocated slot is forgotten. It reports
 // whether the pool's claims were made.
-func (r *backendPoolResource) apply(ctx context.Context, plan *backendPoolModel, token netip.AddrPort, adopt bool, st *tfsdk.State, diags *diag.Diagnostics) bool {
+//
+// A member that left but may still be served (an instance did not answer,
+// or its park failed) is not forgotten, but it is not in `slots` either:
+// the plan said it leaves, and Terraform holds apply to the plan. It is
+// kept in private state (privateLeavingSlots); the next refresh shows it in
+// `slots` again, so that the next plan removes it once more and the next
+// apply finishes the job.
+func (r *backendPoolResource) apply(ctx context.Context, plan *backendPoolModel, token netip.AddrPort, adopt bool, reqPriv privateGetter, respPriv privateSetter, st *tfsdk.State, diags *diag.Diagnostics) bool {
 	if !requireFleet(r.fleet, diags) {
 		return false
 	}
 	p := plan.pool()
 	p.Token, p.Adopt = token, adopt
-	assigned, warnings, err := r.fleet.ApplyPool(ctx, p)
-	for _, w := range warnings {
-		diags.AddWarning(fmt.Sprintf("Pool %s/%s", p.Backend, p.Prefix), w)
+	if reqPriv != nil {
+		for key, slot := range getPrivateJSON[map[string]string](ctx, reqPriv, privateLeavingSlots) {
+			if _, ok := p.Assigned[key]; !ok { // planned with -refresh=false
+				p.Assigned[key] = slot
+			}
+		}
 	}
+	assigned, warnings, err := r.fleet.ApplyPool(ctx, p)
+	addPoolWarnings(diags, "apply", p.Backend, p.Prefix, warnings)
 	if assigned == nil {
 		diags.AddError(fmt.Sprintf("Pool %s/%s: nothing was changed", p.Backend, p.Prefix), err.Error())
 		return false
@@ -315,6 +359,14 @@ func (r *backendPoolResource) apply(ctx context.Context, plan *backendPoolModel,
 			err.Error()+"\n\nThe next plan reads every socket again and shows what still differs.")
 	}
 	plan.ID = types.StringValue(p.Backend + "/" + p.Prefix)
+	leaving := map[string]string{}
+	for key, slot := range assigned {
+		if _, ok := p.Members[key]; !ok {
+			leaving[key] = slot
+			delete(assigned, key)
+		}
+	}
+	setPrivateJSON(ctx, respPriv, privateLeavingSlots, leaving, diags)
 	plan.Slots = slotsValue(assigned)
 	diags.Append(st.Set(ctx, plan)...)
 	return true
@@ -340,6 +392,7 @@ func (r *backendPoolResource) Read(ctx context.Context, req resource.ReadRequest
 		r.readDynamic(ctx, &state, resp)
 		return
 	}
+	state.Slots = withLeaving(ctx, state.Slots, req.Private)
 	p := state.pool()
 	p.Token, _ = claimToken(ctx, req.Private, &resp.Diagnostics)
 	prior := map[string]fleet.Values{}
@@ -348,9 +401,7 @@ func (r *backendPoolResource) Read(ctx context.Context, req resource.ReadRequest
 			State: haproxy.State(mem.State.ValueString()), Weight: int(mem.Weight.ValueInt64())}
 	}
 	readings, warnings, err := r.fleet.ReadPool(ctx, p, prior)
-	for _, w := range warnings {
-		resp.Diagnostics.AddWarning(fmt.Sprintf("Pool %s/%s", p.Backend, p.Prefix), w)
-	}
+	addPoolWarnings(&resp.Diagnostics, "refresh", p.Backend, p.Prefix, warnings)
 	if err != nil {
 		resp.Diagnostics.AddError(fmt.Sprintf("Cannot read pool %s/%s from every HAProxy socket", p.Backend, p.Prefix), err.Error())
 		return
@@ -384,12 +435,11 @@ func (r *backendPoolResource) Delete(ctx context.Context, req resource.DeleteReq
 		r.deleteDynamic(ctx, state, req.Private, &resp.Diagnostics)
 		return
 	}
+	state.Slots = withLeaving(ctx, state.Slots, req.Private)
 	p := state.pool()
 	p.Token, _ = claimToken(ctx, req.Private, &resp.Diagnostics)
 	warnings, err := r.fleet.DeletePool(ctx, p)
-	for _, w := range warnings {
-		resp.Diagnostics.AddWarning(fmt.Sprintf("Pool %s/%s", p.Backend, p.Prefix), w)
-	}
+	addPoolWarnings(&resp.Diagnostics, "destroy", p.Backend, p.Prefix, warnings)
 	if err != nil {
 		resp.Diagnostics.AddError(fmt.Sprintf("Cannot park every slot of pool %s/%s", p.Backend, p.Prefix), err.Error())
 	}
