@@ -30,6 +30,9 @@ type ServerOutcome struct {
 	// Added lists the sockets (as configured) where AddServer added the
 	// server: those servers are the caller's.
 	Added []string
+	// Adopted names the sockets where AddServer found the server already
+	// added, on the address asked for, by an earlier run that did not finish.
+	Adopted []string
 	// Origins is where the server was before, per socket, for Park (see
 	// OriginsOf).
 	Origins map[string]Origin

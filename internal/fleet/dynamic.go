@@ -36,6 +36,12 @@ var (
 // haproxy_backend_server's do (ApplyServer): health checks, weight, drain
 // and a passing check when asked, then its state.
 //
+// A server of that name that already holds exactly the address and port
+// asked for is what an earlier run of the same resource added before it was
+// killed (Terraform saved nothing): it is adopted where it is (out.Adopted),
+// added where it is missing, and goes on from there. One holding anything
+// else is someone else's (ErrNameTaken).
+//
 // err is non-nil only when nothing was added anywhere. out.Added lists the
 // sockets (as configured) that have the server, even when later steps
 // failed (out.Failed): those servers are the caller's to delete.
@@ -48,7 +54,8 @@ func (f *Fleet) AddServer(ctx context.Context, dyn Dynamic) (out ServerOutcome, 
 	if err != nil {
 		return out, err
 	}
-	if err := f.preflightAdd(ctx, d.Backend, d.Server); err != nil {
+	adopted, err := f.preflightAdd(ctx, d)
+	if err != nil {
 		return out, err
 	}
 	add := func(ctx context.Context, c *haproxy.Client) error {
@@ -59,15 +66,23 @@ func (f *Fleet) AddServer(ctx context.Context, dyn Dynamic) (out ServerOutcome, 
 		return err
 	}
 	first := f.clients[0]
-	if err := add(ctx, first); err != nil {
-		if errors.Is(err, haproxy.ErrAlreadyExists) {
-			return out, fmt.Errorf("%s: %s/%s was added by another writer between pre-flight and now; nothing was added anywhere: %w", first.Name(), d.Backend, d.Server, ErrNameTaken)
+	if !adopted[first.Target()] {
+		if err := add(ctx, first); err != nil {
+			if errors.Is(err, haproxy.ErrAlreadyExists) {
+				return out, fmt.Errorf("%s: %s/%s was added by another writer between pre-flight and now; nothing was added anywhere: %w", first.Name(), d.Backend, d.Server, ErrNameTaken)
+			}
+			return out, fmt.Errorf("nothing was added anywhere: %w", err)
 		}
-		return out, fmt.Errorf("nothing was added anywhere: %w", err)
 	}
 	out.Added = []string{first.Target()}
-	others := make([]SocketView, len(f.clients)) // every socket but the first
+	others := make([]SocketView, len(f.clients)) // every socket but the first, and those that have it
 	others[0].Skipped = errors.New("added first")
+	for i, c := range f.clients {
+		if adopted[c.Target()] {
+			others[i].Skipped = errors.New("adopted")
+			out.Adopted = append(out.Adopted, c.Name())
+		}
+	}
 	errs := make([]error, len(f.clients))
 	f.parallel(others, func(i int, c *haproxy.Client) { errs[i] = add(ctx, c) })
 	for i := 1; i < len(f.clients); i++ {
@@ -89,7 +104,7 @@ func (f *Fleet) AddServer(ctx context.Context, dyn Dynamic) (out ServerOutcome, 
 	if err != nil { // the servers were added: their failure is the outcome's
 		applied.Failed = Errors{{"every socket", err}}
 	}
-	applied.Added = out.Added
+	applied.Added, applied.Adopted = out.Added, out.Adopted
 	if dyn.Options.AgentPort > 0 && len(applied.Failed) == 0 {
 		applied.Failed = f.enableAgent(ctx, d.Backend, d.Server)
 	}
@@ -98,37 +113,51 @@ func (f *Fleet) AddServer(ctx context.Context, dyn Dynamic) (out ServerOutcome, 
 
 // preflightAdd checks every socket before anything is added anywhere; no
 // socket is skipped, because a dynamic server missing from one instance
-// would be a fleet that disagrees from the start.
-func (f *Fleet) preflightAdd(ctx context.Context, backend, server string) error {
+// would be a fleet that disagrees from the start. adopted lists the sockets
+// (as configured) that already have the server on d's address and port.
+func (f *Fleet) preflightAdd(ctx context.Context, d Desired) (adopted map[string]bool, err error) {
+	backend, server := d.Backend, d.Server
 	probe, err := haproxy.ProbeAddServer(backend, server)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	_, err = gather(ctx, f, false, func(ctx context.Context, c *haproxy.Client) (struct{}, error) {
+	answers, err := gather(ctx, f, false, func(ctx context.Context, c *haproxy.Client) (bool, error) {
 		snap, err := f.read(ctx, c, backend, []string{server}, time.Now())
 		switch {
 		case snap.level != "" && snap.level != "admin":
-			return struct{}{}, fmt.Errorf("%s: the socket's level is %q; adding servers needs `level admin` on the stats socket", c.Name(), snap.level)
+			return false, fmt.Errorf("%s: the socket's level is %q; adding servers needs `level admin` on the stats socket", c.Name(), snap.level)
 		case errors.Is(err, haproxy.ErrNoSuchBackend):
-			return struct{}{}, fmt.Errorf("%s: backend %q does not exist", c.Name(), backend)
+			return false, fmt.Errorf("%s: backend %q does not exist", c.Name(), backend)
 		case err != nil:
-			return struct{}{}, err
+			return false, err
 		}
 		if cur, ok := snap.st.Find(backend, server); ok {
-			return struct{}{}, fmt.Errorf("%s: %s/%s already exists (it holds %s port %d): %w; nothing was added", c.Name(), backend, server, cur.Addr, cur.Port, ErrNameTaken)
+			if d.holdsOwn(cur) {
+				return true, nil
+			}
+			return false, fmt.Errorf("%s: %s/%s already exists (it holds %s port %d): %w; nothing was added", c.Name(), backend, server, cur.Addr, cur.Port, ErrNameTaken)
 		}
 		opCtx, cancel := f.op(ctx)
 		defer cancel()
 		_, err = c.Run(opCtx, probe)
 		switch {
 		case errors.Is(err, haproxy.ErrNoDynamicServers):
-			return struct{}{}, fmt.Errorf("%w: %w", ErrNotDynamic, err)
+			return false, fmt.Errorf("%w: %w", ErrNotDynamic, err)
 		case errors.Is(err, haproxy.ErrAlreadyExists): // added since the read (3.4's probe tells)
-			return struct{}{}, fmt.Errorf("%s: %s/%s was added by another writer a moment ago: %w; nothing was added", c.Name(), backend, server, ErrNameTaken)
+			return false, fmt.Errorf("%s: %s/%s was added by another writer a moment ago: %w; nothing was added", c.Name(), backend, server, ErrNameTaken)
 		}
-		return struct{}{}, err
+		return false, err
 	})
-	return err
+	if err != nil {
+		return nil, err
+	}
+	adopted = map[string]bool{}
+	for i, a := range answers {
+		if a.v {
+			adopted[f.clients[i].Target()] = true
+		}
+	}
+	return adopted, nil
 }
 
 // enableAgent starts the agent checks of a server just added (HAProxy adds

@@ -120,6 +120,10 @@ func (f *Fleet) applyDynamicMember(ctx context.Context, p DynamicPool, key strin
 		err = out.Failed
 	}
 	warnings = out.Unfinished
+	if len(out.Adopted) > 0 {
+		warnings = append(warnings, fmt.Sprintf("member %q: %s/%s already existed on %s with the member's address, added by an earlier run that did not finish; it was adopted",
+			key, p.Backend, d.Server, strings.Join(out.Adopted, ", ")))
+	}
 	if len(out.Added) > 0 && len(out.Added) < len(f.clients) {
 		// A server left alone there (someone else's address by now) is
 		// said, not silently forgotten.

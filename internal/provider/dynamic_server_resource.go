@@ -290,6 +290,12 @@ func (r *dynamicServerResource) Create(ctx context.Context, req resource.CreateR
 		resp.Diagnostics.AddError(fmt.Sprintf("Cannot add %s: nothing was added on any socket", id), err.Error()+checksHint(err))
 		return
 	}
+	if len(out.Adopted) > 0 {
+		resp.Diagnostics.AddWarning(fmt.Sprintf("%s was already there: adopted", id),
+			fmt.Sprintf("On %s the server already existed with the address and port this resource asks for: an earlier run of it "+
+				"added it and was stopped before Terraform saved it. It is this resource's now, there and where it was added.",
+				strings.Join(out.Adopted, ", ")))
+	}
 	if len(out.Unfinished) > 0 {
 		resp.Diagnostics.AddWarning(fmt.Sprintf("%s: drain did not finish", id), strings.Join(out.Unfinished, "\n"))
 	}

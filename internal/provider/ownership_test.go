@@ -184,3 +184,39 @@ func TestCLICreateBeforeDestroyOnTheSameSlotHandsOver(t *testing.T) {
 	c.must("destroy", "-auto-approve")
 	expectParked(t, insts, "websrv1")
 }
+
+// A dynamic server's create killed after `add server` (so on some or all
+// instances the server exists, in maint, recorded nowhere): the next apply
+// adopts it (it holds exactly the asked address), serves, and destroy
+// deletes it everywhere.
+func TestCLIKilledDynamicServerCreateIsAdopted(t *testing.T) {
+	preCheck(t)
+	a, b := haproxytest.Start(t), haproxytest.Start(t)
+	insts := []*haproxytest.Instance{a, b}
+	be := startBackend(t, "be", "127.0.0.1")
+	c := newCLI(t, providerBlock(a.UnixTarget(), b.TCPTarget())+dynamicConfig("dyn", "app", "dyn1", be, ""))
+
+	c.killDuring("add server app/dyn1", "apply", "-auto-approve")
+	if !a.Has(t, "app", "dyn1") {
+		t.Fatal("the kill landed before the first add: the test proves nothing")
+	}
+	out := c.must("apply", "-auto-approve")
+	if !strings.Contains(out, "adopted") {
+		t.Errorf("the re-run should say it adopted the server:\n%s", out)
+	}
+	for _, inst := range insts {
+		if err := expectServing(t, inst, "dyn1", be, -1); err != nil {
+			t.Error(err)
+		}
+		if err := expectTraffic(inst, "be"); err != nil {
+			t.Error(err)
+		}
+	}
+	c.mustPlanEmpty("after the re-run")
+	c.must("destroy", "-auto-approve")
+	for _, inst := range insts {
+		if inst.Has(t, "app", "dyn1") {
+			t.Errorf("%s still has app/dyn1 after destroy", inst.AdminSock)
+		}
+	}
+}
