@@ -63,43 +63,50 @@ func TestCLIKilledCreateKeepsTheTrueOrigin(t *testing.T) {
 	expectParked(t, insts, "websrv1")
 }
 
-// A destroy that parked the server on one instance while the other hung
-// keeps the resource; the next destroy must park the hung instance too,
-// although the refresh before it recorded the parked instance's placeholder.
+// A destroy that parked the server on one instance but not on the other
+// (it hung, or the run was killed) keeps the resource; the next destroy must
+// park the other instance too, although the refresh before it recorded the
+// parked instance's placeholder.
 func TestCLIDestroyAfterInterruptedDestroyParksEveryInstance(t *testing.T) {
 	preCheck(t)
-	a, b := haproxytest.Start(t), haproxytest.Start(t)
-	insts := []*haproxytest.Instance{a, b}
-	be := startBackend(t, "be", "127.0.0.1")
-	cfg := strings.Replace(providerBlock(a.UnixTarget(), b.UnixTarget()), `"5s"`, `"2s"`, 1) +
-		serverConfig("web", "websrv1", be.Host, be.Port, "")
-	c := newCLI(t, cfg)
-	c.must("apply", "-auto-approve")
+	for _, killed := range []bool{false, true} {
+		t.Run(map[bool]string{false: "an instance hung", true: "the run was killed"}[killed], func(t *testing.T) {
+			a, b := haproxytest.Start(t), haproxytest.Start(t)
+			insts := []*haproxytest.Instance{a, b}
+			be := startBackend(t, "be", "127.0.0.1")
+			cfg := strings.Replace(providerBlock(a.UnixTarget(), b.UnixTarget()), `"5s"`, `"2s"`, 1) +
+				serverConfig("web", "websrv1", be.Host, be.Port, "")
+			c := newCLI(t, cfg)
+			c.must("apply", "-auto-approve")
 
-	b.Pause(t)
-	// Without a refresh, which would stop on the hung instance before
-	// anything is parked.
-	if out, code := c.run("destroy", "-auto-approve", "-refresh=false"); code == 0 {
-		t.Fatalf("destroy with a hung instance should fail:\n%s", out)
-	}
-	b.Resume()
-	if err := expectSlot(t, a, "app", "websrv1", "127.0.0.1", 1, adminMaint, -1); err != nil {
-		t.Fatalf("the first destroy should have parked the answering instance: %v", err)
-	}
-	if err := expectSlot(t, b, "app", "websrv1", be.Host, be.Port, adminReady, -1); err != nil {
-		t.Fatalf("the hung instance should still serve: %v", err)
-	}
-	if err := expectTraffic(b, "be"); err != nil {
-		t.Fatal(err)
-	}
+			b.Pause(t)
+			// Without a refresh, which would stop on the hung instance
+			// before anything is parked.
+			if killed {
+				c.killDuring("addr 127.0.0.1 port 1", "destroy", "-auto-approve", "-refresh=false")
+			} else if out, code := c.run("destroy", "-auto-approve", "-refresh=false"); code == 0 {
+				t.Fatalf("destroy with a hung instance should fail:\n%s", out)
+			}
+			b.Resume()
+			if err := expectSlot(t, a, "app", "websrv1", "127.0.0.1", 1, adminMaint, -1); err != nil {
+				t.Fatalf("the first destroy should have parked the answering instance: %v", err)
+			}
+			if err := expectSlot(t, b, "app", "websrv1", be.Host, be.Port, adminReady, -1); err != nil {
+				t.Fatalf("the hung instance should still serve: %v", err)
+			}
+			if err := expectTraffic(b, "be"); err != nil {
+				t.Fatal(err)
+			}
 
-	out := c.must("destroy", "-auto-approve")
-	if strings.Contains(out, "left alone") {
-		t.Errorf("the second destroy left the server it wrote alone:\n%s", out)
-	}
-	expectParked(t, insts, "websrv1")
-	if out, _ := c.run("state", "list"); strings.TrimSpace(out) != "" {
-		t.Errorf("state after destroy: %s", out)
+			out := c.must("destroy", "-auto-approve")
+			if strings.Contains(out, "left alone") {
+				t.Errorf("the second destroy left the server it wrote alone:\n%s", out)
+			}
+			expectParked(t, insts, "websrv1")
+			if out, _ := c.run("state", "list"); strings.TrimSpace(out) != "" {
+				t.Errorf("state after destroy: %s", out)
+			}
+		})
 	}
 }
 
