@@ -66,10 +66,10 @@ func NewClaimToken() netip.AddrPort {
 // servers on the same slots.
 func PoolToken(backend, prefix string, members map[string]PoolMember) netip.AddrPort {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s\x00", backend, prefix)
+	_, _ = fmt.Fprintf(h, "%s\x00%s\x00", backend, prefix)
 	for _, key := range slices.Sorted(maps.Keys(members)) {
 		m := members[key]
-		fmt.Fprintf(h, "%s\x00%s\x00%d\x00", key, m.Addr, m.Port)
+		_, _ = fmt.Fprintf(h, "%s\x00%s\x00%d\x00", key, m.Addr, m.Port)
 	}
 	return tokenFrom(h.Sum(nil))
 }

@@ -8,6 +8,9 @@ import (
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
 )
 
+// killedPoolSlots is the size of the backend the killed-pool test fills.
+const killedPoolSlots = 30
+
 // claimMarkers counts the `.claim` marker servers of backend app.
 func claimMarkers(t *testing.T, inst *haproxytest.Instance) int {
 	t.Helper()
@@ -17,7 +20,7 @@ func claimMarkers(t *testing.T, inst *haproxytest.Instance) int {
 // expectPoolServes checks every member on every instance: its recorded slot
 // holds its address, ready, every slot not recorded is parked, and the only
 // claim markers are the members' own.
-func expectPoolServes(t *testing.T, c *cli, insts []*haproxytest.Instance, slots int, members map[string]httpBackend) {
+func expectPoolServes(t *testing.T, c *cli, insts []*haproxytest.Instance, members map[string]httpBackend) {
 	t.Helper()
 	recorded := map[string]bool{}
 	out := ""
@@ -41,7 +44,7 @@ func expectPoolServes(t *testing.T, c *cli, insts []*haproxytest.Instance, slots
 			}
 		}
 	}
-	for i := 1; i <= slots; i++ {
+	for i := 1; i <= killedPoolSlots; i++ {
 		slot := fmt.Sprintf("websrv%d", i)
 		for _, inst := range insts {
 			if !recorded[slot] {
@@ -75,13 +78,12 @@ func poolOf(n int, be httpBackend) (map[string]httpBackend, []member) {
 // slot left claimed by nobody; destroy parks and releases everything.
 func TestCLIKilledPoolApplyIsRecognised(t *testing.T) {
 	preCheck(t)
-	const slots = 30
 	for _, tc := range []struct{ name, mark string }{
 		{"after its claims", `add server app/websrv`},
 		{"after its first writes", `addr 127.0.0.1 port`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			a, b := haproxytest.Start(t, haproxytest.Options{Slots: slots}), haproxytest.Start(t, haproxytest.Options{Slots: slots})
+			a, b := haproxytest.Start(t, haproxytest.Options{Slots: killedPoolSlots}), haproxytest.Start(t, haproxytest.Options{Slots: killedPoolSlots})
 			insts := []*haproxytest.Instance{a, b}
 			be := startBackend(t, "be", "127.0.0.1")
 			prov := providerBlock(a.UnixTarget(), b.TCPTarget())
@@ -96,13 +98,13 @@ func TestCLIKilledPoolApplyIsRecognised(t *testing.T) {
 				t.Fatal("the kill landed before any claim: the test proves nothing")
 			}
 			c.must("apply", "-auto-approve")
-			expectPoolServes(t, c, insts, slots, big)
+			expectPoolServes(t, c, insts, big)
 			c.mustPlanEmpty("after the re-run of the create")
 			if err := expectTraffic(a, "be"); err != nil {
 				t.Error(err)
 			}
 			c.must("destroy", "-auto-approve")
-			expectPoolServes(t, c, insts, slots, nil)
+			expectPoolServes(t, c, insts, nil)
 
 			// A grow from 8 to 20 members killed the same way.
 			c.write(prov + poolConfig("p", smallList...))
@@ -110,10 +112,10 @@ func TestCLIKilledPoolApplyIsRecognised(t *testing.T) {
 			c.write(prov + poolConfig("p", bigList...))
 			c.killDuring(tc.mark, "apply", "-auto-approve")
 			c.must("apply", "-auto-approve")
-			expectPoolServes(t, c, insts, slots, big)
+			expectPoolServes(t, c, insts, big)
 			c.mustPlanEmpty("after the re-run of the grow")
 			c.must("destroy", "-auto-approve")
-			expectPoolServes(t, c, insts, slots, nil)
+			expectPoolServes(t, c, insts, nil)
 		})
 	}
 }
