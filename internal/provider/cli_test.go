@@ -2,10 +2,14 @@ package provider
 
 import (
 	"errors"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -119,4 +123,65 @@ func (c *cli) killDuring(mark string, args ...string) {
 	// A killed local run leaves its lock note behind; the lock itself went
 	// with the process.
 	_ = os.Remove(filepath.Join(c.dir, ".terraform.tfstate.lock.info"))
+}
+
+// slowSocket is a TCP proxy in front of an HAProxy socket that, while
+// slow, holds every new connection for a while before passing it on: a slow
+// instance, so that a kill timed from the provider's log lands while the
+// run still has socket work to do (not after Terraform saved what it did).
+type slowSocket struct {
+	Target string // what to configure
+	delay  atomic.Int64
+}
+
+func newSlowSocket(t *testing.T, upstream string, delay time.Duration) *slowSocket {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	s := &slowSocket{Target: "tcp://" + l.Addr().String()}
+	s.delay.Store(int64(delay))
+	go func() {
+		for {
+			down, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer down.Close()
+				time.Sleep(time.Duration(s.delay.Load()))
+				up, err := net.Dial("tcp", upstream)
+				if err != nil {
+					return
+				}
+				defer up.Close()
+				go func() { _, _ = io.Copy(up, down); _ = up.(*net.TCPConn).CloseWrite() }()
+				_, _ = io.Copy(down, up)
+			}()
+		}
+	}()
+	return s
+}
+
+// fast stops holding connections.
+func (s *slowSocket) fast() { s.delay.Store(0) }
+
+// expectUnsaved fails unless the state lists exactly want (nothing: the
+// killed run saved nothing): a kill that came after Terraform saved the
+// run's work would make the test prove nothing.
+func (c *cli) expectUnsaved(want ...string) {
+	c.t.Helper()
+	out, code := c.run("state", "list")
+	got := strings.Fields(out)
+	switch {
+	case code != 0 && strings.Contains(out, "No state file was found"):
+		got = nil
+	case code != 0:
+		c.t.Fatalf("state list: exit %d\n%s", code, out)
+	}
+	if !slices.Equal(got, want) {
+		c.t.Fatalf("after the kill the state lists %v, want %v: the kill landed too late and the test proves nothing", got, want)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
 )
@@ -86,7 +87,9 @@ func TestCLIKilledPoolApplyIsRecognised(t *testing.T) {
 			a, b := haproxytest.Start(t, haproxytest.Options{Slots: killedPoolSlots}), haproxytest.Start(t, haproxytest.Options{Slots: killedPoolSlots})
 			insts := []*haproxytest.Instance{a, b}
 			be := startBackend(t, "be", "127.0.0.1")
-			prov := providerBlock(a.UnixTarget(), b.TCPTarget())
+			// b is slow to answer, so the kill lands mid-apply.
+			slow := newSlowSocket(t, b.AdminTCP, 300*time.Millisecond)
+			prov := providerBlock(a.UnixTarget(), slow.Target)
 			_, smallList := poolOf(8, be)
 			big, bigList := poolOf(20, be)
 
@@ -94,6 +97,8 @@ func TestCLIKilledPoolApplyIsRecognised(t *testing.T) {
 			// were not recognised: 20 of 30 wanted, 20 claimed.
 			c := newCLI(t, prov+poolConfig("p", bigList...))
 			c.killDuring(tc.mark, "apply", "-auto-approve")
+			slow.fast()
+			c.expectUnsaved()
 			if n := claimMarkers(t, a) + claimMarkers(t, b); n == 0 {
 				t.Fatal("the kill landed before any claim: the test proves nothing")
 			}
@@ -110,7 +115,12 @@ func TestCLIKilledPoolApplyIsRecognised(t *testing.T) {
 			c.write(prov + poolConfig("p", smallList...))
 			c.must("apply", "-auto-approve")
 			c.write(prov + poolConfig("p", bigList...))
+			slow.delay.Store(int64(300 * time.Millisecond))
 			c.killDuring(tc.mark, "apply", "-auto-approve")
+			slow.fast()
+			if out := c.must("state", "show", "haproxy_backend_pool.p"); strings.Contains(out, `"m08"`) {
+				t.Fatalf("the killed grow was saved: the test proves nothing:\n%s", out)
+			}
 			c.must("apply", "-auto-approve")
 			expectPoolServes(t, c, insts, big)
 			c.mustPlanEmpty("after the re-run of the grow")

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -42,6 +43,7 @@ func TestCLIKilledCreateKeepsTheTrueOrigin(t *testing.T) {
 		serverConfig("web", "websrv1", host, p, "  wait_healthy_timeout = \"60s\"\n"))
 
 	c.killDuring("health down", "apply", "-auto-approve")
+	c.expectUnsaved()
 	for _, inst := range insts {
 		if s := inst.State(t, "app", "websrv1"); s.Addr != host {
 			t.Fatalf("the kill landed before the address was written on %s (%+v): the test proves nothing", inst.AdminSock, s)
@@ -84,6 +86,7 @@ func TestCLIDestroyAfterInterruptedDestroyParksEveryInstance(t *testing.T) {
 			// before anything is parked.
 			if killed {
 				c.killDuring("addr 127.0.0.1 port 1", "destroy", "-auto-approve", "-refresh=false")
+				c.expectUnsaved("haproxy_backend_server.web")
 			} else if out, code := c.run("destroy", "-auto-approve", "-refresh=false"); code == 0 {
 				t.Fatalf("destroy with a hung instance should fail:\n%s", out)
 			}
@@ -201,9 +204,14 @@ func TestCLIKilledDynamicServerCreateIsAdopted(t *testing.T) {
 	a, b := haproxytest.Start(t), haproxytest.Start(t)
 	insts := []*haproxytest.Instance{a, b}
 	be := startBackend(t, "be", "127.0.0.1")
-	c := newCLI(t, providerBlock(a.UnixTarget(), b.TCPTarget())+dynamicConfig("dyn", "app", "dyn1", be, ""))
+	// b is slow to answer, so the kill lands between the adds.
+	slow := newSlowSocket(t, b.AdminTCP, 300*time.Millisecond)
+	c := newCLI(t, providerBlock(a.UnixTarget(), slow.Target)+dynamicConfig("dyn", "app", "dyn1", be, ""))
 
-	c.killDuring("add server app/dyn1", "apply", "-auto-approve")
+	// The add itself, not the probe (an add without an address) before it.
+	c.killDuring(fmt.Sprintf("add server app/dyn1 %s:%d", be.Host, be.Port), "apply", "-auto-approve")
+	slow.fast()
+	c.expectUnsaved()
 	if !a.Has(t, "app", "dyn1") {
 		t.Fatal("the kill landed before the first add: the test proves nothing")
 	}
