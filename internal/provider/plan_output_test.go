@@ -2,15 +2,11 @@ package provider
 
 import (
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
-	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/localbuild"
 )
 
 // What a reviewer reads: the real `terraform plan` output (the acceptance
@@ -24,26 +20,9 @@ func TestPlanOutputWordsDrift(t *testing.T) {
 	preCheck(t)
 	a, b := haproxytest.Start(t), haproxytest.Start(t)
 	be1 := startBackend(t, "be1", "127.0.0.3") // not the placeholder's address: a reset shows in it
-	work := localbuild.Use(t, "../..")
-	dir := filepath.Join(work, "tf")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	sockets := []string{a.UnixTarget(), b.TCPTarget()}
-	cfg := "terraform {\n  required_providers {\n    haproxy = { source = \"haproxy-runtime/haproxy\" }\n  }\n}\n" +
-		providerBlock(sockets...) + serverConfig("web3", "websrv3", be1.Host, be1.Port, "  weight = 10\n")
-	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	tf := func(args ...string) string {
-		cmd := exec.Command(localbuild.Terraform(), append(args, "-no-color")...)
-		cmd.Dir = dir
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("%s %s: %v\n%s", localbuild.Terraform(), strings.Join(args, " "), err, out)
-		}
-		return string(out)
-	}
+	c := newCLI(t, providerBlock(sockets...)+serverConfig("web3", "websrv3", be1.Host, be1.Port, "  weight = 10\n"))
+	tf := func(args ...string) string { return c.must(args...) }
 	tf("apply", "-auto-approve")
 
 	b.Admin(t, "set server app/websrv3 addr 127.0.0.9 port 9090")
