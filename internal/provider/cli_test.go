@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -152,12 +153,12 @@ func newSlowSocket(t *testing.T, upstream string, delay time.Duration) *slowSock
 			go func() {
 				defer down.Close()
 				time.Sleep(time.Duration(s.delay.Load()))
-				up, err := net.Dial("tcp", upstream)
+				up, err := net.DialTCP("tcp", nil, net.TCPAddrFromAddrPort(netip.MustParseAddrPort(upstream)))
 				if err != nil {
 					return
 				}
-				defer up.Close()
-				go func() { _, _ = io.Copy(up, down); _ = up.(*net.TCPConn).CloseWrite() }()
+				defer func() { _ = up.Close() }()
+				go func() { _, _ = io.Copy(up, down); _ = up.CloseWrite() }()
 				_, _ = io.Copy(down, up)
 			}()
 		}
