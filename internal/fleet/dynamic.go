@@ -183,6 +183,11 @@ func (f *Fleet) enableAgent(ctx context.Context, backend, server string) Errors 
 // g.DrainTimeout or the socket timeout, whichever is longer. A server still
 // in use then is an error naming the socket: it stays, in maint.
 func (f *Fleet) RemoveServer(ctx context.Context, backend, server string, sockets []string, owner Owner, g Grace) (warnings []string, err error) {
+	unlock, why := f.guard(backend, server, owner)
+	defer unlock()
+	if why != "" {
+		return []string{why}, nil
+	}
 	return f.takeOutEverywhere(ctx, sockets, "a restart drops dynamic servers, so there is nothing to delete", func(ctx context.Context, c *haproxy.Client) ([]string, error) {
 		return f.removeOne(ctx, c, backend, server, owner, g)
 	})

@@ -27,6 +27,8 @@ type DynamicPool struct {
 	// (by key, with the address they were recorded at).
 	Leaving map[string]netip.AddrPort
 	Grace   Grace
+	// Writer identifies the pool object (see handover.go).
+	Writer string
 }
 
 // ServerName is the server a member key becomes.
@@ -68,7 +70,7 @@ func (f *Fleet) ApplyDynamicPool(ctx context.Context, p DynamicPool) (done map[s
 	run := newBounded(dynamicPoolParallelism)
 	for _, key := range slices.Sorted(maps.Keys(p.Leaving)) {
 		run.do(func() {
-			w, err := f.RemoveServer(ctx, p.Backend, p.ServerName(key), nil, Owner{Recorded: p.Leaving[key]}, p.Grace)
+			w, err := f.RemoveServer(ctx, p.Backend, p.ServerName(key), nil, Owner{Recorded: p.Leaving[key], Writer: p.Writer}, p.Grace)
 			note(key, err, w...)
 			if err == nil {
 				mu.Lock()
@@ -106,7 +108,7 @@ func (f *Fleet) ApplyDynamicPool(ctx context.Context, p DynamicPool) (done map[s
 // somewhere: it is the caller's to record.
 func (f *Fleet) applyDynamicMember(ctx context.Context, p DynamicPool, key string) (exists bool, warnings []string, err error) {
 	m := p.Members[key]
-	d := Desired{Backend: p.Backend, Server: p.ServerName(key), Addr: m.Addr, Port: &m.Port, State: m.State, Weight: m.Weight, Grace: p.Grace}
+	d := Desired{Backend: p.Backend, Server: p.ServerName(key), Addr: m.Addr, Port: &m.Port, State: m.State, Weight: m.Weight, Grace: p.Grace, Writer: p.Writer}
 	if recorded, ok := p.Recorded[key]; ok {
 		d.Recorded = recorded
 		out, err := f.ApplyServer(ctx, d)
@@ -127,7 +129,7 @@ func (f *Fleet) applyDynamicMember(ctx context.Context, p DynamicPool, key strin
 	if len(out.Added) > 0 && len(out.Added) < len(f.clients) {
 		// A server left alone there (someone else's address by now) is
 		// said, not silently forgotten.
-		w, rerr := f.RemoveServer(ctx, p.Backend, d.Server, out.Added, Owner{Recorded: netip.AddrPortFrom(m.Addr, uint16(m.Port))}, Grace{})
+		w, rerr := f.RemoveServer(ctx, p.Backend, d.Server, out.Added, Owner{Recorded: netip.AddrPortFrom(m.Addr, uint16(m.Port)), Writer: p.Writer}, Grace{})
 		warnings = append(warnings, w...)
 		if rerr == nil {
 			out.Added = nil

@@ -16,8 +16,22 @@ import (
 // the slot's lock, and the last object to write a slot in this process is
 // remembered by its writer id (a random id the resource keeps in private
 // state). A park by any other object hands the slot over instead: it
-// leaves it serving and says so. Without the lock, a destroy could park
+// leaves it serving and says so. The same holds for a dynamic server
+// (whose replacement adopts the server, same name and address) and for a
+// pool's slots (whose replacement, with the same configuration, has the
+// same claim token: see PoolToken). Without the lock, a destroy could park
 // the slot between the replacement's address check and its `state ready`.
+
+// guard takes the slot's lock for a take-out by owner (Park, RemoveServer)
+// and says why it must hand the slot over instead, if it must. A pool's
+// take-out (owner.Claimed) is serialised by the pool's own lock.
+func (f *Fleet) guard(backend, server string, owner Owner) (unlock func(), why string) {
+	if owner.Claimed {
+		return func() {}, ""
+	}
+	unlock = f.writers.lock(backend, server)
+	return unlock, f.writers.handedOver(backend, server, owner.Writer)
+}
 
 // slotWriters is the per-process memory of who wrote which slot last.
 type slotWriters struct {
@@ -26,11 +40,16 @@ type slotWriters struct {
 	last  map[string]string // backend/server → writer id
 }
 
-func (w *slotWriters) lock(backend, server string) (unlock func()) {
-	w.mu.Lock()
+// ready makes the maps (call with mu held).
+func (w *slotWriters) ready() {
 	if w.locks == nil {
 		w.locks, w.last = map[string]*sync.Mutex{}, map[string]string{}
 	}
+}
+
+func (w *slotWriters) lock(backend, server string) (unlock func()) {
+	w.mu.Lock()
+	w.ready()
 	m, ok := w.locks[backend+"/"+server]
 	if !ok {
 		m = &sync.Mutex{}
@@ -41,10 +60,12 @@ func (w *slotWriters) lock(backend, server string) (unlock func()) {
 	return m.Unlock
 }
 
-// wrote remembers writer as the slot's last writer (call under the lock).
+// wrote remembers writer as the slot's last writer (call under the slot's
+// lock, or a pool's).
 func (w *slotWriters) wrote(backend, server, writer string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.ready()
 	w.last[backend+"/"+server] = writer
 }
 

@@ -55,6 +55,7 @@ func TestParkHandsOverOnlyToAnotherWriter(t *testing.T) {
 	if why := w.handedOver("app", "s1", "x"); why != "" {
 		t.Errorf("a slot nobody wrote in this process is the parker's: %s", why)
 	}
+	w.wrote("app", "s0", "pool") // a pool writes under its own lock, not the slot's
 	unlock := w.lock("app", "s1")
 	w.wrote("app", "s1", "new")
 	unlock()

@@ -79,11 +79,10 @@ func (o Owner) owns(cur, origin, placeholder netip.AddrPort) bool {
 // its sessions waited for; with g.ShutdownSessions, sessions left after
 // `maint` are closed.
 func (f *Fleet) Park(ctx context.Context, backend, server string, origins map[string]Origin, owner Owner, g Grace) (warnings []string, err error) {
-	if !owner.Claimed {
-		defer f.writers.lock(backend, server)()
-		if why := f.writers.handedOver(backend, server, owner.Writer); why != "" {
-			return []string{why}, nil
-		}
+	unlock, why := f.guard(backend, server, owner)
+	defer unlock()
+	if why != "" {
+		return []string{why}, nil
 	}
 	return f.takeOutEverywhere(ctx, nil, "its runtime changes are gone, so there is nothing to park", func(ctx context.Context, c *haproxy.Client) ([]string, error) {
 		o, ok := origins[c.Target()]

@@ -37,6 +37,8 @@ type Pool struct {
 	// Adopt replaces other pools' markers on the recorded slots: set on the
 	// first apply after an import, which takes the slots over.
 	Adopt bool
+	// Writer identifies the pool object (see handover.go).
+	Writer string
 }
 
 // poolLocks serialises allocation per backend and prefix inside one provider
@@ -173,6 +175,9 @@ func (f *Fleet) ApplyPool(ctx context.Context, p Pool) (assigned map[string]stri
 		}
 	}
 	warnings = append(warnings, foreignSlots(p, listings, owned, removed)...)
+	for slot := range owned {
+		f.writers.wrote(p.Backend, slot, p.Writer)
+	}
 
 	var errs []error
 	if p.Grace.DrainTimeout == 0 {
@@ -405,12 +410,19 @@ func (f *Fleet) ReadPool(ctx context.Context, p Pool, prior map[string]Values) (
 // its claims. A slot another pool has claimed (after a reload dropped this
 // pool's marker) is left alone with a warning.
 func (f *Fleet) DeletePool(ctx context.Context, p Pool) ([]string, error) {
+	lock := poolLock(p.Backend, p.Prefix)
+	lock.Lock()
+	defer lock.Unlock()
 	listings, warnings, err := f.List(ctx, p.Backend, p.Prefix)
 	if err != nil {
 		return warnings, err
 	}
 	var errs []error
 	for _, slot := range slices.Sorted(maps.Values(p.Assigned)) {
+		if why := f.writers.handedOver(p.Backend, slot, p.Writer); why != "" {
+			warnings = append(warnings, why) // its marker is the replacement's too
+			continue
+		}
 		if cs := f.claimStateOf(listings, slot, p.Token); len(cs.foreign) > 0 {
 			warnings = append(warnings, fmt.Sprintf("%s/%s is claimed by another pool (%s); it was left alone", p.Backend, slot, strings.Join(cs.foreign, ", ")))
 			continue

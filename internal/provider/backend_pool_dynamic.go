@@ -70,7 +70,7 @@ func (r *backendPoolResource) applyDynamic(ctx context.Context, plan *backendPoo
 		return
 	}
 	all := plan.pool()
-	p := fleet.DynamicPool{Backend: all.Backend, Prefix: all.Prefix, Grace: all.Grace,
+	p := fleet.DynamicPool{Backend: all.Backend, Prefix: all.Prefix, Grace: all.Grace, Writer: poolWriter(ctx, reqPriv, respPriv, diags),
 		Members: map[string]fleet.PoolMember{}, Recorded: map[string]netip.AddrPort{}, Leaving: map[string]netip.AddrPort{}}
 	var leaving map[string]netip.AddrPort
 	if reqPriv != nil { // nil on create
@@ -177,7 +177,8 @@ func (r *backendPoolResource) readDynamic(ctx context.Context, state *backendPoo
 // deleteDynamic deletes every member's server, gracefully.
 func (r *backendPoolResource) deleteDynamic(ctx context.Context, state backendPoolModel, priv privateGetter, diags *diag.Diagnostics) {
 	all := state.pool()
-	p := fleet.DynamicPool{Backend: all.Backend, Prefix: all.Prefix, Grace: all.Grace, Leaving: map[string]netip.AddrPort{}}
+	p := fleet.DynamicPool{Backend: all.Backend, Prefix: all.Prefix, Grace: all.Grace, Leaving: map[string]netip.AddrPort{},
+		Writer: getPrivateJSON[string](ctx, priv, privatePoolWriter)}
 	maps.Copy(p.Leaving, getPrivateJSON[map[string]netip.AddrPort](ctx, priv, privateLeaving))
 	for key, mem := range state.Members {
 		p.Leaving[key] = addrPortOf(mem)

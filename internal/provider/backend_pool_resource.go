@@ -55,6 +55,25 @@ func addPoolWarnings(diags *diag.Diagnostics, phase, backend, prefix string, war
 	}
 }
 
+// privatePoolWriter is the pool object's writer id (see fleet/handover.go):
+// a replacement with the same configuration has the same claim token, and
+// only this id tells the two apart when Terraform destroys the old one.
+const privatePoolWriter = "writer"
+
+// poolWriter is the pool object's writer id, made on its first write and
+// kept in respPriv (reqPriv is nil on create).
+func poolWriter(ctx context.Context, reqPriv privateGetter, respPriv privateSetter, diags *diag.Diagnostics) string {
+	var id string
+	if reqPriv != nil {
+		id = getPrivateJSON[string](ctx, reqPriv, privatePoolWriter)
+	}
+	if id == "" {
+		id = newWriterID()
+	}
+	setPrivateJSON(ctx, respPriv, privatePoolWriter, id, diags)
+	return id
+}
+
 // withLeaving is slots with the members that left but are not parked
 // everywhere yet.
 func withLeaving(ctx context.Context, slots types.Map, priv privateGetter) types.Map {
@@ -341,6 +360,7 @@ func (r *backendPoolResource) apply(ctx context.Context, plan *backendPoolModel,
 	}
 	p := plan.pool()
 	p.Token, p.Adopt = token, adopt
+	p.Writer = poolWriter(ctx, reqPriv, respPriv, diags)
 	if reqPriv != nil {
 		for key, slot := range getPrivateJSON[map[string]string](ctx, reqPriv, privateLeavingSlots) {
 			if _, ok := p.Assigned[key]; !ok { // planned with -refresh=false
@@ -438,6 +458,7 @@ func (r *backendPoolResource) Delete(ctx context.Context, req resource.DeleteReq
 	state.Slots = withLeaving(ctx, state.Slots, req.Private)
 	p := state.pool()
 	p.Token, _ = claimToken(ctx, req.Private, &resp.Diagnostics)
+	p.Writer = getPrivateJSON[string](ctx, req.Private, privatePoolWriter)
 	warnings, err := r.fleet.DeletePool(ctx, p)
 	addPoolWarnings(&resp.Diagnostics, "destroy", p.Backend, p.Prefix, warnings)
 	if err != nil {

@@ -285,6 +285,10 @@ func (r *dynamicServerResource) Create(ctx context.Context, req resource.CreateR
 		resp.Diagnostics.AddError("Invalid value", err.Error())
 		return
 	}
+	// A replacement adopts the server (same name and address): the writer id
+	// tells it from the object it replaces (see fleet/handover.go).
+	writer := newWriterID()
+	d.Writer = writer
 	out, err := r.fleet.AddServer(ctx, fleet.Dynamic{Desired: d, Options: plan.options()})
 	if err != nil {
 		resp.Diagnostics.AddError(fmt.Sprintf("Cannot add %s: nothing was added on any socket", id), err.Error()+checksHint(err))
@@ -311,6 +315,7 @@ func (r *dynamicServerResource) Create(ctx context.Context, req resource.CreateR
 	} else {
 		plan.fillUnknown(haproxy.ServerState{Port: int(plan.Port.ValueInt64()), UserWeight: 1})
 	}
+	setApplied(ctx, resp.Private, appliedRecord{Writer: writer}, &resp.Diagnostics)
 	setPrivateJSON(ctx, resp.Private, privateAdded, out.Added, &resp.Diagnostics)
 	setPrivateJSON(ctx, resp.Private, privatePartial, len(out.Failed) > 0, &resp.Diagnostics)
 	setProcesses(ctx, resp.Private, out.Processes, &resp.Diagnostics)
@@ -331,11 +336,16 @@ func (r *dynamicServerResource) Update(ctx context.Context, req resource.UpdateR
 	}
 	var configuredHealth types.Bool
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("health_check"), &configuredHealth)...)
-	out, ok := writeServer(ctx, r.fleet, &plan.backendServerModel, plan.health(configuredHealth), ownership{recorded: prior.recorded()}, &resp.Diagnostics)
+	writer := appliedRecord{Writer: getApplied(ctx, req.Private).Writer}
+	if writer.Writer == "" { // added before writer ids existed
+		writer.Writer = newWriterID()
+	}
+	out, ok := writeServer(ctx, r.fleet, &plan.backendServerModel, plan.health(configuredHealth), ownership{recorded: prior.recorded(), applied: writer}, &resp.Diagnostics)
 	if !ok {
 		resp.Diagnostics.Append(resp.State.Set(ctx, &prior)...)
 		return
 	}
+	setApplied(ctx, resp.Private, writer, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	setIdentity(ctx, resp.Identity, identityServer, plan.Backend, plan.Server, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateImported, nil)...)
@@ -417,7 +427,7 @@ func (r *dynamicServerResource) Delete(ctx context.Context, req resource.DeleteR
 	// Imported servers have no record of where they were added: every
 	// socket, where the address still proves them ours.
 	added := getPrivateJSON[[]string](ctx, req.Private, privateAdded)
-	warnings, err := r.fleet.RemoveServer(ctx, backend, server, added, fleet.Owner{Recorded: state.recorded()}, grace(state.backendServerModel))
+	warnings, err := r.fleet.RemoveServer(ctx, backend, server, added, fleet.Owner{Recorded: state.recorded(), Writer: getApplied(ctx, req.Private).Writer}, grace(state.backendServerModel))
 	for _, w := range warnings {
 		resp.Diagnostics.AddWarning(fmt.Sprintf("Deleting %s/%s", backend, server), w)
 	}

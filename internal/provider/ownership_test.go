@@ -174,17 +174,7 @@ func TestCLICreateBeforeDestroyOnTheSameSlotHandsOver(t *testing.T) {
 		}
 	}
 
-	ld := startLoad(insts, 100000, 60*time.Second)
-	out := c.must("apply", "-auto-approve", "-replace=haproxy_backend_server.web")
-	time.Sleep(500 * time.Millisecond) // a parked slot would fail requests from here on
-	answers, fails := ld.finish()
-	t.Logf("load during the replacement: %v, %d failures", answers, len(fails))
-	if len(fails) > 0 {
-		t.Errorf("%d of %d requests failed during the replacement, first: %s\n%s", len(fails), ld.total.Load(), fails[0], out)
-	}
-	if !strings.Contains(out, "handed over") {
-		t.Errorf("the deposed object's destroy should say it handed the slot over:\n%s", out)
-	}
+	replaceUnderLoad(t, c, insts, "haproxy_backend_server.web")
 	for _, inst := range insts {
 		if err := expectSlot(t, inst, "app", "websrv1", be.Host, be.Port, adminReady, -1); err != nil {
 			t.Error(err)
@@ -193,6 +183,65 @@ func TestCLICreateBeforeDestroyOnTheSameSlotHandsOver(t *testing.T) {
 	c.mustPlanEmpty("after the replacement")
 	c.must("destroy", "-auto-approve")
 	expectParked(t, insts, "websrv1")
+}
+
+// replaceUnderLoad runs `apply -replace=<address>` (create_before_destroy
+// in the configuration) under HTTP load: no request may fail, and the
+// deposed object's destroy must say it handed over.
+func replaceUnderLoad(t *testing.T, c *cli, insts []*haproxytest.Instance, address string) {
+	t.Helper()
+	ld := startLoad(insts, 100000, 60*time.Second)
+	out := c.must("apply", "-auto-approve", "-replace="+address)
+	time.Sleep(500 * time.Millisecond) // a parked slot would fail requests from here on
+	answers, fails := ld.finish()
+	t.Logf("load during the replacement of %s: %v, %d failures", address, answers, len(fails))
+	if len(fails) > 0 {
+		t.Errorf("%d of %d requests failed during the replacement, first: %s\n%s", len(fails), ld.total.Load(), fails[0], out)
+	}
+	if !wrapped("handed over").MatchString(out) {
+		t.Errorf("the deposed object's destroy should say it handed over:\n%s", out)
+	}
+}
+
+// A dynamic server and a pool replaced with create_before_destroy: the
+// replacement adopts the server (same name and address) or the slots (same
+// configuration, so the same claim token), and the deposed object's
+// destroy must not delete or park what the replacement now serves.
+func TestCLICreateBeforeDestroyOfDynamicServerAndPoolHandsOver(t *testing.T) {
+	preCheck(t)
+	a, b := haproxytest.Start(t), haproxytest.Start(t)
+	insts := []*haproxytest.Instance{a, b}
+	be := startBackend(t, "be", "127.0.0.1")
+	cbd := "  lifecycle {\n    create_before_destroy = true\n  }\n"
+	prov := providerBlock(a.UnixTarget(), b.TCPTarget())
+	for _, tc := range []struct{ address, cfg string }{
+		{"haproxy_dynamic_server.dyn", dynamicConfig("dyn", "app", "dyn1", be, cbd)},
+		{"haproxy_backend_pool.p", poolConfigWith("p", cbd, member{"m1", be})},
+	} {
+		t.Run(tc.address, func(t *testing.T) {
+			c := newCLI(t, prov+tc.cfg)
+			c.must("apply", "-auto-approve")
+			for _, inst := range insts {
+				if err := expectTraffic(inst, "be"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			replaceUnderLoad(t, c, insts, tc.address)
+			for _, inst := range insts {
+				if err := expectTraffic(inst, "be"); err != nil {
+					t.Error(err)
+				}
+			}
+			c.mustPlanEmpty("after the replacement")
+			c.must("destroy", "-auto-approve")
+			for _, inst := range insts {
+				if inst.Has(t, "app", "dyn1") || claimMarkers(t, inst) != 0 {
+					t.Errorf("%s keeps a dynamic server or a claim marker after destroy", inst.AdminSock)
+				}
+			}
+			expectParked(t, insts, "websrv1")
+		})
+	}
 }
 
 // A dynamic server's create killed after `add server` (so on some or all
