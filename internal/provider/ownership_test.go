@@ -17,12 +17,12 @@ import (
 // recognises what the provider wrote, HAProxy holds what the state says,
 // and destroy parks every instance on the placeholder.
 
-// expectParked checks that a slot is free again on every instance: on the
-// placeholder, in maint.
-func expectParked(t *testing.T, insts []*haproxytest.Instance, server string) {
+// expectParked checks that the tests' slot, app/websrv1, is free again on
+// every instance: on the placeholder, in maint.
+func expectParked(t *testing.T, insts []*haproxytest.Instance) {
 	t.Helper()
 	for _, inst := range insts {
-		if err := expectSlot(t, inst, "app", server, "127.0.0.1", 1, adminMaint, -1); err != nil {
+		if err := expectSlot(t, inst, "app", "websrv1", "127.0.0.1", 1, adminMaint, -1); err != nil {
 			t.Errorf("not parked on the placeholder: %v", err)
 		}
 	}
@@ -62,7 +62,7 @@ func TestCLIKilledCreateKeepsTheTrueOrigin(t *testing.T) {
 	}
 	c.mustPlanEmpty("after the re-run")
 	c.must("destroy", "-auto-approve")
-	expectParked(t, insts, "websrv1")
+	expectParked(t, insts)
 }
 
 // A destroy that parked the server on one instance but not on the other
@@ -105,7 +105,7 @@ func TestCLIDestroyAfterInterruptedDestroyParksEveryInstance(t *testing.T) {
 			if strings.Contains(out, "left alone") {
 				t.Errorf("the second destroy left the server it wrote alone:\n%s", out)
 			}
-			expectParked(t, insts, "websrv1")
+			expectParked(t, insts)
 			if out, _ := c.run("state", "list"); strings.TrimSpace(out) != "" {
 				t.Errorf("state after destroy: %s", out)
 			}
@@ -182,7 +182,7 @@ func TestCLICreateBeforeDestroyOnTheSameSlotHandsOver(t *testing.T) {
 	}
 	c.mustPlanEmpty("after the replacement")
 	c.must("destroy", "-auto-approve")
-	expectParked(t, insts, "websrv1")
+	expectParked(t, insts)
 }
 
 // replaceUnderLoad runs `apply -replace=<address>` (create_before_destroy
@@ -239,7 +239,7 @@ func TestCLICreateBeforeDestroyOfDynamicServerAndPoolHandsOver(t *testing.T) {
 					t.Errorf("%s keeps a dynamic server or a claim marker after destroy", inst.AdminSock)
 				}
 			}
-			expectParked(t, insts, "websrv1")
+			expectParked(t, insts)
 		})
 	}
 }
