@@ -115,3 +115,36 @@ func WaitRemovable(backend, server string, d time.Duration) (Command, error) {
 		return "expected `Done.`", ErrUnexpectedReply
 	}}, nil
 }
+
+// ProbeDynamic builds `set server <b>/<s> ssl probe`, which asks whether a
+// server was added at run time (`add server`) without changing anything.
+// HAProxy's show commands do not tell a dynamic server from one of the
+// configuration, but `set server … ssl` refuses dynamic servers before it
+// reads its argument, and refuses "probe" (neither on nor off) for every
+// other server, so nothing is ever set. Verified on 2.6 and 3.4, whose
+// source (cli_parse_set_server) checks in this order from 2.6 to 3.4.
+// Read the reply with IsDynamicReply.
+func ProbeDynamic(backend, server string) (Command, error) {
+	ref, err := serverRef(backend, server)
+	if err != nil {
+		return Command{}, invalid(err)
+	}
+	return Command{line: "set server " + ref + " ssl probe", reply: func(msg string) (string, error) {
+		switch {
+		case msg == probeDynamicYes,
+			strings.HasPrefix(msg, "'set server <srv> ssl' cannot be set."), // no ssl settings
+			msg == "'set server <srv> ssl' expects 'on' or 'off'.":          // ssl settings, nothing changed
+			return "", nil
+		case msg == "server ssl setting not supported.":
+			return "HAProxy was built without OpenSSL, so it cannot tell a dynamic server from a configured one", ErrUnexpectedReply
+		}
+		return "not a reply `set server … ssl` gives", ErrUnexpectedReply
+	}}, nil
+}
+
+const probeDynamicYes = "'set server <srv> ssl' not supported on dynamic servers"
+
+// IsDynamicReply reads a successful ProbeDynamic reply.
+func IsDynamicReply(body string) bool {
+	return strings.TrimRight(withoutSeverity(body), "\n") == probeDynamicYes
+}

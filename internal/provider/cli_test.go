@@ -48,6 +48,24 @@ func (c *cli) write(cfg string) {
 	}
 }
 
+// writeFile writes another file of the configuration (a .tfquery.hcl).
+func (c *cli) writeFile(name, content string) {
+	c.t.Helper()
+	if err := os.WriteFile(filepath.Join(c.dir, name), []byte(content), 0o644); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// readFile reads a file the run wrote (generated configuration).
+func (c *cli) readFile(name string) string {
+	c.t.Helper()
+	b, err := os.ReadFile(filepath.Join(c.dir, name))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return string(b)
+}
+
 func (c *cli) command(args ...string) *exec.Cmd {
 	cmd := exec.Command(localbuild.Terraform(), append(args, "-no-color")...)
 	cmd.Dir = c.dir

@@ -12,8 +12,10 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/action"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/list"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
@@ -29,6 +31,7 @@ import (
 var (
 	_ provider.Provider                   = (*haproxyProvider)(nil)
 	_ provider.ProviderWithValidateConfig = (*haproxyProvider)(nil)
+	_ provider.ProviderWithListResources  = (*haproxyProvider)(nil)
 )
 
 // Environment variables read when the provider block leaves a setting unset.
@@ -228,6 +231,8 @@ func (p *haproxyProvider) Configure(ctx context.Context, req provider.ConfigureR
 	}
 	resp.ResourceData = f
 	resp.DataSourceData = f
+	resp.ActionData = f
+	resp.ListResourceData = f
 }
 
 // logExchange writes every socket round trip to Terraform's log: at DEBUG
@@ -257,6 +262,18 @@ const maxLoggedReply = 2048
 
 func (p *haproxyProvider) Resources(_ context.Context) []func() resource.Resource {
 	return []func() resource.Resource{newBackendServerResource, newBackendPoolResource, newDynamicServerResource}
+}
+
+// ListResources are what `terraform query` (Terraform 1.14+) lists, to adopt
+// a fleet that was run by hand.
+func (p *haproxyProvider) ListResources(_ context.Context) []func() list.ListResource {
+	return []func() list.ListResource{newBackendServerList}
+}
+
+// Actions are the day-2 operations people run by hand (Terraform 1.14+):
+// `terraform apply -invoke=action.haproxy_server_state.<name>`.
+func (p *haproxyProvider) Actions(_ context.Context) []func() action.Action {
+	return []func() action.Action{newServerStateAction, newShutdownSessionsAction}
 }
 
 func (p *haproxyProvider) DataSources(_ context.Context) []func() datasource.DataSource {

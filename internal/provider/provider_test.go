@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/localbuild"
 )
 
 var testProviders = map[string]func() (tfprotov6.ProviderServer, error){
@@ -38,6 +40,29 @@ func preCheck(t *testing.T) {
 	}
 	haproxytest.Binary(t)
 	t.Setenv("CHECKPOINT_DISABLE", "1")
+	checkTerraformWanted(t)
+}
+
+var terraformVersion = sync.OnceValues(func() (string, error) {
+	out, err := exec.Command(localbuild.Terraform(), "version").Output()
+	first, _, _ := strings.Cut(string(out), "\n")
+	return first, err
+})
+
+// checkTerraformWanted fails when make test asked for one Terraform
+// (TF_ACC_TERRAFORM_WANT) and the tests would run another: the tests of
+// Terraform 1.14+ features skip on an older CLI, and under make test they
+// must run.
+func checkTerraformWanted(t *testing.T) {
+	t.Helper()
+	want := os.Getenv("TF_ACC_TERRAFORM_WANT")
+	if want == "" {
+		return
+	}
+	got, err := terraformVersion()
+	if err != nil || got != "Terraform v"+want {
+		t.Fatalf("make test runs the suite under Terraform %s, but %s says %q (%v)", want, localbuild.Terraform(), got, err)
+	}
 }
 
 // providerBlock renders a provider block for the given sockets.
@@ -190,4 +215,19 @@ func named(target string, sockets ...string) string {
 		}
 	}
 	return target
+}
+
+// requireQuery skips a CLI test of a Terraform 1.14+ feature (query,
+// actions) under an older Terraform or OpenTofu; make test runs 1.16, and
+// checkTerraformWanted makes sure of it.
+func requireQuery(t *testing.T) {
+	t.Helper()
+	got, err := terraformVersion()
+	if err != nil {
+		t.Fatalf("%s version: %v", localbuild.Terraform(), err)
+	}
+	var major, minor int
+	if _, err := fmt.Sscanf(got, "Terraform v%d.%d", &major, &minor); err != nil || major == 1 && minor < 14 {
+		t.Skipf("needs Terraform 1.14 or later, not %q", got)
+	}
 }
