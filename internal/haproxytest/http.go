@@ -32,15 +32,35 @@ func StartHeldHTTP(t testing.TB, name, host string, release <-chan struct{}) HTT
 	return serveHTTP(t, name, host, release)
 }
 
+// StartHoldingHTTP is StartHTTP whose requests for /hold wait until release
+// is closed (or 30s pass): one session held open while other requests are
+// answered at once.
+func StartHoldingHTTP(t testing.TB, name, host string, release <-chan struct{}) HTTPBackend {
+	t.Helper()
+	return serve(t, name, host, func(r *http.Request) <-chan struct{} {
+		if r.URL.Path == "/hold" {
+			return release
+		}
+		return nil
+	})
+}
+
 func serveHTTP(t testing.TB, name, host string, release <-chan struct{}) HTTPBackend {
+	t.Helper()
+	return serve(t, name, host, func(*http.Request) <-chan struct{} { return release })
+}
+
+// serve answers every request with name, after what hold returns for it is
+// closed (nil: at once).
+func serve(t testing.TB, name, host string, hold func(*http.Request) <-chan struct{}) HTTPBackend {
 	t.Helper()
 	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := &http.Server{
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			if release != nil {
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if release := hold(r); release != nil {
 				select {
 				case <-release:
 				case <-time.After(30 * time.Second):
