@@ -21,6 +21,9 @@ type Found struct {
 	Missing   []string // instances that were read and lack the server (names)
 	Claimed   bool     // a pool's claim marker names it on some instance
 	Dynamic   bool     // added at run time on some instance (only when probed)
+	// Row is the server's row on the first instance that has it, for what
+	// Values leave out (checks configured, TLS, agent port).
+	Row haproxy.ServerState
 }
 
 // Parked reports whether the server is in maint on placeholder on every
@@ -42,6 +45,20 @@ func (fd Found) Agreed(a Attr) (Values, bool) {
 		}
 	}
 	return fd.PerSocket[0].Values, true
+}
+
+// SlotOf splits a slot name into its `server-template` prefix and number:
+// websrv12 is slot 12 of websrv.
+func SlotOf(name string) (prefix string, ok bool) {
+	i := len(name)
+	for i > 0 && name[i-1] >= '0' && name[i-1] <= '9' {
+		i--
+	}
+	if i == 0 || i == len(name) {
+		return "", false
+	}
+	_, ok = slotNumber(name[:i], name)
+	return name[:i], ok
 }
 
 // survey is one socket's servers and claims.
@@ -113,7 +130,7 @@ func (f *Fleet) merge(read []survey) []Found {
 			if !ok {
 				i = len(found)
 				index[key] = i
-				found = append(found, Found{Backend: s.Backend, Server: s.Name})
+				found = append(found, Found{Backend: s.Backend, Server: s.Name, Row: s})
 			}
 			found[i].PerSocket = append(found[i].PerSocket, SocketValues{Socket: sv.socket, Name: f.Name(sv.socket), Values: ValuesOf(s)})
 			found[i].Claimed = found[i].Claimed || sv.claims[key]

@@ -267,7 +267,7 @@ func (p *haproxyProvider) Resources(_ context.Context) []func() resource.Resourc
 // ListResources are what `terraform query` (Terraform 1.14+) lists, to adopt
 // a fleet that was run by hand.
 func (p *haproxyProvider) ListResources(_ context.Context) []func() list.ListResource {
-	return []func() list.ListResource{newBackendServerList}
+	return []func() list.ListResource{newBackendServerList, newDynamicServerList, newBackendPoolList}
 }
 
 // Actions are the day-2 operations people run by hand (Terraform 1.14+):
