@@ -27,19 +27,21 @@ while IFS= read -r dir; do
   rel=${dir#"$root"/}
   tmp="$work/$(echo "$rel" | tr / _)"
   mkdir -p "$tmp"
-  cp "$dir"/*.tf "$tmp"/
+  cp "$dir"/*.tf "$tmp"/ 2>/dev/null || true
+  cp "$dir"/*.tfquery.hcl "$tmp"/ 2>/dev/null || true
   # Identity imports need Terraform/OpenTofu 1.12+: validated below.
   rm -f "$tmp/import-with-identity.tf"
   # Examples omit the required_providers block the registry would infer.
-  if ! grep -q required_providers "$tmp"/*.tf; then
+  if ! grep -qs required_providers "$tmp"/*.tf; then
     printf 'terraform {\n  required_providers {\n    haproxy = { source = "haproxy-runtime/haproxy" }\n  }\n}\n' > "$tmp/zz_providers.tf"
   fi
-  if out=$(terraform -chdir="$tmp" validate -no-color 2>&1); then
+  # -query validates the list blocks too (Terraform 1.14+, as make test runs).
+  if out=$(terraform -chdir="$tmp" validate -query -no-color 2>&1); then
     echo "ok   $rel"
   else
     echo "FAIL $rel"; echo "$out"; status=1
   fi
-done < <(find "$root/examples" -name '*.tf' -exec dirname {} \; | sort -u)
+done < <(find "$root/examples" \( -name '*.tf' -o -name '*.tfquery.hcl' \) -exec dirname {} \; | sort -u)
 
 # `import { identity = … }` needs 1.12+, which the Terraform here predates:
 # each identity import is validated with OpenTofu 1.12 beside its resource.
