@@ -28,11 +28,17 @@ type SocketView struct {
 // Each of needs is one more condition the server must meet on every socket
 // (see Desired.Requirements).
 func (f *Fleet) Preflight(ctx context.Context, backend, server string, needs ...func(haproxy.ServerState) error) (views []SocketView, warnings []string, err error) {
+	return f.preflight(ctx, backend, server, false, needs...)
+}
+
+// preflight is Preflight; claimedToo accepts a slot a pool has claimed (a
+// state change by hand is as much the operator's to make on a pool's slot).
+func (f *Fleet) preflight(ctx context.Context, backend, server string, claimedToo bool, needs ...func(haproxy.ServerState) error) (views []SocketView, warnings []string, err error) {
 	if err := haproxy.ValidateName("backend", backend); err != nil {
 		return nil, nil, err
 	}
 	answers, err := gather(ctx, f, true, func(ctx context.Context, c *haproxy.Client) (SocketView, error) {
-		slot, err := f.preflightOne(ctx, c, backend, server)
+		slot, err := f.preflightOne(ctx, c, backend, server, claimedToo)
 		for _, need := range needs {
 			if err == nil {
 				if e := need(slot.Current); e != nil {
@@ -79,7 +85,7 @@ func (f *Fleet) PreflightFor(ctx context.Context, d Desired) ([]SocketView, []st
 // one each. A change made by someone else since that read is still caught
 // where it matters: the write itself fails on a missing server, and the
 // confirmation read shows what HAProxy holds.
-func (f *Fleet) preflightOne(ctx context.Context, c *haproxy.Client, backend, server string) (SocketView, error) {
+func (f *Fleet) preflightOne(ctx context.Context, c *haproxy.Client, backend, server string, claimedToo bool) (SocketView, error) {
 	slot := SocketView{Socket: c.Target()}
 	snap, err := f.read(ctx, c, backend, []string{server}, time.Now().Add(-freshness))
 	if snap.level != "" && snap.level != "admin" {
@@ -100,7 +106,7 @@ func (f *Fleet) preflightOne(ctx context.Context, c *haproxy.Client, backend, se
 	case !cur.HasInetAddr():
 		return slot, fmt.Errorf("%s: server %s/%s has no IP address (srv_addr is \"-\"), and HAProxy's runtime API cannot give it one; declare the slot on an IP placeholder such as 127.0.0.1:1", c.Name(), backend, server)
 	}
-	if marker, claimed := snap.st.Find(backend, ClaimMarker(server)); claimed {
+	if marker, claimed := snap.st.Find(backend, ClaimMarker(server)); claimed && !claimedToo {
 		return slot, fmt.Errorf("%s: %s/%s is claimed by a pool (marker %s holds %s:%d); a pool's slot is not managed by haproxy_backend_server",
 			c.Name(), backend, server, marker.Name, marker.Addr, marker.Port)
 	}

@@ -40,7 +40,8 @@ var ErrParkedServer = errors.New("the server is parked on the placeholder: point
 
 // ChangeState pre-flights every server on every socket (reachable, level
 // admin, the server exists and holds an IP, and for ready: not parked on the
-// placeholder, health checks enabled when waiting for one) and writes
+// placeholder, health checks enabled when waiting for one; a pool's slot is
+// accepted, its pool shows the change as drift) and writes
 // nothing anywhere unless all pass. Then it changes every server
 // concurrently. warnings name sockets skipped (SkipUnreachable).
 func (f *Fleet) ChangeState(ctx context.Context, ch StateChange) (warnings []string, err error) {
@@ -59,7 +60,7 @@ func (f *Fleet) ChangeState(ctx context.Context, ch StateChange) (warnings []str
 	views := make([][]SocketView, len(ch.Servers))
 	var failed []string
 	for i, server := range ch.Servers {
-		v, w, err := f.Preflight(ctx, ch.Backend, server, needs...)
+		v, w, err := f.preflight(ctx, ch.Backend, server, true, needs...)
 		if err != nil {
 			failed = append(failed, err.Error())
 			continue
