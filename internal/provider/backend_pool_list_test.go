@@ -2,6 +2,7 @@ package provider
 
 import (
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -9,6 +10,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/querycheck"
 	"github.com/hashicorp/terraform-plugin-testing/querycheck/queryfilter"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleet"
 )
 
 // One result per prefix that serves, its serving slots as members keyed by
@@ -43,4 +46,41 @@ func TestAccBackendPoolListFindsServingPrefixes(t *testing.T) {
 			},
 		},
 	})
+}
+
+// The other lists adopt through the real CLI too: once the instances agree
+// and no pool claims a slot, the configuration terraform query generates for
+// the dynamic server and the pool of backend app validates, the apply imports
+// both and changes nothing, HAProxy serves as before and the plan is empty.
+func TestCLIQueryAdoptsDynamicServersAndPools(t *testing.T) {
+	preCheck(t)
+	requireQuery(t)
+	h := newHandFleet(t)
+	h.agree(t)
+	for _, inst := range h.insts() {
+		inst.Admin(t, "del server app/"+fleet.ClaimMarker("websrv4"))
+	}
+	c := newCLI(t, providerBlock(h.a.UnixTarget(), h.b.TCPTarget()))
+	c.writeFile("fleet.tfquery.hcl", listBlock("haproxy_dynamic_server", "dyn", "app")+listBlock("haproxy_backend_pool", "pool", "app"))
+	c.must("query", "-generate-config-out=generated.tf")
+	gen := c.readFile("generated.tf")
+	for _, want := range []string{`resource "haproxy_dynamic_server" "dyn_0"`, `resource "haproxy_backend_pool" "pool_0"`, `slot_prefix = "websrv"`} {
+		if !strings.Contains(gen, want) {
+			t.Fatalf("generated configuration lacks %q:\n%s", want, gen)
+		}
+	}
+	c.must("validate")
+	apply := c.must("apply", "-auto-approve")
+	if !strings.Contains(apply, "2 imported, 0 added, 0 changed, 0 destroyed") {
+		t.Fatalf("the apply should import the dynamic server and the pool and change nothing:\n%s", apply)
+	}
+	c.mustPlanEmpty("after adopting the dynamic server and the pool")
+	for _, inst := range h.insts() {
+		if s := inst.State(t, "app", "websrv5"); s.Admin != adminDrain || s.Addr != h.be2.Host {
+			t.Fatalf("websrv5 changed: %+v", s)
+		}
+		if err := expectTraffic(inst, "be1", "be2"); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
