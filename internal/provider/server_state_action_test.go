@@ -178,3 +178,34 @@ func TestCLIServerStateActionRefusesAndIsDriftForResources(t *testing.T) {
 	}
 	c.mustPlanEmpty("after restoring")
 }
+
+// An action runs from action_trigger in a resource's lifecycle, as the
+// day-2 guide shows: creating the maintenance window drains the server on
+// every instance.
+func TestCLIServerStateActionRunsFromActionTrigger(t *testing.T) {
+	preCheck(t)
+	requireQuery(t)
+	a, b := haproxytest.Start(t), haproxytest.Start(t)
+	be := startBackend(t, "be", "127.0.0.1")
+	for _, inst := range []*haproxytest.Instance{a, b} {
+		inst.Admin(t, fmt.Sprintf("set server app/websrv1 addr %s port %d", be.Host, be.Port))
+		inst.Admin(t, "set server app/websrv1 state ready")
+	}
+	c := newCLI(t, providerBlock(a.UnixTarget(), b.TCPTarget())+stateAction("drain", `"websrv1"`, "drain", "")+`
+resource "terraform_data" "maintenance" {
+  input = "window"
+  lifecycle {
+    action_trigger {
+      events  = [after_create]
+      actions = [action.haproxy_server_state.drain]
+    }
+  }
+}
+`)
+	out := c.must("apply", "-auto-approve")
+	for _, inst := range []*haproxytest.Instance{a, b} {
+		if s := inst.State(t, "app", "websrv1"); s.Admin != adminDrain {
+			t.Fatalf("the triggered action should have drained websrv1 on %s: %+v\n%s", inst.AdminSock, s, out)
+		}
+	}
+}
