@@ -53,6 +53,20 @@ type Grace struct {
 	WaitHealthy time.Duration
 	// ShutdownSessions closes remaining sessions after `maint` on delete.
 	ShutdownSessions bool
+	// Progress, when set, is told every progressEvery what a wait is still
+	// waiting for (actions show it in the CLI).
+	Progress func(string)
+}
+
+// progressEvery is how often a wait tells Grace.Progress where it stands.
+const progressEvery = 2 * time.Second
+
+// report tells g.Progress msg() when progressEvery passed since *last.
+func (g Grace) report(last *time.Time, msg func() string) {
+	if g.Progress != nil && time.Since(*last) >= progressEvery {
+		*last = time.Now()
+		g.Progress(msg())
+	}
 }
 
 // pollEvery is how often drain and health waits re-read a socket. Each poll

@@ -127,7 +127,7 @@ func (f *Fleet) changeOne(ctx context.Context, ch StateChange, server string, vi
 			return
 		}
 		ch.progress("%s/%s is in %s on %s: waiting up to %s for its sessions to end", ch.Backend, server, target, c.Name(), ch.WaitSessions)
-		if _, errs[i] = f.waitDrained(ctx, c, cur, Grace{DrainTimeout: ch.WaitSessions, FailOnDrainTimeout: true}); errs[i] == nil {
+		if _, errs[i] = f.waitDrained(ctx, c, cur, Grace{DrainTimeout: ch.WaitSessions, FailOnDrainTimeout: true, Progress: ch.Progress}); errs[i] == nil {
 			ch.progress("%s/%s has no sessions left on %s", ch.Backend, server, c.Name())
 		}
 	})
@@ -136,7 +136,7 @@ func (f *Fleet) changeOne(ctx context.Context, ch StateChange, server string, vi
 	}
 	ch.progress("%s/%s is held in drain: waiting up to %s for a health check to pass on every instance", ch.Backend, server, ch.WaitHealthy)
 	deadline := time.Now().Add(ch.WaitHealthy)
-	d := Desired{Backend: ch.Backend, Server: server, State: haproxy.StateReady, Grace: Grace{WaitHealthy: ch.WaitHealthy}}
+	d := Desired{Backend: ch.Backend, Server: server, State: haproxy.StateReady, Grace: Grace{WaitHealthy: ch.WaitHealthy, Progress: ch.Progress}}
 	f.parallel(views, func(i int, c *haproxy.Client) {
 		if gated[i] {
 			errs[i] = f.waitHealthy(ctx, c, d, deadline)

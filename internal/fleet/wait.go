@@ -19,6 +19,7 @@ func (f *Fleet) waitDrained(ctx context.Context, c *haproxy.Client, srv haproxy.
 	}
 	backend, server := srv.Backend, srv.Name
 	deadline := time.Now().Add(g.DrainTimeout)
+	last := time.Now()
 	for {
 		opCtx, cancel := f.op(ctx)
 		// By ids: a frontend can share the backend's name; one row, however
@@ -44,6 +45,9 @@ func (f *Fleet) waitDrained(ctx context.Context, c *haproxy.Client, srv haproxy.
 			}
 			return []string{msg + "; continuing"}, nil
 		}
+		g.report(&last, func() string {
+			return fmt.Sprintf("%s/%s: %d session(s) still open on %s, %s left", backend, server, sessions, c.Name(), time.Until(deadline).Round(time.Second))
+		})
 		if err := sleep(ctx, pollEvery); err != nil {
 			return nil, err
 		}
@@ -59,6 +63,7 @@ var ErrDrainUnfinished = errors.New("sessions outlasted the drain timeout")
 // passing last check. HAProxy only marks it UP again after `rise` passing
 // checks, so this cannot be satisfied by a stale result.
 func (f *Fleet) waitHealthy(ctx context.Context, c *haproxy.Client, d Desired, deadline time.Time) error {
+	last := time.Now()
 	for {
 		snap, err := f.read(ctx, c, d.Backend, []string{d.Server}, time.Now())
 		if err != nil {
@@ -76,6 +81,9 @@ func (f *Fleet) waitHealthy(ctx context.Context, c *haproxy.Client, d Desired, d
 			return fmt.Errorf("%s: %s/%s did not pass a health check within %s (op state %s, last check result %s); it is held in drain",
 				c.Name(), d.Backend, d.Server, d.Grace.WaitHealthy, row.OpState, checkResult(row.CheckResult))
 		}
+		d.Grace.report(&last, func() string {
+			return fmt.Sprintf("%s/%s on %s: op state %s, last check %s; %s left", d.Backend, d.Server, c.Name(), row.OpState, checkResult(row.CheckResult), time.Until(deadline).Round(time.Second))
+		})
 		if err := sleep(ctx, pollEvery); err != nil {
 			return err
 		}

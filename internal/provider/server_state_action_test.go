@@ -86,7 +86,7 @@ func TestCLIServerStateActionDrainsAndRestores(t *testing.T) {
 	select {
 	case err := <-finished:
 		t.Fatalf("the action ended (%v) while a session was still open:\n%s", err, out.String())
-	case <-time.After(time.Second):
+	case <-time.After(2500 * time.Millisecond): // long enough for a progress report
 	}
 	for _, inst := range insts {
 		if got := hits(inst, 8); got["other"] != 8 {
@@ -104,7 +104,8 @@ func TestCLIServerStateActionDrainsAndRestores(t *testing.T) {
 	if err := <-finished; err != nil {
 		t.Fatalf("the drain action failed: %v\n%s", err, out.String())
 	}
-	for _, want := range []string{"waiting up to 25s for its sessions to end", "has no sessions left", "done: set app/websrv1 drain"} {
+	for _, want := range []string{"waiting up to 25s for its sessions to end", "1 session(s) still open on a.sock",
+		"has no sessions left", "done: set app/websrv1 drain"} {
 		if !strings.Contains(out.String(), want) {
 			t.Fatalf("the action's progress lacks %q:\n%s", want, out.String())
 		}
