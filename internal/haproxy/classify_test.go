@@ -91,3 +91,38 @@ func TestWithoutSeverity(t *testing.T) {
 		t.Errorf("prefixed error classified as %v", kind)
 	}
 }
+
+// The dynamic probe's replies, as 2.6.12 and 3.4.7 give them (with the
+// blank line the CLI adds): only "not supported on dynamic servers" says
+// dynamic; the refusals of configured servers are success too (the probe
+// changed nothing), and anything else is an unexpected reply.
+func TestProbeDynamicReplies(t *testing.T) {
+	cmd := must(ProbeDynamic("app", "x"))
+	cases := []struct {
+		body    string
+		dynamic bool
+		ok      bool
+	}{
+		{"'set server <srv> ssl' not supported on dynamic servers\n\n", true, true},
+		{"'set server <srv> ssl' cannot be set.  default-server should define ssl settings\n\n", false, true},
+		{"'set server <srv> ssl' expects 'on' or 'off'.\n\n", false, true},
+		{"server ssl setting not supported.\n\n", false, false}, // built without OpenSSL
+		{"No such server.\n\n", false, false},
+		{"\n", false, false}, // an empty reply would mean something was set
+	}
+	for _, c := range cases {
+		_, kind := classify(cmd, c.body)
+		if (kind == nil) != c.ok {
+			t.Errorf("%q: classified %v, want ok=%v", c.body, kind, c.ok)
+		}
+		if c.ok && IsDynamicReply(c.body) != c.dynamic {
+			t.Errorf("%q: dynamic=%v, want %v", c.body, !c.dynamic, c.dynamic)
+		}
+	}
+	if cmd.String() != "set server app/x ssl probe" {
+		t.Errorf("line %q", cmd.String())
+	}
+	if _, err := ProbeDynamic("app", "x;show info"); err == nil {
+		t.Error("a name with ';' must be refused before anything is sent")
+	}
+}

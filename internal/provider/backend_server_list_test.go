@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleet"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
 )
 
@@ -191,5 +192,32 @@ func TestCLIQueryGeneratesConfigurationThatAdoptsTheFleet(t *testing.T) {
 		if err := expectTraffic(inst, "be1", "be2"); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// What a generated configuration holds where instances disagree: address and
+// state as sentences their validators refuse, port, weight and health
+// checks unset; and what every instance agrees on, as they hold it.
+func TestAdoptedServerLeavesDisagreementOpen(t *testing.T) {
+	fd := fleet.Found{Backend: "app", Server: "websrv2", PerSocket: []fleet.SocketValues{
+		{Name: "lb1", Values: fleet.Values{Addr: "10.0.3.15", Port: 80, State: "ready", Weight: 10, Health: true}},
+		{Name: "lb2", Values: fleet.Values{Addr: "10.0.3.15", Port: 81, State: "drain", Weight: 10, Health: true}},
+	}, Split: []fleet.Attr{fleet.AttrPort, fleet.AttrState}}
+	m := adoptedServer(fd)
+	if m.Address.ValueString() != "10.0.3.15" || m.Weight.ValueInt64() != 10 || !m.HealthCheck.ValueBool() {
+		t.Errorf("agreed values: %+v", m)
+	}
+	if !m.Port.IsNull() {
+		t.Errorf("a split port must be left unset, got %v", m.Port)
+	}
+	if got, want := m.State.ValueString(), "instances disagree, choose one: ready on lb1, drain on lb2"; got != want {
+		t.Errorf("state = %q, want %q", got, want)
+	}
+	if _, err := haproxy.ParseState(m.State.ValueString()); err == nil {
+		t.Error("the undecided state must not be a valid state")
+	}
+	fd.Split, fd.Missing = nil, []string{"lb3"}
+	if m := adoptedServer(fd); m.Address.ValueString() != "instances disagree, choose one: 10.0.3.15 on lb1, 10.0.3.15 on lb2, missing on lb3" {
+		t.Errorf("a server missing on an instance leaves its address open, got %q", m.Address.ValueString())
 	}
 }
