@@ -21,8 +21,8 @@ func TestSlotOf(t *testing.T) {
 	}
 }
 
-func surveyRow(backend, name, addr string, port int, admin haproxy.AdminFlags) haproxy.ServerState {
-	return haproxy.ServerState{Backend: backend, Name: name, ID: 1, Addr: netip.MustParseAddr(addr), Port: port, Admin: admin, UserWeight: 1}
+func surveyRow(name, addr string, port int, admin haproxy.AdminFlags) haproxy.ServerState {
+	return haproxy.ServerState{Backend: "app", Name: name, ID: 1, Addr: netip.MustParseAddr(addr), Port: port, Admin: admin, UserWeight: 1}
 }
 
 // merge joins what each instance holds: who lacks a server, which values
@@ -33,10 +33,10 @@ func TestMergeAndParked(t *testing.T) {
 	const maint, ready = haproxy.AdminFlags(1), haproxy.AdminFlags(0)
 	read := []survey{
 		{socket: "a", servers: []haproxy.ServerState{
-			surveyRow("app", "websrv1", "127.0.0.1", 1, maint), surveyRow("app", "websrv2", "127.0.0.5", 80, ready), surveyRow("app", "only_a", "127.0.0.5", 80, ready)},
+			surveyRow("websrv1", "127.0.0.1", 1, maint), surveyRow("websrv2", "127.0.0.5", 80, ready), surveyRow("only_a", "127.0.0.5", 80, ready)},
 			claims: map[string]bool{"app/websrv2": true}},
 		{socket: "b", servers: []haproxy.ServerState{
-			surveyRow("app", "websrv1", "127.0.0.1", 1, maint), surveyRow("app", "websrv2", "127.0.0.6", 80, haproxy.AdminFlags(8))}},
+			surveyRow("websrv1", "127.0.0.1", 1, maint), surveyRow("websrv2", "127.0.0.6", 80, haproxy.AdminFlags(8))}},
 	}
 	found := f.merge(read)
 	if len(found) != 3 {
