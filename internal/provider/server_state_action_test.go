@@ -210,3 +210,61 @@ resource "terraform_data" "maintenance" {
 		}
 	}
 }
+
+// haproxy_shutdown_sessions cuts a session held open on a drained server,
+// on every instance, and leaves the state alone.
+func TestCLIShutdownSessionsActionCutsHeldSessions(t *testing.T) {
+	preCheck(t)
+	requireQuery(t)
+	a, b := haproxytest.Start(t), haproxytest.Start(t)
+	insts := []*haproxytest.Instance{a, b}
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	held := haproxytest.StartHoldingHTTP(t, "held", "127.0.0.1", release)
+	for _, inst := range insts {
+		inst.Admin(t, fmt.Sprintf("set server app/websrv1 addr %s port %d", held.Host, held.Port))
+		inst.Admin(t, "set server app/websrv1 state ready")
+		if err := expectTraffic(inst, "held"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	answers := []<-chan string{holdRequest(a), holdRequest(b)}
+	time.Sleep(300 * time.Millisecond)
+	for _, inst := range insts {
+		inst.Admin(t, "set server app/websrv1 state drain")
+	}
+	for i, ans := range answers {
+		select {
+		case got := <-ans:
+			t.Fatalf("instance %d: the request should still be held, got %q", i, got)
+		default:
+		}
+	}
+	c := newCLI(t, providerBlock(a.UnixTarget(), b.TCPTarget())+`
+action "haproxy_shutdown_sessions" "cut" {
+  config {
+    backend = "app"
+    servers = ["websrv1"]
+  }
+}
+`)
+	out := c.must("apply", "-auto-approve", "-invoke=action.haproxy_shutdown_sessions.cut")
+	if !strings.Contains(out, "done: shut down the sessions of app/websrv1") {
+		t.Fatalf("the action should report what it did:\n%s", out)
+	}
+	for i, ans := range answers {
+		select {
+		case got := <-ans:
+			if got == "200 held" {
+				t.Fatalf("instance %d: the held session was answered, not cut", i)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("instance %d: the held session is still open after shutdown sessions", i)
+		}
+	}
+	for _, inst := range insts {
+		if s := inst.State(t, "app", "websrv1"); s.Admin != adminDrain {
+			t.Fatalf("shutdown sessions must leave the state alone: %+v", s)
+		}
+	}
+}
