@@ -10,7 +10,10 @@ cache=${XDG_CACHE_HOME:-$HOME/.cache}/terraform-provider-haproxy
 bin="$cache/terraform-$version/terraform"
 
 onpath=$(command -v terraform || true)
-if [ -n "$onpath" ] && "$onpath" version 2>/dev/null | head -1 | grep -qx "Terraform ${version}"; then
+# First lines by sed, not head or grep -q: an early exit would SIGPIPE the
+# writer, which pipefail turns into a failure.
+first_line() { "$1" version 2>/dev/null | sed -n 1p; }
+if [ -n "$onpath" ] && [ "$(first_line "$onpath")" = "Terraform ${version}" ]; then
   echo "$onpath"
   exit 0
 fi
@@ -39,8 +42,8 @@ if [ ! -x "$bin" ]; then
   done
   (cd "$work" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath \
     -ldflags "-X github.com/hashicorp/terraform/version.dev=no" -o "$bin.tmp" .) >&2
-  "$bin.tmp" version | head -1 | grep -qx "Terraform ${version}" ||
-    { echo "the Terraform built does not report $version: $("$bin.tmp" version | head -1)" >&2; exit 1; }
+  [ "$(first_line "$bin.tmp")" = "Terraform ${version}" ] ||
+    { echo "the Terraform built does not report $version: $(first_line "$bin.tmp")" >&2; exit 1; }
   mv "$bin.tmp" "$bin"
 fi
 echo "$bin"

@@ -16,7 +16,7 @@ versions=${HAPROXY_VERSION:-2.6 3.0 3.2 3.4}
 packages=${TEST_PACKAGES:-./...}
 
 tf=${TERRAFORM:-$(bash scripts/terraform-bin.sh)}
-tf_version=$("$tf" version 2>/dev/null | head -1)
+tf_version=$("$tf" version 2>/dev/null | sed -n 1p) # sed, not head: no SIGPIPE under pipefail
 case "$tf_version" in
   "Terraform v"*) ;;
   *) echo "==> $tf is not a Terraform binary (it says: $tf_version)" >&2; exit 1 ;;
