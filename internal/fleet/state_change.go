@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -131,7 +132,7 @@ func (f *Fleet) changeOne(ctx context.Context, ch StateChange, server string, vi
 			ch.progress("%s/%s has no sessions left on %s", ch.Backend, server, c.Name())
 		}
 	})
-	if err := errors.Join(errs...); err != nil || !gate {
+	if err := errors.Join(errs...); err != nil || !slices.Contains(gated, true) {
 		return errors.Join(err, f.shutdown(ctx, ch, server, views))
 	}
 	ch.progress("%s/%s is held in drain: waiting up to %s for a health check to pass on every instance", ch.Backend, server, ch.WaitHealthy)

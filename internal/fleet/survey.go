@@ -176,8 +176,7 @@ func (f *Fleet) probeDynamic(ctx context.Context, found []Found, probe func(Foun
 	if len(picked) == 0 {
 		return nil
 	}
-	dynamic := make([][]bool, len(f.clients))
-	_, err := gather(ctx, f, true, func(ctx context.Context, c *haproxy.Client) (struct{}, error) {
+	answers, err := gather(ctx, f, true, func(ctx context.Context, c *haproxy.Client) ([]bool, error) {
 		var cmds []haproxy.Command
 		var which []int
 		for _, i := range picked {
@@ -186,43 +185,32 @@ func (f *Fleet) probeDynamic(ctx context.Context, found []Found, probe func(Foun
 			}
 			cmd, err := haproxy.ProbeDynamic(found[i].Backend, found[i].Server)
 			if err != nil {
-				return struct{}{}, err
+				return nil, err
 			}
 			cmds, which = append(cmds, cmd), append(which, i)
 		}
 		if len(cmds) == 0 {
-			return struct{}{}, nil
+			return nil, nil
 		}
 		ctx, cancel := f.op(ctx)
 		defer cancel()
 		bodies, err := c.Run(ctx, cmds...)
 		if err != nil {
-			return struct{}{}, fmt.Errorf("%s: cannot tell dynamic servers from configured ones: %w", c.Name(), err)
+			return nil, fmt.Errorf("%s: cannot tell dynamic servers from configured ones: %w", c.Name(), err)
 		}
 		flags := make([]bool, len(found))
 		for k, i := range which {
 			flags[i] = haproxy.IsDynamicReply(bodies[k])
 		}
-		dynamic[f.index(c)] = flags
-		return struct{}{}, nil
+		return flags, nil
 	})
 	if err != nil {
 		return err
 	}
-	for _, flags := range dynamic {
-		for i, d := range flags {
+	for _, a := range answers {
+		for i, d := range a.v {
 			found[i].Dynamic = found[i].Dynamic || d
 		}
 	}
 	return nil
-}
-
-// index is a client's position in the configuration.
-func (f *Fleet) index(c *haproxy.Client) int {
-	for i, x := range f.clients {
-		if x == c {
-			return i
-		}
-	}
-	return -1
 }

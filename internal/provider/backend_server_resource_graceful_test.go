@@ -179,22 +179,7 @@ func TestAccBackendServerDrainWaitsForSessions(t *testing.T) {
 	a := haproxytest.Start(t)
 	release := make(chan struct{})
 	var released atomic.Int64 // unix nanos
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	slow := &http.Server{
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path == "/hold" {
-				<-release
-			}
-			_, _ = io.WriteString(w, "slow")
-		}),
-		ReadHeaderTimeout: 5 * time.Second,
-	}
-	go func() { _ = slow.Serve(l) }()
-	t.Cleanup(func() { _ = slow.Close() })
-	port := l.Addr().(*net.TCPAddr).Port //nolint:forcetypeassert // a TCP listener
+	port := haproxytest.StartHoldingHTTP(t, "slow", "127.0.0.1", release).Port
 
 	cfg := providerBlock(a.UnixTarget()) + serverConfig("one", "websrv1", "127.0.0.1", port, "  drain_timeout = \"20s\"\n")
 	held := make(chan error, 1)

@@ -85,11 +85,7 @@ func disagreement(fd fleet.Found, attrs ...fleet.Attr) string {
 		if _, ok := fd.Agreed(a); ok {
 			continue
 		}
-		var each []string
-		for _, sv := range fd.PerSocket {
-			each = append(each, fmt.Sprintf("%s on %s", sv.Values.Get(a), sv.Name))
-		}
-		parts = append(parts, fmt.Sprintf("%s %s", a, strings.Join(each, ", ")))
+		parts = append(parts, fmt.Sprintf("%s %s", a, strings.Join(perInstance(fd, a), ", ")))
 	}
 	if len(fd.Missing) > 0 {
 		parts = append(parts, "missing on "+strings.Join(fd.Missing, ", "))
@@ -102,14 +98,20 @@ func disagreement(fd fleet.Found, attrs ...fleet.Attr) string {
 // that the configuration cannot be applied until someone chooses, and that
 // says what to choose from.
 func undecided(fd fleet.Found, a fleet.Attr) string {
-	var each []string
-	for _, sv := range fd.PerSocket {
-		each = append(each, fmt.Sprintf("%s on %s", sv.Values.Get(a), sv.Name))
-	}
+	each := perInstance(fd, a)
 	if len(fd.Missing) > 0 {
 		each = append(each, "missing on "+strings.Join(fd.Missing, ", "))
 	}
 	return "instances disagree, choose one: " + strings.Join(each, ", ")
+}
+
+// perInstance words each instance's value of a: "10.0.3.15 on lb1".
+func perInstance(fd fleet.Found, a fleet.Attr) []string {
+	each := make([]string, len(fd.PerSocket))
+	for i, sv := range fd.PerSocket {
+		each[i] = fmt.Sprintf("%s on %s", sv.Values.Get(a), sv.Name)
+	}
+	return each
 }
 
 // disagreeWarning is the warning of a result whose instances differ.

@@ -114,18 +114,18 @@ func (a *serverStateAction) ValidateConfig(ctx context.Context, req action.Valid
 		return
 	}
 	st := m.State.ValueString()
-	if set(m.WaitHealthy) && st != string(haproxy.StateReady) {
+	if nonZeroDuration(m.WaitHealthy) && st != string(haproxy.StateReady) {
 		resp.Diagnostics.AddAttributeError(path.Root("wait_healthy_timeout"), "Contradictory settings",
 			"wait_healthy_timeout waits before a server becomes ready; state is "+st+".")
 	}
-	if set(m.WaitSessions) && st == string(haproxy.StateReady) {
+	if nonZeroDuration(m.WaitSessions) && st == string(haproxy.StateReady) {
 		resp.Diagnostics.AddAttributeError(path.Root("wait_sessions_timeout"), "Contradictory settings",
 			"wait_sessions_timeout waits for the sessions of a server taken out of rotation; state is ready.")
 	}
 }
 
-// set reports a duration that is given and not zero.
-func set(v types.String) bool {
+// nonZeroDuration reports a duration that is given and not zero.
+func nonZeroDuration(v types.String) bool {
 	if v.IsNull() || v.IsUnknown() {
 		return false
 	}
