@@ -36,6 +36,13 @@ var (
 	// ErrServerInUse: `del server` (or `wait … srv-removable`) found
 	// connections still using the server.
 	ErrServerInUse = errors.New("server still has connections")
+	// ErrNoSuchMap: HAProxy knows no map or ACL by that file name or #id.
+	ErrNoSuchMap = errors.New("no such map or ACL")
+	// ErrNoSuchEntry: `set map` or `del map|acl` found no entry with that key.
+	ErrNoSuchEntry = errors.New("no such entry")
+	// ErrNoSuchVersion: a `commit` or `clear` of a map version that does not
+	// exist (another writer committed a newer one in between).
+	ErrNoSuchVersion = errors.New("no such map version")
 	// ErrUnexpectedReply: a reply that is none of the known successes or
 	// failures, or one that cannot be parsed. Never treated as success.
 	ErrUnexpectedReply = errors.New("unexpected reply")

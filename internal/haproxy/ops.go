@@ -103,3 +103,25 @@ func (c *Client) Info(ctx context.Context) (map[string]string, error) {
 	info, err := ParseInfo(body)
 	return info, c.parsed(cmd, body, err)
 }
+
+// PatternRefs runs `show map` or `show acl` and parses the listing.
+func (c *Client) PatternRefs(ctx context.Context, kind PatternKind) ([]PatternRefInfo, error) {
+	cmd, err := ShowPatternRefs(kind)
+	body, err := c.exec(ctx, cmd, err)
+	if err != nil {
+		return nil, err
+	}
+	refs, err := ParsePatternRefs(body)
+	return refs, c.parsed(cmd, body, err)
+}
+
+// Patterns runs `show map|acl <ref>` and parses the current entries.
+func (c *Client) Patterns(ctx context.Context, p PatternRef) ([]Entry, error) {
+	cmd, err := ShowPatterns(p)
+	body, err := c.exec(ctx, cmd, err)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := ParseEntries(p.Kind, body)
+	return entries, c.parsed(cmd, body, err)
+}

@@ -102,6 +102,9 @@ type Options struct {
 	// remote-access guide recommends: a `listen` section in `mode tcp` whose
 	// bind requires a client certificate of Instance.PKI's CA.
 	TLS bool
+	// FrontendRules go into the `fe` frontend before its default_backend:
+	// routing by a map, or a deny by an ACL file (see PatternFile).
+	FrontendRules string
 }
 
 var configTemplate = template.Must(template.New("cfg").Parse(`global
@@ -123,6 +126,9 @@ defaults
 
 frontend fe
     bind {{.Frontend}}
+{{- if .Rules}}
+    {{.Rules}}
+{{- end}}
     default_backend app
 
 # Free slots are parked on an inet placeholder (a hostname would make
@@ -253,6 +259,7 @@ func prepare(t testing.TB, o Options) (*Instance, string, error) {
 		"AdminSock": inst.AdminSock, "UserSock": inst.UserSock, "AdminTCP": inst.AdminTCP,
 		"Frontend": inst.Frontend, "Slots": o.Slots, "Extra": o.ExtraConfig, "Check": o.check(),
 		"SevSock": inst.SevSock, "Severity": o.SeverityOutput, "TLSAddr": inst.TLSAddr, "PKI": inst.PKI,
+		"Rules": o.FrontendRules,
 	})
 	if err == nil {
 		err = os.WriteFile(inst.ConfigPath, cfg.Bytes(), 0o600)
@@ -573,4 +580,21 @@ func FreeAddr(t testing.TB) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
+}
+
+// PatternFile writes a map or ACL file that several instances of one test
+// can load, as a fleet loads the same /etc/haproxy/hosts.map: the runtime
+// API names a map by its file, so every instance must use the same path.
+func PatternFile(t testing.TB, name, content string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("/tmp", "hxmap") //nolint:usetesting // short paths, as for sockets
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
