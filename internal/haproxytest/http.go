@@ -100,3 +100,21 @@ func (i *Instance) Hits(n int) map[string]int {
 	}
 	return out
 }
+
+// Get sends one request through the instance's frontend with the given
+// Host header and path, and returns the status and body.
+func (i *Instance) Get(host, path string) (int, string, error) {
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	req, err := http.NewRequest(http.MethodGet, i.FrontendURL()+path, nil)
+	if err != nil {
+		return 0, "", err
+	}
+	req.Host = host
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	return resp.StatusCode, string(body), nil
+}

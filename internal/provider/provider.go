@@ -261,7 +261,8 @@ func logExchange(ctx context.Context, ex haproxy.Exchange) {
 const maxLoggedReply = 2048
 
 func (p *haproxyProvider) Resources(_ context.Context) []func() resource.Resource {
-	return []func() resource.Resource{newBackendServerResource, newBackendPoolResource, newDynamicServerResource}
+	return []func() resource.Resource{newBackendServerResource, newBackendPoolResource, newDynamicServerResource,
+		newMapResource, newMapEntryResource, newACLResource}
 }
 
 // ListResources are what `terraform query` (Terraform 1.14+) lists, to adopt
@@ -277,5 +278,5 @@ func (p *haproxyProvider) Actions(_ context.Context) []func() action.Action {
 }
 
 func (p *haproxyProvider) DataSources(_ context.Context) []func() datasource.DataSource {
-	return []func() datasource.DataSource{newBackendServersDataSource, newFreeSlotsDataSource}
+	return []func() datasource.DataSource{newBackendServersDataSource, newFreeSlotsDataSource, newMapDataSource}
 }

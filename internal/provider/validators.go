@@ -141,3 +141,24 @@ func nameValidators() []validator.String {
 			"may only contain letters, digits, `_`, `.`, `:` and `-` (HAProxy's own rule for names)"),
 	}
 }
+
+// patternValidator checks a map or ACL file name, key or value with the
+// rule the socket client applies (haproxy.ValidatePattern*).
+type patternValidator struct {
+	what  string
+	check func(string) error
+}
+
+var (
+	patternRefValidator   = patternValidator{"a map or ACL file name as HAProxy lists it, or #<id>", haproxy.ValidatePatternRef}
+	patternKeyValidator   = patternValidator{"printable ASCII without spaces, `;` or `\\`", haproxy.ValidatePatternKey}
+	patternValueValidator = patternValidator{"printable ASCII without spaces, `;` or `\\`", haproxy.ValidatePatternValue}
+)
+
+func (v patternValidator) Description(context.Context) string { return "must be " + v.what }
+func (v patternValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+func (v patternValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	stringCheck(req, resp, "Invalid map or ACL value", v.check)
+}

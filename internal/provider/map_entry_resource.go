@@ -1,0 +1,217 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleet"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
+)
+
+var (
+	_ resource.Resource                = (*mapEntryResource)(nil)
+	_ resource.ResourceWithConfigure   = (*mapEntryResource)(nil)
+	_ resource.ResourceWithImportState = (*mapEntryResource)(nil)
+)
+
+// Ownership of one key needs no private record: the state's value is what
+// this resource wrote. A run killed after its writes and before the state
+// was saved finds the key holding exactly the planned value, which needs no
+// write and is taken as its own; any other value is someone else's.
+
+func newMapEntryResource() resource.Resource { return &mapEntryResource{} }
+
+type mapEntryResource struct {
+	fleet *fleet.Fleet
+}
+
+type mapEntryModel struct {
+	ID    types.String `tfsdk:"id"`
+	Map   types.String `tfsdk:"map"`
+	Key   types.String `tfsdk:"key"`
+	Value types.String `tfsdk:"value"`
+}
+
+func (m mapEntryModel) ref() haproxy.PatternRef {
+	return haproxy.PatternRef{Kind: haproxy.KindMap, Ref: m.Map.ValueString()}
+}
+
+func (m mapEntryModel) what() string {
+	return fmt.Sprintf("Map %q key %q", m.Map.ValueString(), m.Key.ValueString())
+}
+
+func (r *mapEntryResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_map_entry"
+}
+
+func (r *mapEntryResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "One key of an HAProxy map that other tools may also write, on every configured socket.\n\n" +
+			"The resource only ever changes or deletes the key where it is absent or holds the value this resource wrote: " +
+			"where another value is found (another tool, a hand `set map`), the apply is refused on every instance before " +
+			"any is written, and a destroy leaves that instance's value in place. Import the key to take it over. To own a " +
+			"whole map, use `haproxy_map`.",
+		Attributes: map[string]schema.Attribute{
+			"id":  idAttribute("`<map>:<key>`, as the import ID."),
+			"map": refAttribute(haproxy.KindMap),
+			"key": schema.StringAttribute{
+				Required: true,
+				MarkdownDescription: "The key: printable ASCII without spaces, `;` or `\\`, up to 1024 bytes. Changing it replaces " +
+					"the resource.",
+				Validators:    []validator.String{patternKeyValidator},
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+			},
+			"value": schema.StringAttribute{
+				Required:            true,
+				MarkdownDescription: "The value: printable ASCII without spaces, `;` or `\\`, up to 4096 bytes.",
+				Validators:          []validator.String{patternValueValidator},
+			},
+		},
+	}
+}
+
+func (r *mapEntryResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.fleet = configureFleet(req.ProviderData, &resp.Diagnostics)
+}
+
+// put writes plan's value on every instance; owned is the value recorded in
+// the state (none on create). It returns what the state should hold.
+func (r *mapEntryResource) put(ctx context.Context, plan mapEntryModel, owned []string, diags *diag.Diagnostics) (mapEntryModel, bool) {
+	if !requireFleet(r.fleet, diags) {
+		return plan, false
+	}
+	warnings, err := r.fleet.PutEntry(ctx, plan.ref(), plan.Key.ValueString(), plan.Value.ValueString(), owned)
+	for _, w := range warnings {
+		diags.AddWarning("HAProxy socket skipped", w)
+	}
+	if err != nil {
+		diags.AddError("Cannot write "+plan.what(), err.Error())
+		return plan, false
+	}
+	plan.ID = types.StringValue(plan.Map.ValueString() + ":" + plan.Key.ValueString())
+	return plan, true
+}
+
+func (r *mapEntryResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan mapEntryModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if got, ok := r.put(ctx, plan, nil, &resp.Diagnostics); ok {
+		resp.Diagnostics.Append(resp.State.Set(ctx, got)...)
+	}
+}
+
+func (r *mapEntryResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan, state mapEntryModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if got, ok := r.put(ctx, plan, ownedValue(state), &resp.Diagnostics); ok {
+		resp.Diagnostics.Append(resp.State.Set(ctx, got)...)
+	}
+}
+
+// ownedValue is the value the state records as this resource's write ("":
+// the key was absent somewhere at the last refresh, which owns nothing).
+func ownedValue(state mapEntryModel) []string {
+	if v := state.Value.ValueString(); v != "" {
+		return []string{v}
+	}
+	return nil
+}
+
+// Read takes the value of the first instance that differs from the state
+// (so the plan shows it and apply converges every instance), "" where the
+// key is absent, and drops the resource when no instance has the key.
+func (r *mapEntryResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	state, ok := loadState[mapEntryModel](ctx, req.State, r.fleet, &resp.Diagnostics)
+	if !ok {
+		return
+	}
+	reading, err := r.fleet.ReadPatterns(ctx, state.ref())
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot read "+state.what(), err.Error())
+		return
+	}
+	if len(reading.Skipped) > 0 {
+		resp.Diagnostics.AddWarning(state.what()+" not read on every HAProxy instance",
+			skippedDetail(skipWords(reading.Skipped, "drift there shows once it answers again")))
+	}
+	if missing := reading.Missing(); len(missing) > 0 && len(missing) < len(reading.PerSocket) {
+		resp.Diagnostics.AddError(fmt.Sprintf("Map %q is not loaded on every HAProxy instance", state.Map.ValueString()),
+			fmt.Sprintf("HAProxy on %s knows no such map; the configurations differ.", strings.Join(missing, ", ")))
+		return
+	}
+	views := fleet.EntryOf(reading, state.Key.ValueString())
+	rows := [][]string{{"instance", "value"}}
+	present, differs := 0, false
+	value := state.Value.ValueString()
+	for _, v := range views {
+		shown := "(absent)"
+		if len(v.Values) > 0 {
+			present++
+			shown = strings.Join(v.Values, ", ")
+		}
+		rows = append(rows, []string{v.Name, shown})
+		if got := strings.Join(v.Values, ","); got != state.Value.ValueString() {
+			if !differs {
+				value = got
+			}
+			differs = true
+		}
+	}
+	if present == 0 {
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	if differs && !state.Value.IsNull() {
+		rows = append(rows[:1], append([][]string{{"(recorded)", state.Value.ValueString()}}, rows[1:]...)...)
+		resp.Diagnostics.AddWarning(state.what()+" differs from what Terraform wrote",
+			table(rows)+"\nApply writes the configured value where the key is absent or holds the recorded value; an instance holding another value is someone else's, and the apply stops before writing anything.")
+	}
+	state.Value = types.StringValue(value)
+	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
+}
+
+func (r *mapEntryResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	state, ok := loadState[mapEntryModel](ctx, req.State, r.fleet, &resp.Diagnostics)
+	if !ok {
+		return
+	}
+	warnings, err := r.fleet.DeleteEntry(ctx, state.ref(), state.Key.ValueString(), ownedValue(state))
+	for _, w := range warnings {
+		resp.Diagnostics.AddWarning(state.what()+" left in place", w)
+	}
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot delete "+state.what(), err.Error())
+	}
+}
+
+// ImportState takes `<map>:<key>`, split at the first colon (keys such as
+// host:port or IPv6 addresses keep theirs). The next refresh records the
+// value the instances hold, which makes it this resource's.
+func (r *mapEntryResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	ref, key, ok := strings.Cut(req.ID, ":")
+	if !ok || haproxy.ValidatePatternRef(ref) != nil || haproxy.ValidatePatternKey(key) != nil {
+		resp.Diagnostics.AddError("Invalid map entry to import",
+			fmt.Sprintf("The import ID is `<map>:<key>`, such as `/etc/haproxy/hosts.map:www.example.com`; got %q.", req.ID))
+		return
+	}
+	for name, v := range map[string]string{"id": req.ID, "map": ref, "key": key} {
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root(name), v)...)
+	}
+}

@@ -1,0 +1,220 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleet"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
+)
+
+// The glue haproxy_map, haproxy_acl and the haproxy_map data source share:
+// a whole list as a Go map (an ACL pattern maps to ""), read on every
+// instance, with one warning per resource that shows, key by key, where the
+// instances differ from each other or from the state.
+
+// entriesOf turns a list into what ReplacePatterns sends, in key order
+// (HAProxy matches exact keys through a tree, where order does not matter).
+func entriesOf(list map[string]string) []haproxy.Entry {
+	out := make([]haproxy.Entry, 0, len(list))
+	for _, k := range slices.Sorted(maps.Keys(list)) {
+		out = append(out, haproxy.Entry{Key: k, Value: list[k]})
+	}
+	return out
+}
+
+// instanceList is one instance's list; dups counts keys listed more than once.
+type instanceList struct {
+	name    string
+	entries map[string]string
+	dups    map[string]int
+}
+
+func listOf(s fleet.SocketPatterns) instanceList {
+	l := instanceList{name: s.Name, entries: map[string]string{}}
+	for _, e := range s.Entries {
+		if _, seen := l.entries[e.Key]; seen {
+			if l.dups == nil {
+				l.dups = map[string]int{}
+			}
+			l.dups[e.Key]++
+			continue // HAProxy's lookup returns the first one
+		}
+		l.entries[e.Key] = e.Value
+	}
+	return l
+}
+
+// patternRead is the outcome of reading a list for a resource's state.
+type patternRead struct {
+	entries map[string]string // what the state should hold; nil with gone
+	gone    bool              // no instance loads the list: it left the configuration
+}
+
+// readPatternList reads p on every socket. The state takes the list of the
+// first instance that differs from prior (so the plan shows the difference
+// and apply converges every instance), else prior. One warning says which
+// keys differ where. A list loaded on some instances only is an error.
+func readPatternList(ctx context.Context, f *fleet.Fleet, p haproxy.PatternRef, what string, prior map[string]string, diags *diag.Diagnostics) patternRead {
+	r, err := f.ReadPatterns(ctx, p)
+	if err != nil {
+		diags.AddError(fmt.Sprintf("Cannot read %s", what), err.Error())
+		return patternRead{}
+	}
+	if len(r.Skipped) > 0 {
+		diags.AddWarning(what+" not read on every HAProxy instance",
+			skippedDetail(skipWords(r.Skipped, "drift there shows once it answers again")))
+	}
+	if missing := r.Missing(); len(missing) == len(r.PerSocket) {
+		return patternRead{gone: true}
+	} else if len(missing) > 0 {
+		diags.AddError(fmt.Sprintf("%s is not loaded on every HAProxy instance", what),
+			fmt.Sprintf("HAProxy on %s knows no %s; the configurations differ. Load the same file on every instance, or point this provider at the instances that have it.",
+				strings.Join(missing, ", "), p))
+		return patternRead{}
+	}
+	lists := make([]instanceList, len(r.PerSocket))
+	for i, s := range r.PerSocket {
+		lists[i] = listOf(s)
+	}
+	out := patternRead{entries: prior}
+	for _, l := range lists {
+		if prior == nil || !maps.Equal(l.entries, prior) {
+			out.entries = l.entries
+			break
+		}
+	}
+	if w := patternDrift(p.Kind, prior, lists); w != "" {
+		diags.AddWarning(driftSummary(what, prior, lists), w)
+	}
+	tflog.Debug(ctx, "read map or ACL", map[string]any{"ref": p.String(), "entries": len(out.entries)})
+	return out
+}
+
+// driftSummary names the resource and where it changed.
+func driftSummary(what string, prior map[string]string, lists []instanceList) string {
+	var changed []string
+	for _, l := range lists {
+		if prior != nil && !maps.Equal(l.entries, prior) {
+			changed = append(changed, l.name)
+		}
+	}
+	switch {
+	case prior != nil && len(changed) == len(lists) && len(lists) > 1:
+		return what + " changed outside Terraform on every HAProxy instance"
+	case len(changed) > 0:
+		return what + " changed outside Terraform on " + strings.Join(changed, ", ")
+	}
+	return what + " differs between HAProxy instances"
+}
+
+// maxDriftRows bounds the table: a reload of a 10 000-entry map would
+// otherwise print every key.
+const maxDriftRows = 20
+
+// patternDrift words the keys that differ, as a table of (recorded) and
+// each instance's value, or "" when nothing differs. An ACL pattern shows
+// as present or absent.
+func patternDrift(kind haproxy.PatternKind, prior map[string]string, lists []instanceList) string {
+	keys := map[string]bool{}
+	var dups []string
+	for _, l := range lists {
+		for k, v := range l.entries {
+			if pv, ok := prior[k]; prior != nil && (!ok || pv != v) {
+				keys[k] = true
+			}
+			for _, o := range lists {
+				if ov, ok := o.entries[k]; !ok || ov != v {
+					keys[k] = true
+				}
+			}
+		}
+		for k, n := range l.dups {
+			dups = append(dups, fmt.Sprintf("%s lists %q %d more time(s); HAProxy uses the first.", l.name, k, n))
+		}
+	}
+	for k := range prior {
+		for _, l := range lists {
+			if _, ok := l.entries[k]; !ok {
+				keys[k] = true
+			}
+		}
+	}
+	if len(keys) == 0 && len(dups) == 0 {
+		return ""
+	}
+	show := func(m map[string]string, k string) string {
+		v, ok := m[k]
+		switch {
+		case !ok:
+			return "(absent)"
+		case kind == haproxy.KindACL:
+			return "present"
+		}
+		return v
+	}
+	header := []string{"key"}
+	if prior != nil {
+		header = append(header, "(recorded)")
+	}
+	for _, l := range lists {
+		header = append(header, l.name)
+	}
+	rows := [][]string{header}
+	sorted := slices.Sorted(maps.Keys(keys))
+	for _, k := range sorted[:min(len(sorted), maxDriftRows)] {
+		row := []string{k}
+		if prior != nil {
+			row = append(row, show(prior, k))
+		}
+		for _, l := range lists {
+			row = append(row, show(l.entries, k))
+		}
+		rows = append(rows, row)
+	}
+	var b strings.Builder
+	if len(keys) > 0 {
+		b.WriteString(table(rows))
+		if len(sorted) > maxDriftRows {
+			fmt.Fprintf(&b, "  … and %d more keys\n", len(sorted)-maxDriftRows)
+		}
+		b.WriteString("\n")
+	}
+	for _, d := range dups {
+		b.WriteString(d + "\n")
+	}
+	b.WriteString("Apply replaces the whole content on every instance with the configured entries, atomically on each.")
+	if len(keys) > 0 {
+		b.WriteString("\nAn instance that lost every runtime change was probably reloaded or restarted: HAProxy then loads the file again.")
+	}
+	return b.String()
+}
+
+// replacePatternList writes list as p's whole content on every instance.
+func replacePatternList(ctx context.Context, f *fleet.Fleet, p haproxy.PatternRef, what string, list map[string]string, diags *diag.Diagnostics) bool {
+	res, err := f.ReplacePatterns(ctx, p, entriesOf(list))
+	for _, w := range res.Warnings {
+		diags.AddWarning("HAProxy socket skipped", w)
+	}
+	if err != nil {
+		diags.AddError(fmt.Sprintf("Cannot replace %s", what), err.Error())
+		return false
+	}
+	tflog.Debug(ctx, "replaced map or ACL", map[string]any{"ref": p.String(), "entries": len(list), "commands": res.Commands, "bytes": res.Bytes})
+	return true
+}
+
+// patternWhat is how messages name a list.
+func patternWhat(p haproxy.PatternRef) string {
+	if p.Kind == haproxy.KindACL {
+		return "ACL " + strconv.Quote(p.Ref)
+	}
+	return "Map " + strconv.Quote(p.Ref)
+}
