@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -24,10 +25,13 @@ var (
 	_ resource.ResourceWithImportState = (*mapEntryResource)(nil)
 )
 
-// Ownership of one key needs no private record: the state's value is what
-// this resource wrote. A run killed after its writes and before the state
-// was saved finds the key holding exactly the planned value, which needs no
-// write and is taken as its own; any other value is someone else's.
+// Ownership of one key: private state records the values this resource
+// wrote (privateWrote), apart from the state's value, which a refresh sets
+// to what an instance holds so that the plan shows drift. A run killed
+// after its writes and before the state was saved finds the key holding
+// exactly the planned value, which needs no write and is taken as its own;
+// any other value is someone else's. An import owns what it found.
+const privateWrote = "wrote"
 
 func newMapEntryResource() resource.Resource { return &mapEntryResource{} }
 
@@ -86,7 +90,7 @@ func (r *mapEntryResource) Configure(_ context.Context, req resource.ConfigureRe
 
 // put writes plan's value on every instance; owned is the value recorded in
 // the state (none on create). It returns what the state should hold.
-func (r *mapEntryResource) put(ctx context.Context, plan mapEntryModel, owned []string, diags *diag.Diagnostics) (mapEntryModel, bool) {
+func (r *mapEntryResource) put(ctx context.Context, plan mapEntryModel, owned []string, priv privateSetter, diags *diag.Diagnostics) (mapEntryModel, bool) {
 	if !requireFleet(r.fleet, diags) {
 		return plan, false
 	}
@@ -99,6 +103,7 @@ func (r *mapEntryResource) put(ctx context.Context, plan mapEntryModel, owned []
 		return plan, false
 	}
 	plan.ID = types.StringValue(plan.Map.ValueString() + ":" + plan.Key.ValueString())
+	setPrivateJSON(ctx, priv, privateWrote, []string{plan.Value.ValueString()}, diags)
 	return plan, true
 }
 
@@ -108,7 +113,7 @@ func (r *mapEntryResource) Create(ctx context.Context, req resource.CreateReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if got, ok := r.put(ctx, plan, nil, &resp.Diagnostics); ok {
+	if got, ok := r.put(ctx, plan, nil, resp.Private, &resp.Diagnostics); ok {
 		resp.Diagnostics.Append(resp.State.Set(ctx, got)...)
 	}
 }
@@ -120,18 +125,14 @@ func (r *mapEntryResource) Update(ctx context.Context, req resource.UpdateReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if got, ok := r.put(ctx, plan, ownedValue(state), &resp.Diagnostics); ok {
+	if got, ok := r.put(ctx, plan, owned(ctx, req.Private), resp.Private, &resp.Diagnostics); ok {
 		resp.Diagnostics.Append(resp.State.Set(ctx, got)...)
 	}
 }
 
-// ownedValue is the value the state records as this resource's write ("":
-// the key was absent somewhere at the last refresh, which owns nothing).
-func ownedValue(state mapEntryModel) []string {
-	if v := state.Value.ValueString(); v != "" {
-		return []string{v}
-	}
-	return nil
+// owned is what this resource wrote (or found when it was imported).
+func owned(ctx context.Context, p privateGetter) []string {
+	return getPrivateJSON[[]string](ctx, p, privateWrote)
 }
 
 // Read takes the value of the first instance that differs from the state
@@ -160,7 +161,13 @@ func (r *mapEntryResource) Read(ctx context.Context, req resource.ReadRequest, r
 	rows := [][]string{{"instance", "value"}}
 	present, differs := 0, false
 	value := state.Value.ValueString()
+	var found []string
 	for _, v := range views {
+		for _, x := range v.Values {
+			if !slices.Contains(found, x) {
+				found = append(found, x)
+			}
+		}
 		shown := "(absent)"
 		if len(v.Values) > 0 {
 			present++
@@ -183,6 +190,9 @@ func (r *mapEntryResource) Read(ctx context.Context, req resource.ReadRequest, r
 		resp.Diagnostics.AddWarning(state.what()+" differs from what Terraform wrote",
 			table(rows)+"\nApply writes the configured value where the key is absent or holds the recorded value; an instance holding another value is someone else's, and the apply stops before writing anything.")
 	}
+	if state.Value.IsNull() { // imported: what is there is now this resource's
+		setPrivateJSON(ctx, resp.Private, privateWrote, found, &resp.Diagnostics)
+	}
 	state.Value = types.StringValue(value)
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 }
@@ -192,7 +202,7 @@ func (r *mapEntryResource) Delete(ctx context.Context, req resource.DeleteReques
 	if !ok {
 		return
 	}
-	warnings, err := r.fleet.DeleteEntry(ctx, state.ref(), state.Key.ValueString(), ownedValue(state))
+	warnings, err := r.fleet.DeleteEntry(ctx, state.ref(), state.Key.ValueString(), owned(ctx, req.Private))
 	for _, w := range warnings {
 		resp.Diagnostics.AddWarning(state.what()+" left in place", w)
 	}
