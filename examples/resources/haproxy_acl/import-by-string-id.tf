@@ -1,0 +1,4 @@
+import {
+  to = haproxy_acl.blocked
+  id = "/etc/haproxy/blocked.acl"
+}

@@ -1,0 +1,4 @@
+import {
+  to = haproxy_map.hosts
+  id = "/etc/haproxy/hosts.map"
+}

@@ -1,0 +1,4 @@
+import {
+  to = haproxy_map_entry.shop
+  id = "/etc/haproxy/hosts.map:shop.example.com"
+}
