@@ -16,5 +16,5 @@ if ! command -v socat >/dev/null 2>&1; then
 fi
 export CHECKPOINT_DISABLE=1
 cd bench
-go test -tags bench -count=1 -timeout 120m -run '^TestBench(Pool|Remote)?$' -v . 2>&1 | grep -v '^=== RUN' 
+go test -tags bench -count=1 -timeout 120m -run '^TestBench(Pool|Remote|Maps)?$' -v . 2>&1 | grep -v '^=== RUN' 
 echo "==> results written to ${BENCH_OUT:-bench/results.md}"
