@@ -101,10 +101,14 @@ func TestIntegrationPatternCommands(t *testing.T) {
 		t.Fatalf("show map #id = %q, %v", got, err)
 	}
 
-	if err := run(func() (haproxy.Command, error) { return haproxy.SetEntry(m, haproxy.Entry{Key: "a.example", Value: "plain"}) }); err != nil {
+	if err := run(func() (haproxy.Command, error) {
+		return haproxy.SetEntry(m, haproxy.Entry{Key: "a.example", Value: "plain"})
+	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := run(func() (haproxy.Command, error) { return haproxy.AddEntry(m, haproxy.Entry{Key: "c.example", Value: "app"}) }); err != nil {
+	if err := run(func() (haproxy.Command, error) {
+		return haproxy.AddEntry(m, haproxy.Entry{Key: "c.example", Value: "app"})
+	}); err != nil {
 		t.Fatal(err)
 	}
 	if err := run(func() (haproxy.Command, error) { return haproxy.DelEntry(m, "b.example") }); err != nil {
