@@ -197,3 +197,29 @@ func TestEntryOwnership(t *testing.T) {
 		t.Fatal("someone else's key was touched")
 	}
 }
+
+// A run killed between prepare and commit leaves a version traffic never
+// sees; the next replacement's commit purges it (HAProxy drops every older
+// version), so nothing of the killed run is left.
+func TestReplacePatternsPurgesAKilledRunsVersion(t *testing.T) {
+	file := haproxytest.PatternFile(t, "hosts.map", "a.example old\n")
+	inst := haproxytest.Start(t, mapAnswering(file))
+	if out := inst.Admin(t, "prepare map "+file); !strings.HasPrefix(out, "New version created: 1") {
+		t.Fatalf("prepare: %q", out)
+	}
+	inst.Admin(t, "add map @1 "+file+" killed.example half")
+	if status, _, _ := inst.Get("killed.example", "/"); status != 404 {
+		t.Fatalf("an uncommitted entry answered: %d", status)
+	}
+	f := newFleet(t, inst.UnixTarget())
+	p := haproxy.PatternRef{Kind: haproxy.KindMap, Ref: file}
+	if _, err := f.ReplacePatterns(context.Background(), p, []haproxy.Entry{{Key: "a.example", Value: "new"}}); err != nil {
+		t.Fatal(err)
+	}
+	if out := inst.Admin(t, "show map"); !strings.Contains(out, "entry_cnt=1") {
+		t.Fatalf("the killed run's version was not purged:\n%s", out)
+	}
+	if status, body, _ := inst.Get("a.example", "/"); status != 200 || body != "new" {
+		t.Fatalf("a.example: %d %q", status, body)
+	}
+}

@@ -86,14 +86,16 @@ resource "haproxy_map" "hosts" {
 }
 
 // Two instances route by one map: every apply moves real traffic, a hand
-// `set map` on one instance shows as drift and is converged, a restart
+// `set map` on one instance shows as drift and is converged, a reload
 // (which loads the file again) shows as lost and is restored, an injection
 // is refused at plan time, and the map imports by its file name.
 func TestAccMapRoutesTrafficOnEveryInstance(t *testing.T) {
 	preCheck(t)
 	hosts := haproxytest.PatternFile(t, "hosts.map", "a.example app\n")
 	block := haproxytest.PatternFile(t, "block.acl", "/blocked\n")
-	a, b := haproxytest.Start(t, routedBy(hosts, block)), haproxytest.Start(t, routedBy(hosts, block))
+	reloadable := routedBy(hosts, block)
+	reloadable.MasterWorker = true
+	a, b := haproxytest.Start(t, reloadable), haproxytest.Start(t, routedBy(hosts, block))
 	insts := []*haproxytest.Instance{a, b}
 	sockets := []string{a.UnixTarget(), b.TCPTarget()}
 	beA, beB := startBackend(t, "A", "127.0.0.1"), startBackend(t, "B", "127.0.0.1")
@@ -138,12 +140,13 @@ func TestAccMapRoutesTrafficOnEveryInstance(t *testing.T) {
 				),
 			},
 			{
-				// A restart loads the file again: every runtime change is lost
-				// there, the plan shows it, apply restores it.
+				// A reload (SIGUSR2 to the master, as systemctl reload) loads
+				// the file again: every runtime change is lost there (the slot
+				// too), the plan shows it, apply restores it.
 				PreConfig: func() {
-					a.Restart(t)
+					a.Reload(t)
 					if out := a.Admin(t, "show map "+hosts); strings.Contains(out, "c.example") {
-						t.Fatalf("the restart kept the runtime map:\n%s", out)
+						t.Fatalf("the reload kept the runtime map:\n%s", out)
 					}
 				},
 				Config:           cfg(moved),
@@ -151,6 +154,7 @@ func TestAccMapRoutesTrafficOnEveryInstance(t *testing.T) {
 				Check: resource.ComposeTestCheckFunc(
 					expectMap(t, insts, hosts, "a.example app", "b.example app", "c.example plain"),
 					expectRoute(insts, "c.example", "/", "B"),
+					expectRoute(insts, "a.example", "/", "A"),
 				),
 			},
 			{Config: cfg(moved), PlanOnly: true}, // converged: the plan is empty

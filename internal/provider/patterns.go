@@ -192,7 +192,7 @@ func patternDrift(kind haproxy.PatternKind, prior map[string]string, lists []ins
 	}
 	b.WriteString("Apply replaces the whole content on every instance with the configured entries, atomically on each.")
 	if len(keys) > 0 {
-		b.WriteString("\nAn instance that lost every runtime change was probably reloaded or restarted: HAProxy then loads the file again.")
+		b.WriteString("\nAn instance that lost every runtime change was reloaded or restarted: HAProxy loaded the file again there.")
 	}
 	return b.String()
 }
