@@ -244,3 +244,43 @@ func FuzzNamePatternMatchesValidateName(f *testing.F) {
 		}
 	})
 }
+
+// Whatever passes the pattern checks makes a versioned add of exactly its
+// words, within the socket gate, that ParseEntries reads back unchanged.
+func FuzzPatternEntry(f *testing.F) {
+	for _, s := range append(hostileNames, "a.example", "#k", `v"q'`, "x y", "a\\b") {
+		f.Add(s, "app")
+		f.Add("a.example", s)
+	}
+	f.Fuzz(func(t *testing.T, key, value string) {
+		if ValidatePatternKey(key) != nil || ValidatePatternValue(value) != nil {
+			return
+		}
+		p := PatternRef{Kind: KindMap, Ref: "/etc/haproxy/hosts.map"}
+		cmd, err := AddToVersion(p, 4294967295, Entry{Key: key, Value: value})
+		if err != nil {
+			t.Fatalf("valid entry %q=%q rejected by the constructor: %v", key, value, err)
+		}
+		if err := checkLine(cmd.line); err != nil {
+			t.Fatalf("valid entry %q=%q produced a bad line: %v", key, value, err)
+		}
+		if strings.Count(cmd.line, " ") != 5 {
+			t.Fatalf("entry %q=%q changed the command's word count: %q", key, value, cmd.line)
+		}
+		got, err := ParseEntries(KindMap, "0x55e20a657b50 "+key+" "+value+"\n")
+		if err != nil || len(got) != 1 || got[0] != (Entry{Key: key, Value: value}) {
+			t.Fatalf("entry %q=%q read back as %q, %v", key, value, got, err)
+		}
+	})
+}
+
+func FuzzParsePatternReplies(f *testing.F) {
+	f.Add("# id (file) description\n2 (/m) pattern loaded curr_ver=1 next_ver=2 entry_cnt=3\n\n")
+	f.Add("0x1 a b\n0x2 c d e\n")
+	f.Add("# id (file) description\nx (\n")
+	f.Fuzz(func(t *testing.T, body string) {
+		_, _ = ParsePatternRefs(body) // must not panic
+		_, _ = ParseEntries(KindMap, body)
+		_, _ = ParseEntries(KindACL, body)
+	})
+}
