@@ -125,8 +125,8 @@ func (f *Fleet) abandon(ctx context.Context, p haproxy.PatternRef, targets []pat
 		}
 		ctx, cancel := f.op(ctx)
 		defer cancel()
-		clear, _ := haproxy.ClearVersion(p, v)
-		_, err := c.Run(ctx, clear)
+		drop, _ := haproxy.ClearVersion(p, v)
+		_, err := c.Run(ctx, drop)
 		return struct{}{}, err
 	})
 	if err != nil {

@@ -77,7 +77,7 @@ func TestReplacePatternsIsAtomicUnderLoad(t *testing.T) {
 					continue
 				}
 				body, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
+				_ = resp.Body.Close()
 				served.Add(1)
 				if resp.StatusCode != 200 || string(body) != "old" && string(body) != "new" {
 					bad.Add(1)

@@ -122,24 +122,24 @@ func (p PatternRef) entryWords(e Entry) (string, error) {
 	return e.Key + " " + e.Value, nil
 }
 
-// patternFailures are the replies every pattern command may give.
-func patternFailure(msg string) (string, error, bool) {
+// patternFailure is the kind of a reply any pattern command may give, or nil.
+func patternFailure(msg string) error {
 	switch {
 	case msg == "Unknown map identifier. Please use #<id> or <file>.",
 		msg == "Unknown ACL identifier. Please use #<id> or <file>.":
-		return "", ErrNoSuchMap, true
+		return ErrNoSuchMap
 	case msg == "Version number out of range.":
-		return "", ErrNoSuchVersion, true
+		return ErrNoSuchVersion
 	case strings.HasPrefix(msg, "'") && strings.Contains(msg, "' expects "):
-		return "", ErrInvalidArgument, true
+		return ErrInvalidArgument
 	}
-	return "", nil, false
+	return nil
 }
 
 // emptyPatternReply is success as silence, with the pattern failures named.
 func emptyPatternReply(msg string) (string, error) {
-	if d, kind, ok := patternFailure(msg); ok {
-		return d, kind
+	if kind := patternFailure(msg); kind != nil {
+		return "", kind
 	}
 	if msg == "" {
 		return "", nil
@@ -163,8 +163,8 @@ func ShowPatterns(p PatternRef) (Command, error) {
 		return Command{}, err
 	}
 	return Command{line: "show " + string(p.Kind) + " " + p.Ref, reply: func(msg string) (string, error) {
-		if d, kind, ok := patternFailure(msg); ok {
-			return d, kind
+		if kind := patternFailure(msg); kind != nil {
+			return "", kind
 		}
 		if msg == "" || strings.HasPrefix(msg, "0x") {
 			return "", nil
@@ -181,8 +181,8 @@ func PreparePatterns(p PatternRef) (Command, error) {
 		return Command{}, err
 	}
 	return Command{line: "prepare " + string(p.Kind) + " " + p.Ref, reply: func(msg string) (string, error) {
-		if d, kind, ok := patternFailure(msg); ok {
-			return d, kind
+		if kind := patternFailure(msg); kind != nil {
+			return "", kind
 		}
 		if _, err := ParseVersion(msg); err != nil {
 			return err.Error(), ErrUnexpectedReply

@@ -474,10 +474,7 @@ func refreshServer(ctx context.Context, f *fleet.Fleet, state *backendServerMode
 	if reading.Gone {
 		return true, true
 	}
-	if len(reading.Skipped) > 0 {
-		resp.Diagnostics.AddWarning(fmt.Sprintf("%s not read on every HAProxy instance", id),
-			skippedDetail(skipWords(reading.Skipped, "drift there shows once it answers again")))
-	}
+	warnReadSkipped(id, reading.Skipped, &resp.Diagnostics)
 	for _, u := range reading.Unmanaged {
 		resp.Diagnostics.AddWarning(fmt.Sprintf("%s is in a state this resource does not manage", id),
 			fmt.Sprintf("On %s the server is also in %s (not managed by haproxy_backend_server).", u.Socket, strings.Join(u.States, ", ")))

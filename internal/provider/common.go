@@ -123,13 +123,17 @@ func skippedDetail(lines []string) string {
 	return strings.Join(lines, "\n") + "\n\nunreachable_sockets = \"warn\" lets Terraform go on without a socket that cannot be reached."
 }
 
-// skipWords words each skipped socket and what that means here.
-func skipWords(skipped fleet.Errors, then string) []string {
-	out := make([]string, len(skipped))
-	for i, se := range skipped {
-		out[i] = fmt.Sprintf("%s could not be reached and was skipped; %s: %v", se.Socket, then, se.Err)
+// warnReadSkipped words the sockets a read went on without, once per
+// resource: drift there shows once they answer again.
+func warnReadSkipped(what string, skipped fleet.Errors, diags *diag.Diagnostics) {
+	if len(skipped) == 0 {
+		return
 	}
-	return out
+	lines := make([]string, len(skipped))
+	for i, se := range skipped {
+		lines[i] = fmt.Sprintf("%s could not be reached and was skipped; drift there shows once it answers again: %v", se.Socket, se.Err)
+	}
+	diags.AddWarning(what+" not read on every HAProxy instance", skippedDetail(lines))
 }
 
 // checksHint says which setting asked for health checks that are missing.

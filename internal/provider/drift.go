@@ -272,10 +272,7 @@ func (rep *driftReport) applies(plan map[fleet.Attr]planned) string {
 // warning: the plan shows it as a change.
 func warnPoolMember(p fleet.Pool, member string, r fleet.Reading, diags *diag.Diagnostics) {
 	what := fmt.Sprintf("Pool %s/%s member %q", p.Backend, p.Prefix, member)
-	if len(r.Skipped) > 0 {
-		diags.AddWarning(what+" not read on every HAProxy instance",
-			skippedDetail(skipWords(r.Skipped, "drift there shows once it answers again")))
-	}
+	warnReadSkipped(what, r.Skipped, diags)
 	for _, u := range r.Unmanaged {
 		diags.AddWarning(what+" is in a state the pool does not manage",
 			fmt.Sprintf("On %s the member's slot is also in %s.", u.Socket, strings.Join(u.States, ", ")))

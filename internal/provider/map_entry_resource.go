@@ -148,10 +148,7 @@ func (r *mapEntryResource) Read(ctx context.Context, req resource.ReadRequest, r
 		resp.Diagnostics.AddError("Cannot read "+state.what(), err.Error())
 		return
 	}
-	if len(reading.Skipped) > 0 {
-		resp.Diagnostics.AddWarning(state.what()+" not read on every HAProxy instance",
-			skippedDetail(skipWords(reading.Skipped, "drift there shows once it answers again")))
-	}
+	warnReadSkipped(state.what(), reading.Skipped, &resp.Diagnostics)
 	if missing := reading.Missing(); len(missing) > 0 && len(missing) < len(reading.PerSocket) {
 		resp.Diagnostics.AddError(fmt.Sprintf("Map %q is not loaded on every HAProxy instance", state.Map.ValueString()),
 			fmt.Sprintf("HAProxy on %s knows no such map; the configurations differ.", strings.Join(missing, ", ")))

@@ -68,10 +68,7 @@ func readPatternList(ctx context.Context, f *fleet.Fleet, p haproxy.PatternRef, 
 		diags.AddError(fmt.Sprintf("Cannot read %s", what), err.Error())
 		return patternRead{}
 	}
-	if len(r.Skipped) > 0 {
-		diags.AddWarning(what+" not read on every HAProxy instance",
-			skippedDetail(skipWords(r.Skipped, "drift there shows once it answers again")))
-	}
+	warnReadSkipped(what, r.Skipped, diags)
 	if missing := r.Missing(); len(missing) == len(r.PerSocket) {
 		return patternRead{gone: true}
 	} else if len(missing) > 0 {
