@@ -59,7 +59,7 @@ func (f *Fleet) ReplacePatterns(ctx context.Context, p haproxy.PatternRef, entri
 		return haproxy.ParseVersion(bodies[0])
 	})
 	if err != nil {
-		return out, errors.Join(err, f.abandon(ctx, p, targets, versions))
+		return out, f.uncommitted(ctx, p, targets, versions, err)
 	}
 
 	bytes := make([]int, len(targets))
@@ -78,7 +78,7 @@ func (f *Fleet) ReplacePatterns(ctx context.Context, p haproxy.PatternRef, entri
 		return struct{}{}, err
 	})
 	if err != nil {
-		return out, errors.Join(err, f.abandon(ctx, p, targets, versions))
+		return out, f.uncommitted(ctx, p, targets, versions, err)
 	}
 	for i, t := range targets {
 		if t.skipped == nil {
@@ -112,6 +112,14 @@ func (f *Fleet) ReplacePatterns(ctx context.Context, p haproxy.PatternRef, entri
 		return out, fmt.Errorf("%w\n\nThe new %s content is live on %s and not on %s; the next plan shows the difference", err, p.Kind, orNone(done), orNone(not))
 	}
 	return out, nil
+}
+
+// uncommitted is the error of a replacement that stopped before any
+// commit: it clears the versions prepared so far and says nothing changed.
+func (f *Fleet) uncommitted(ctx context.Context, p haproxy.PatternRef, targets []patternTarget, versions []uint64, err error) error {
+	return errors.Join(err,
+		fmt.Errorf("nothing was committed: the %s is unchanged on every instance", p.Kind),
+		f.abandon(ctx, p, targets, versions))
 }
 
 // abandon clears the versions prepared so far (best effort: an instance

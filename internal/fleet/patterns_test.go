@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -221,5 +223,49 @@ func TestReplacePatternsPurgesAKilledRunsVersion(t *testing.T) {
 	}
 	if status, body, _ := inst.Get("a.example", "/"); status != 200 || body != "new" {
 		t.Fatalf("a.example: %d %q", status, body)
+	}
+}
+
+// hangsAfter passes its first n connections through, then hangs every
+// later one: an instance that stops answering in the middle of a change.
+type hangsAfter struct {
+	haproxy.Transport
+	n     int32
+	dials atomic.Int32
+}
+
+func (h *hangsAfter) Dial(ctx context.Context) (net.Conn, error) {
+	if h.dials.Add(1) > h.n {
+		c, _ := net.Pipe() // the other end never answers
+		return c, nil
+	}
+	return h.Transport.Dial(ctx)
+}
+
+// An instance that hangs after its version was prepared: nothing is
+// committed anywhere, the healthy instance's prepared version is cleared,
+// and the error names the hung instance and the command it hung on.
+func TestReplacePatternsCommitsNowhereWhenOneInstanceHangs(t *testing.T) {
+	file := haproxytest.PatternFile(t, "hosts.map", "a.example old\n")
+	a, b := haproxytest.Start(t, mapAnswering(file)), haproxytest.Start(t, mapAnswering(file))
+	// b answers the pre-flight (level, then `show map`) and the prepare.
+	hung := &hangsAfter{Transport: unixTransport(t, b), n: 3}
+	f, err := fleet.FromTransports([]haproxy.Transport{unixTransport(t, a), hung}, 300*time.Millisecond, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := haproxy.PatternRef{Kind: haproxy.KindMap, Ref: file}
+	_, err = f.ReplacePatterns(context.Background(), p, numberedEntries(50, "new"))
+	if err == nil || !strings.Contains(err.Error(), filepath.Base(b.Dir)+"/a.sock") || strings.Contains(err.Error(), filepath.Base(a.Dir)) || !strings.Contains(err.Error(), "add map @") {
+		t.Fatalf("error %v, want one naming the hung instance and its add", err)
+	}
+	t.Logf("the error reads:\n%v", err)
+	for _, inst := range []*haproxytest.Instance{a, b} {
+		if status, body, _ := inst.Get("a.example", "/"); status != 200 || body != "old" {
+			t.Fatalf("%s serves %d %q after a replacement that failed elsewhere", inst.AdminSock, status, body)
+		}
+	}
+	if out := a.Admin(t, "show map"); !strings.Contains(out, "curr_ver=0") || !strings.Contains(out, "entry_cnt=1") {
+		t.Fatalf("the healthy instance kept its prepared version or committed it:\n%s", out)
 	}
 }

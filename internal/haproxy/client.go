@@ -167,6 +167,9 @@ func chunkLines(lines []string, limit int) [][]string {
 func (c *Client) roundTrip(ctx context.Context, lines []string) ([]string, error) {
 	start := time.Now()
 	sent := strings.Join(lines, "; ")
+	if len(lines) > 3 { // a long batch (a map's entries): name where it starts
+		sent = fmt.Sprintf("%s; … (%d commands in this connection)", lines[0], len(lines))
+	}
 	reply, ioErr := c.exchange(ctx, "prompt\n"+strings.Join(c.framing.lines(lines), "\n")+"\nquit\n")
 	var bodies []string
 	var err error
