@@ -88,8 +88,8 @@ func TestAccACLBlocksPathsOnEveryInstance(t *testing.T) {
 					expectRoute(insts, "a.example", "/admin/x", "A"),
 				),
 			},
+			{ResourceName: "haproxy_acl.block", ImportState: true, ImportStateId: block, ImportStateVerify: true},
 			{Config: aclConfig(sockets, block, "/a;show info") + servers, PlanOnly: true, ExpectError: regexp.MustCompile(`contains ';'`)},
-			{ResourceName: "haproxy_acl.block", ImportState: true, ImportStateId: block, ImportStateVerify: true, Config: aclConfig(sockets, block, "/internal") + servers},
 			{Config: aclConfig(sockets, block, "/internal") + servers, PlanOnly: true},
 		},
 	})

@@ -90,8 +90,8 @@ func TestAccMapEntryOwnsOnlyItsKey(t *testing.T) {
 					expectRoute(insts, "b.example", "/", "B"),
 				),
 			},
+			{ResourceName: "haproxy_map_entry.b", ImportState: true, ImportStateId: hosts + ":b.example", ImportStateVerify: true},
 			{Config: mapEntryConfig(sockets, hosts, "b.example\nshow info", "app") + servers, PlanOnly: true, ExpectError: regexp.MustCompile(`contains '\\n'`)},
-			{ResourceName: "haproxy_map_entry.b", ImportState: true, ImportStateId: hosts + ":b.example", ImportStateVerify: true, Config: cfg("plain")},
 			{Config: cfg("plain"), PlanOnly: true},
 		},
 	})

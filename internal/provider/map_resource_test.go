@@ -158,16 +158,15 @@ func TestAccMapRoutesTrafficOnEveryInstance(t *testing.T) {
 				),
 			},
 			{Config: cfg(moved), PlanOnly: true}, // converged: the plan is empty
-			{Config: cfg(map[string]string{"x;show info": "app"}), PlanOnly: true, ExpectError: regexp.MustCompile(`contains ';'`)},
-			{Config: cfg(map[string]string{"x.example": "two words"}), PlanOnly: true, ExpectError: regexp.MustCompile(`contains ' '`)},
-			{Config: mapConfig(sockets, hosts+" extra", two) + servers, PlanOnly: true, ExpectError: regexp.MustCompile(`Invalid map or ACL value`)},
 			{
 				ResourceName:      "haproxy_map.hosts",
 				ImportState:       true,
 				ImportStateId:     hosts,
 				ImportStateVerify: true,
-				Config:            cfg(moved),
 			},
+			{Config: cfg(map[string]string{"x;show info": "app"}), PlanOnly: true, ExpectError: regexp.MustCompile(`contains ';'`)},
+			{Config: cfg(map[string]string{"x.example": "two words"}), PlanOnly: true, ExpectError: regexp.MustCompile(`contains ' '`)},
+			{Config: mapConfig(sockets, hosts+" extra", two) + servers, PlanOnly: true, ExpectError: regexp.MustCompile(`Invalid map or ACL value`)},
 			{Config: cfg(moved), PlanOnly: true},
 		},
 	})
