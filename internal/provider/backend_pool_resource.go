@@ -355,6 +355,9 @@ func (r *backendPoolResource) Update(ctx context.Context, req resource.UpdateReq
 // `slots` again, so that the next plan removes it once more and the next
 // apply finishes the job.
 func (r *backendPoolResource) apply(ctx context.Context, plan *backendPoolModel, token netip.AddrPort, adopt bool, reqPriv privateGetter, respPriv privateSetter, st *tfsdk.State, diags *diag.Diagnostics) bool {
+	if benchStub {
+		return stubPoolApply(ctx, plan, st, diags)
+	}
 	if !requireFleet(r.fleet, diags) {
 		return false
 	}
@@ -402,7 +405,7 @@ func slotsValue(assigned map[string]string) types.Map {
 
 func (r *backendPoolResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	state, ok := loadState[backendPoolModel](ctx, req.State, r.fleet, &resp.Diagnostics)
-	if !ok {
+	if !ok || benchStub {
 		return
 	}
 	if state.Mode.IsNull() { // recorded before modes existed
@@ -448,7 +451,7 @@ func (r *backendPoolResource) Read(ctx context.Context, req resource.ReadRequest
 
 func (r *backendPoolResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	state, ok := loadState[backendPoolModel](ctx, req.State, r.fleet, &resp.Diagnostics)
-	if !ok {
+	if !ok || benchStub {
 		return
 	}
 	if state.dynamic() {

@@ -241,12 +241,18 @@ func (p *haproxyProvider) Configure(ctx context.Context, req provider.ConfigureR
 // full length given), and at TRACE the whole reply. Fields, not formatted
 // strings, keep it cheap when logging is off.
 func logExchange(ctx context.Context, ex haproxy.Exchange) {
+	sent := 0
+	for _, c := range ex.Commands {
+		sent += len(c) + 1
+	}
 	fields := map[string]any{
-		"socket":      ex.Target,
-		"commands":    ex.Commands,
-		"reply":       ex.Reply,
-		"reply_bytes": len(ex.Reply),
-		"elapsed_ms":  ex.Elapsed.Milliseconds(),
+		"socket":        ex.Target,
+		"commands":      ex.Commands,
+		"command_count": len(ex.Commands),
+		"sent_bytes":    sent,
+		"reply":         ex.Reply,
+		"reply_bytes":   len(ex.Reply),
+		"elapsed_ms":    ex.Elapsed.Milliseconds(),
 	}
 	if ex.Err != nil {
 		fields["error"] = ex.Err.Error()
