@@ -4,7 +4,9 @@
 # on real haproxy. BENCH_N / BENCH_K pick sizes (default 100,500,2000 /
 # 1,2,3: about an hour here). Stub and real applies and plans are medians
 # of 3 rounds up to N = 500 and of 1 above; BENCH_REPEAT sets the rounds for
-# every size.
+# every size. Then the pool end to end (BENCH_POOL_E2E members on
+# BENCH_POOL_E2E_K instances, default 1000,5000 / 3,20) and a whole-map
+# replacement (BENCH_MAP entries on BENCH_MAP_K instances, default 10000 / 3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v socat >/dev/null 2>&1; then
@@ -16,5 +18,5 @@ if ! command -v socat >/dev/null 2>&1; then
 fi
 export CHECKPOINT_DISABLE=1
 cd bench
-go test -tags bench -count=1 -timeout 120m -run '^TestBench(Pool|Remote|Maps)?$' -v . 2>&1 | grep -v '^=== RUN' 
+go test -tags bench -count=1 -timeout 120m -run '^TestBench(Pool|PoolEndToEnd|Remote|Maps)?$' -v . 2>&1 | grep -v '^=== RUN' 
 echo "==> results written to ${BENCH_OUT:-bench/results.md}"
