@@ -26,8 +26,8 @@ type Replaced struct {
 //  4. only when every instance holds its complete version, `commit` it on
 //     each: HAProxy swaps the list in one step.
 //
-// If any socket fails before step 4, the versions already prepared are
-// cleared and nothing changed anywhere. A failure in step 4 names the
+// If any socket fails before step 4, nothing changed anywhere, and the
+// versions already prepared are cleared (see abandon). A failure in step 4 names the
 // instances that did and did not commit; the next read shows the split.
 //
 // The payload form of `add map` (one command, entries on the following
@@ -122,9 +122,11 @@ func (f *Fleet) uncommitted(ctx context.Context, p haproxy.PatternRef, targets [
 		f.abandon(ctx, p, targets, versions))
 }
 
-// abandon clears the versions prepared so far (best effort: an instance
-// that cannot be reached keeps an invisible version, which the next
-// prepare and commit there purge).
+// abandon clears the versions prepared so far. It is best effort: an
+// instance that cannot be reached keeps an invisible version, and HAProxy
+// 3.4.7 answers `clear map @<version>` with success but keeps the entries
+// (2.6 to 3.2 drop them). Either way traffic never sees them, and the next
+// commit there purges every older version.
 func (f *Fleet) abandon(ctx context.Context, p haproxy.PatternRef, targets []patternTarget, versions []uint64) error {
 	_, err := onTargets(ctx, f, targets, func(ctx context.Context, c *haproxy.Client) (struct{}, error) {
 		v := versions[f.index(c)]
