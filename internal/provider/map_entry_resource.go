@@ -155,8 +155,10 @@ func (r *mapEntryResource) Read(ctx context.Context, req resource.ReadRequest, r
 		return
 	}
 	views := fleet.EntryOf(reading, state.Key.ValueString())
+	imported := state.Value.IsNull()
+	wrote := owned(ctx, req.Private)
 	rows := [][]string{{"instance", "value"}}
-	present, differs := 0, false
+	present, differs, foreign := 0, false, false
 	value := state.Value.ValueString()
 	var found []string
 	for _, v := range views {
@@ -164,6 +166,7 @@ func (r *mapEntryResource) Read(ctx context.Context, req resource.ReadRequest, r
 			if !slices.Contains(found, x) {
 				found = append(found, x)
 			}
+			foreign = foreign || !imported && !slices.Contains(wrote, x)
 		}
 		shown := "(absent)"
 		if len(v.Values) > 0 {
@@ -178,16 +181,19 @@ func (r *mapEntryResource) Read(ctx context.Context, req resource.ReadRequest, r
 			differs = true
 		}
 	}
-	if present == 0 {
-		resp.State.RemoveResource(ctx)
+	if present == 0 && len(reading.Skipped) == 0 {
+		resp.State.RemoveResource(ctx) // every instance answered, and none has it
 		return
 	}
-	if differs && !state.Value.IsNull() {
-		rows = append(rows[:1], append([][]string{{"(recorded)", state.Value.ValueString()}}, rows[1:]...)...)
-		resp.Diagnostics.AddWarning(state.what()+" differs from what Terraform wrote",
-			table(rows)+"\nApply writes the configured value where the key is absent or holds the recorded value; an instance holding another value is someone else's, and the apply stops before writing anything.")
+	if (differs || foreign) && !imported {
+		rows = append(rows[:1], append([][]string{{"(written by Terraform)", strings.Join(wrote, ", ")}}, rows[1:]...)...)
+		then := "Apply writes the configured value where the key is absent or holds what Terraform wrote."
+		if foreign {
+			then = "An instance holds a value this resource did not write: apply stops before writing anything. Import the key to take it over, or remove that value there."
+		}
+		resp.Diagnostics.AddWarning(state.what()+" differs from what Terraform wrote", table(rows)+"\n"+then)
 	}
-	if state.Value.IsNull() { // imported: what is there is now this resource's
+	if imported { // what is there is now this resource's
 		setPrivateJSON(ctx, resp.Private, privateWrote, found, &resp.Diagnostics)
 	}
 	state.Value = types.StringValue(value)

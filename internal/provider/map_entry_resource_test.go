@@ -99,3 +99,36 @@ func TestAccMapEntryOwnsOnlyItsKey(t *testing.T) {
 		t.Fatalf("after destroy: %v", err)
 	}
 }
+
+// A key gone from every instance that answered stays in the state while
+// another instance hangs (unreachable_sockets = "warn"): the hung one may
+// still serve it. The plan shows it being written again, not created anew.
+func TestAccMapEntryStaysWhileAnInstanceHangs(t *testing.T) {
+	preCheck(t)
+	hosts := haproxytest.PatternFile(t, "hosts.map", "a.example app\n")
+	block := haproxytest.PatternFile(t, "block.acl", "/blocked\n")
+	a := haproxytest.Start(t, routedBy(hosts, block))
+	warn := fmt.Sprintf("provider \"haproxy\" {\n  sockets = [%s]\n  timeout = \"1s\"\n  unreachable_sockets = \"warn\"\n}\n", quoteAll([]string{a.UnixTarget(), hungSocket(t)}))
+	cfg := warn + fmt.Sprintf(`
+resource "haproxy_map_entry" "b" {
+  map   = %q
+  key   = "b.example"
+  value = "plain"
+}
+`, hosts)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{
+			{Config: cfg, Check: expectMap(t, []*haproxytest.Instance{a}, hosts, "a.example app", "b.example plain")},
+			{
+				PreConfig:          func() { a.Admin(t, "del map "+hosts+" b.example") },
+				Config:             cfg,
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("haproxy_map_entry.b", plancheck.ResourceActionUpdate),
+				}},
+			},
+		},
+	})
+}

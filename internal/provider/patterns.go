@@ -55,7 +55,7 @@ func listOf(s fleet.SocketPatterns) instanceList {
 // patternRead is the outcome of reading a list for a resource's state.
 type patternRead struct {
 	entries map[string]string // what the state should hold; nil with gone
-	gone    bool              // no instance loads the list: it left the configuration
+	gone    bool              // no instance loads the list (and every one answered): it left the configuration
 }
 
 // readPatternList reads p on every socket. The state takes the list of the
@@ -69,8 +69,8 @@ func readPatternList(ctx context.Context, f *fleet.Fleet, p haproxy.PatternRef, 
 		return patternRead{}
 	}
 	warnReadSkipped(what, r.Skipped, diags)
-	if missing := r.Missing(); len(missing) == len(r.PerSocket) {
-		return patternRead{gone: true}
+	if missing := r.Missing(); len(missing) == len(r.PerSocket) && len(r.Skipped) == 0 {
+		return patternRead{gone: true} // every instance answered, and none loads it
 	} else if len(missing) > 0 {
 		diags.AddError(fmt.Sprintf("%s is not loaded on every HAProxy instance", what),
 			fmt.Sprintf("HAProxy on %s knows no %s; the configurations differ. Load the same file on every instance, or point this provider at the instances that have it.",
