@@ -90,9 +90,16 @@ type PatternRef struct {
 
 func (p PatternRef) String() string { return string(p.Kind) + " " + p.Ref }
 
+func checkKind(k PatternKind) error {
+	if k != KindMap && k != KindACL {
+		return invalid(fmt.Errorf("unknown pattern kind %q", k))
+	}
+	return nil
+}
+
 func (p PatternRef) check() error {
-	if p.Kind != KindMap && p.Kind != KindACL {
-		return invalid(fmt.Errorf("unknown pattern kind %q", p.Kind))
+	if err := checkKind(p.Kind); err != nil {
+		return err
 	}
 	if err := ValidatePatternRef(p.Ref); err != nil {
 		return invalid(err)
@@ -150,7 +157,7 @@ func emptyPatternReply(msg string) (string, error) {
 // ShowPatternRefs builds `show map` or `show acl`: every reference of that
 // kind with its id, file and versions (ParsePatternRefs).
 func ShowPatternRefs(kind PatternKind) (Command, error) {
-	if err := (PatternRef{Kind: kind, Ref: "#0"}).check(); err != nil {
+	if err := checkKind(kind); err != nil {
 		return Command{}, err
 	}
 	return Command{line: "show " + string(kind), reply: dataReply("# id (file) description\n")}, nil

@@ -3,14 +3,12 @@ package provider
 import (
 	"fmt"
 	"regexp"
-	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
-	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
@@ -27,20 +25,7 @@ resource "haproxy_acl" "block" {
 
 // expectACL checks an ACL's whole pattern list on every instance's socket.
 func expectACL(t *testing.T, insts []*haproxytest.Instance, file string, want ...string) resource.TestCheckFunc {
-	return func(*terraform.State) error {
-		for _, inst := range insts {
-			var got []string
-			for _, l := range strings.Split(strings.TrimSpace(inst.Admin(t, "show acl "+file)), "\n") {
-				if _, p, ok := strings.Cut(l, " "); ok {
-					got = append(got, p)
-				}
-			}
-			if strings.Join(got, ",") != strings.Join(want, ",") {
-				return fmt.Errorf("%s: ACL %s holds %q, want %q", inst.AdminSock, file, got, want)
-			}
-		}
-		return nil
-	}
+	return expectPatterns(t, insts, "acl", file, want...)
 }
 
 // A blocklist on two instances: each apply changes which paths real

@@ -55,16 +55,22 @@ func expectRoute(insts []*haproxytest.Instance, host, path, want string) resourc
 
 // expectMap checks a map's whole content on every instance's own socket.
 func expectMap(t *testing.T, insts []*haproxytest.Instance, file string, want ...string) resource.TestCheckFunc {
+	return expectPatterns(t, insts, "map", file, want...)
+}
+
+// expectPatterns checks a map's entries (`key value`) or an ACL's patterns
+// on every instance, through the fixture's own socket reader.
+func expectPatterns(t *testing.T, insts []*haproxytest.Instance, kind, file string, want ...string) resource.TestCheckFunc {
 	return func(*terraform.State) error {
 		for _, inst := range insts {
 			var got []string
-			for _, l := range strings.Split(strings.TrimSpace(inst.Admin(t, "show map "+file)), "\n") {
-				if _, kv, ok := strings.Cut(l, " "); ok {
-					got = append(got, kv)
+			for _, l := range strings.Split(strings.TrimSpace(inst.Admin(t, "show "+kind+" "+file)), "\n") {
+				if _, entry, ok := strings.Cut(l, " "); ok {
+					got = append(got, entry)
 				}
 			}
 			if strings.Join(got, ",") != strings.Join(want, ",") {
-				return fmt.Errorf("%s: map %s holds %q, want %q", inst.AdminSock, file, got, want)
+				return fmt.Errorf("%s: %s %s holds %q, want %q", inst.AdminSock, kind, file, got, want)
 			}
 		}
 		return nil
