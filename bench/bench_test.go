@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -349,9 +350,13 @@ func tail(b []byte) string {
 	return string(b)
 }
 
-// TestBenchPool measures the socket work of one pool apply: BENCH_POOL
-// members (default 1000) on BENCH_POOL_K sockets (default 3), straight
-// through internal/fleet (no Terraform), from parked slots to all ready.
+// TestBenchPool measures the socket work of a pool straight through
+// internal/fleet (no Terraform): BENCH_POOL members (default 1000) on
+// BENCH_POOL_K sockets (default 3), in four phases: the apply from parked
+// slots to all ready, a read of every member (a refresh), an apply that
+// changes one member's port, and the delete that parks every slot again.
+// Each phase reports its time, connections and reply bytes, so a phase that
+// grows faster than its members and sockets shows here first.
 func TestBenchPool(t *testing.T) {
 	n := sizes(t, "BENCH_POOL", "1000")[0]
 	k := sizes(t, "BENCH_POOL_K", "3")[0]
@@ -362,23 +367,42 @@ func TestBenchPool(t *testing.T) {
 		insts = append(insts, inst)
 		sockets = append(sockets, inst.UnixTarget())
 	}
-	f, err := fleet.New(sockets, 10*time.Second, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	var received atomic.Int64
+	observe := func(_ context.Context, e haproxy.Exchange) { received.Add(int64(len(e.Reply))) }
+	// Each phase runs on a fleet of its own, as each Terraform run starts a
+	// provider process of its own: no phase reads another's cached reads.
+	var f *fleet.Fleet
+	ctx := context.Background()
 	p := fleet.Pool{Backend: "app", Prefix: "websrv", Placeholder: netip.MustParseAddrPort("127.0.0.1:1"), Token: fleet.NewClaimToken(), Members: map[string]fleet.PoolMember{}}
 	for i := 1; i <= n; i++ {
 		p.Members[fmt.Sprintf("m%05d", i)] = fleet.PoolMember{Addr: netip.MustParseAddr("127.0.0.1"), Port: 20000 + i, State: haproxy.StateReady}
 	}
-	start := time.Now()
-	assigned, _, err := f.ApplyPool(context.Background(), p)
-	el := time.Since(start)
-	if err != nil {
-		t.Fatal(err)
+	type phase struct {
+		name     string
+		took     time.Duration
+		trips    uint64
+		received int64
 	}
-	if len(assigned) != n {
-		t.Fatalf("%d members assigned, want %d", len(assigned), n)
+	var phases []phase
+	timed := func(name string, fn func() error) {
+		var err error
+		if f, err = fleet.New(sockets, 30*time.Second, observe); err != nil {
+			t.Fatal(err)
+		}
+		got, start := received.Load(), time.Now()
+		if err := fn(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		phases = append(phases, phase{name, time.Since(start), f.RoundTrips(), received.Load() - got})
 	}
+	timed("apply (create)", func() error {
+		assigned, _, err := f.ApplyPool(ctx, p)
+		if err == nil && len(assigned) != n {
+			err = fmt.Errorf("%d members assigned, want %d", len(assigned), n)
+		}
+		p.Assigned = assigned
+		return err
+	})
 	for _, inst := range insts {
 		for _, i := range []int{1, n} {
 			if s := inst.State(t, "app", fmt.Sprintf("websrv%d", i)); s.Admin != 4 || s.Port == "1" {
@@ -386,10 +410,45 @@ func TestBenchPool(t *testing.T) {
 			}
 		}
 	}
-	line := fmt.Sprintf("Pool apply (socket work only, no Terraform): %d members on %d sockets in %.2fs, %d connections.\n", n, k, el.Seconds(), f.RoundTrips())
-	fmt.Print(line)
+	timed("read every member", func() error {
+		readings, _, err := f.ReadPool(ctx, p, nil)
+		if err == nil && len(readings) != n {
+			err = fmt.Errorf("%d members read, want %d", len(readings), n)
+		}
+		return err
+	})
+	changed := fmt.Sprintf("m%05d", n/2+1)
+	m := p.Members[changed]
+	m.Port += 10000
+	p.Members[changed] = m
+	timed("change one member's port", func() error {
+		_, _, err := f.ApplyPool(ctx, p)
+		return err
+	})
+	for _, inst := range insts {
+		if s := inst.State(t, "app", p.Assigned[changed]); s.Port != strconv.Itoa(m.Port) {
+			t.Fatalf("%s %s: %+v, want port %d", inst.AdminSock, p.Assigned[changed], s, m.Port)
+		}
+	}
+	timed("delete", func() error {
+		_, err := f.DeletePool(ctx, p)
+		return err
+	})
+	for _, inst := range insts {
+		for _, i := range []int{1, n} {
+			if s := inst.State(t, "app", fmt.Sprintf("websrv%d", i)); s.Admin&1 == 0 || s.Port != "1" {
+				t.Fatalf("websrv%d not parked on %s: %+v", i, inst.AdminSock, s)
+			}
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nPool socket work (no Terraform), %d members on %d sockets:\n\n| phase | time | connections | reply bytes |\n|---|---|---|---|\n", n, k)
+	for _, ph := range phases {
+		fmt.Fprintf(&b, "| %s | %s | %d | %d |\n", ph.name, secs(ph.took), ph.trips, ph.received)
+	}
+	fmt.Print(b.String())
 	if out := os.Getenv("BENCH_OUT"); out == "" {
-		appendFile(t, "results.md", "\n"+line)
+		appendFile(t, "results.md", b.String())
 	}
 }
 

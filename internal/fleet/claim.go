@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
@@ -84,10 +85,19 @@ func tokenFrom(b []byte) netip.AddrPort {
 // added and claims cannot be made race-proof.
 var errNoClaims = errors.New("no claims")
 
-// claim adds the markers of slots on each of clients in turn, one batch
-// per socket. A slot is won when every socket accepted its marker; on
-// "already exists" anywhere it is lost to someone else, and the markers
-// added for it are removed again. It returns the slots won, in order.
+// claim adds the markers of slots, one batch per socket: on the first of
+// clients alone, then on all the others at once. A slot is won when every
+// socket accepted its marker; on "already exists" anywhere it is lost to
+// someone else, and the markers added for it are removed again. It returns
+// the slots won, in order.
+//
+// The first socket is the arbiter: of writers that list the sockets in the
+// same order, only the one that won a slot there goes on to the others, so
+// they cannot take each other's claims further on. The rest need no order
+// among themselves, and `add server` costs HAProxy time that grows with the
+// backend (0.7 ms each at 5000 slots on 2.6, against 0.06 ms at 500), so
+// claiming socket after socket made a 5000-member pool on 20 instances spend
+// a minute on claims alone.
 func (f *Fleet) claim(ctx context.Context, clients []*haproxy.Client, backend string, slots []string, token netip.AddrPort) ([]string, error) {
 	cmds := make(map[string]haproxy.Command, len(slots))
 	for _, slot := range slots {
@@ -99,13 +109,10 @@ func (f *Fleet) claim(ctx context.Context, clients []*haproxy.Client, backend st
 	}
 	added := map[string][]*haproxy.Client{}
 	lost := map[string]bool{}
-	giveBack := func(err error) ([]string, error) {
-		for slot, cs := range added {
-			err = errors.Join(err, f.release(ctx, cs, backend, slot))
-		}
-		return nil, err
-	}
-	for _, c := range clients {
+	var failure error
+	// addOn claims every slot not yet lost on each of cs at once and
+	// records the outcome of every marker.
+	addOn := func(cs []*haproxy.Client) {
 		var pending []string
 		var batch []haproxy.Command
 		for _, slot := range slots {
@@ -114,55 +121,143 @@ func (f *Fleet) claim(ctx context.Context, clients []*haproxy.Client, backend st
 			}
 		}
 		if len(batch) == 0 {
-			break
+			return
 		}
-		opCtx, cancel := f.op(ctx)
-		each, err := c.RunEach(opCtx, batch...)
-		cancel()
-		f.reads.wrote(readKey{c.Target(), backend}, nil)
-		if err != nil {
-			return giveBack(err)
+		type outcome struct {
+			each []error
+			err  error
 		}
-		for i, slot := range pending {
-			switch {
-			case each[i] == nil:
-				added[slot] = append(added[slot], c)
-			case errors.Is(each[i], haproxy.ErrAlreadyExists):
-				lost[slot] = true
-			case errors.Is(each[i], haproxy.ErrNoDynamicServers):
-				return giveBack(errNoClaims)
-			default:
-				return giveBack(each[i])
+		outs := make([]outcome, len(cs))
+		var wg sync.WaitGroup
+		for i, c := range cs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				opCtx, cancel := f.op(ctx)
+				defer cancel()
+				outs[i].each, outs[i].err = c.RunEach(opCtx, batch...)
+				f.reads.wrote(readKey{c.Target(), backend}, nil)
+			}()
+		}
+		wg.Wait()
+		for i, c := range cs {
+			if outs[i].err != nil {
+				failure = errors.Join(failure, outs[i].err)
+				continue
+			}
+			for j, slot := range pending {
+				switch e := outs[i].each[j]; {
+				case e == nil:
+					added[slot] = append(added[slot], c)
+				case errors.Is(e, haproxy.ErrAlreadyExists):
+					lost[slot] = true
+				case errors.Is(e, haproxy.ErrNoDynamicServers):
+					failure = errors.Join(failure, errNoClaims)
+				default:
+					failure = errors.Join(failure, e)
+				}
 			}
 		}
 	}
+	if len(clients) > 0 {
+		addOn(clients[:1])
+	}
+	if failure == nil && len(clients) > 1 {
+		addOn(clients[1:])
+	}
+	if failure != nil {
+		// Give back every marker added; errNoClaims stays recognisable.
+		err := failure
+		if errors.Is(failure, errNoClaims) {
+			err = errNoClaims
+		}
+		return nil, errors.Join(err, f.releaseMarkers(ctx, backend, added))
+	}
 	var won []string
-	var errs []error
+	giveBack := map[string][]*haproxy.Client{}
 	for _, slot := range slots {
 		if lost[slot] {
 			f.claimsLost.Add(1)
-			errs = append(errs, f.release(ctx, added[slot], backend, slot))
+			giveBack[slot] = added[slot]
 		} else {
 			won = append(won, slot)
 		}
 	}
-	return won, errors.Join(errs...)
+	return won, f.releaseMarkers(ctx, backend, giveBack)
 }
 
-// release removes slot's marker from clients. A marker already gone is
-// fine: nothing is left to release.
-func (f *Fleet) release(ctx context.Context, clients []*haproxy.Client, backend, slot string) error {
-	cmd, err := haproxy.DelServer(backend, ClaimMarker(slot))
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, c := range clients {
-		if err := f.runWrite(ctx, c, backend, "", batch{cmds: []haproxy.Command{cmd}}); err != nil && !haproxy.IsGone(err) {
-			errs = append(errs, fmt.Errorf("%s: cannot release the claim on %s/%s: %w", c.Name(), backend, slot, err))
+// releaseAll removes this pool's markers of slots wherever the listings show
+// them. A marker already gone is fine: nothing is left to release.
+func (f *Fleet) releaseAll(ctx context.Context, listings []Listing, backend string, slots []string, token netip.AddrPort) error {
+	on := map[string][]*haproxy.Client{}
+	for _, l := range listings {
+		c := f.client(l.Socket)
+		for _, slot := range slots {
+			if c != nil && l.Claims[slot] == token {
+				on[slot] = append(on[slot], c)
+			}
 		}
 	}
+	return f.releaseMarkers(ctx, backend, on)
+}
+
+// releaseMarkers removes the markers of each slot from the sockets listed
+// for it, in one batch per socket and all sockets at once (a slot at a time
+// would be a connection per slot and socket).
+func (f *Fleet) releaseMarkers(ctx context.Context, backend string, on map[string][]*haproxy.Client) error {
+	type work struct {
+		cmds  []haproxy.Command
+		slots []string
+	}
+	per := map[*haproxy.Client]*work{}
+	for _, slot := range slices.Sorted(maps.Keys(on)) {
+		cmd, err := haproxy.DelServer(backend, ClaimMarker(slot))
+		if err != nil {
+			return err
+		}
+		for _, c := range on[slot] {
+			if per[c] == nil {
+				per[c] = &work{}
+			}
+			per[c].cmds, per[c].slots = append(per[c].cmds, cmd), append(per[c].slots, slot)
+		}
+	}
+	var mu sync.Mutex
+	var errs []error
+	var wg sync.WaitGroup
+	for c, w := range per {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			opCtx, cancel := f.op(ctx)
+			each, err := c.RunEach(opCtx, w.cmds...)
+			cancel()
+			f.reads.wrote(readKey{c.Target(), backend}, nil)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: cannot release the claims on %d slots of %s: %w", c.Name(), len(w.cmds), backend, err))
+				return
+			}
+			for i, e := range each {
+				if e != nil && !haproxy.IsGone(e) {
+					errs = append(errs, fmt.Errorf("%s: cannot release the claim on %s/%s: %w", c.Name(), backend, w.slots[i], e))
+				}
+			}
+		}()
+	}
+	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// client is the client of a socket (nil for one not configured).
+func (f *Fleet) client(socket string) *haproxy.Client {
+	for _, c := range f.clients {
+		if c.Target() == socket {
+			return c
+		}
+	}
+	return nil
 }
 
 // reachable lists the clients of the sockets that have a listing.
@@ -207,29 +302,53 @@ func (f *Fleet) claimStateOf(listings []Listing, slot string, token netip.AddrPo
 // claimed by another pool on some socket is no longer this pool's: its
 // member is returned in lost and must take a new slot, and the slot is left
 // alone. With adopt (after an import), foreign markers of kept slots are
-// replaced by this pool's.
+// replaced by this pool's. Markers are added and removed in batches, slots
+// grouped by the sockets they miss, so a reload that dropped every marker
+// costs a few connections per socket, not one per slot.
 func (f *Fleet) keepClaims(ctx context.Context, p Pool, listings []Listing, kept map[string]string) (lost []string, warnings []string, err error) {
 	clients := f.reachable(listings)
-	for _, member := range slices.Sorted(maps.Keys(kept)) {
+	members := slices.Sorted(maps.Keys(kept))
+	states := make(map[string]claimState, len(kept))
+	adopted := map[string][]*haproxy.Client{}
+	for _, member := range members {
 		slot := kept[member]
 		cs := f.claimStateOf(listings, slot, p.Token)
 		if len(cs.foreign) > 0 && p.Adopt {
-			if err := f.release(ctx, clients, p.Backend, slot); err != nil {
-				return nil, warnings, err
-			}
+			adopted[slot] = clients
 			cs.missing, cs.foreign = clients, nil
 		}
-		if len(cs.foreign) == 0 && len(cs.missing) > 0 {
-			won, err := f.claim(ctx, cs.missing, p.Backend, []string{slot}, p.Token)
-			if errors.Is(err, errNoClaims) {
-				return nil, warnings, err
-			}
-			if err != nil {
-				return nil, warnings, fmt.Errorf("member %q (%s/%s): %w", member, p.Backend, slot, err)
-			}
-			if len(won) == 1 {
-				continue
-			}
+		states[member] = cs
+	}
+	if err := f.releaseMarkers(ctx, p.Backend, adopted); err != nil {
+		return nil, warnings, err
+	}
+	// Slots missing their marker on the same sockets are claimed together.
+	groups := map[string][]string{} // sockets → slots
+	groupClients := map[string][]*haproxy.Client{}
+	for _, member := range members {
+		if cs := states[member]; len(cs.foreign) == 0 && len(cs.missing) > 0 {
+			key := socketsKey(cs.missing)
+			groups[key] = append(groups[key], kept[member])
+			groupClients[key] = cs.missing
+		}
+	}
+	won := map[string]bool{}
+	for _, key := range slices.Sorted(maps.Keys(groups)) {
+		got, err := f.claim(ctx, groupClients[key], p.Backend, groups[key], p.Token)
+		if errors.Is(err, errNoClaims) {
+			return nil, warnings, err
+		}
+		if err != nil {
+			return nil, warnings, fmt.Errorf("claiming the slots of %d members again (%s): %w", len(groups[key]), summarise(groups[key]), err)
+		}
+		for _, slot := range got {
+			won[slot] = true
+		}
+	}
+	giveBack := map[string][]*haproxy.Client{}
+	for _, member := range members {
+		slot, cs := kept[member], states[member]
+		if len(cs.foreign) == 0 && len(cs.missing) > 0 && !won[slot] {
 			cs.foreign = append(cs.foreign, "a marker added by someone else just now")
 		}
 		if len(cs.foreign) == 0 {
@@ -237,14 +356,26 @@ func (f *Fleet) keepClaims(ctx context.Context, p Pool, listings []Listing, kept
 		}
 		// Someone else claimed the slot (after a reload dropped our marker):
 		// drop our own markers of it and move the member.
-		if err := f.release(ctx, f.oursOf(listings, slot, p.Token), p.Backend, slot); err != nil {
-			return nil, warnings, err
+		if ours := f.oursOf(listings, slot, p.Token); len(ours) > 0 {
+			giveBack[slot] = ours
 		}
 		lost = append(lost, member)
 		warnings = append(warnings, fmt.Sprintf("slot %s/%s of member %q is now claimed by another pool (%s); it is left alone and the member takes a new slot",
 			p.Backend, slot, member, strings.Join(cs.foreign, ", ")))
 	}
+	if err := f.releaseMarkers(ctx, p.Backend, giveBack); err != nil {
+		return nil, warnings, err
+	}
 	return lost, warnings, nil
+}
+
+// socketsKey names a set of sockets, for grouping.
+func socketsKey(cs []*haproxy.Client) string {
+	names := make([]string, len(cs))
+	for i, c := range cs {
+		names[i] = c.Target()
+	}
+	return strings.Join(names, "\x00")
 }
 
 // oursOf lists the clients whose listing shows this pool's marker on slot.
@@ -276,14 +407,18 @@ func (f *Fleet) claimNew(ctx context.Context, p Pool, newcomers []string, taken 
 			maps.Copy(out, unconfirmed)
 			return out, err
 		}
+		overtaken := map[string][]*haproxy.Client{} // taken by a writer without claims
 		for member, slot := range unconfirmed {
 			if IsFreeButClaimed(slot, listings, p.Placeholder, p.Token) {
 				out[member] = slot
-			} else if err := f.release(ctx, f.reachable(listings), p.Backend, slot); err != nil {
-				return out, err
+			} else {
+				overtaken[slot] = f.reachable(listings)
 			}
 		}
 		clear(unconfirmed)
+		if err := f.releaseMarkers(ctx, p.Backend, overtaken); err != nil {
+			return out, err
+		}
 		var need []string
 		for _, member := range newcomers {
 			if _, ok := out[member]; !ok {
@@ -346,7 +481,7 @@ func IsFreeButClaimed(slot string, listings []Listing, placeholder, token netip.
 		if l.Claims[slot] != token {
 			return false
 		}
-		stripped[i] = Listing{Socket: l.Socket, Servers: l.Servers}
+		stripped[i] = Listing{Socket: l.Socket, Servers: l.Servers, byName: l.byName}
 	}
 	return IsFree(slot, stripped, placeholder)
 }

@@ -75,6 +75,8 @@ func TestMemberHoldingAdoptsOnlyTheAskedAddress(t *testing.T) {
 	p := Pool{Placeholder: placeholder, Members: map[string]PoolMember{
 		"a": {Addr: netip.MustParseAddr("127.0.0.3"), Port: 80},
 		"b": {Addr: netip.MustParseAddr("127.0.0.4"), Port: 80},
+		"c": {Addr: netip.MustParseAddr("127.0.0.5"), Port: 80},
+		"d": {Addr: netip.MustParseAddr("127.0.0.5"), Port: 80},
 	}}
 	row := func(ap string) haproxy.ServerState {
 		a := netip.MustParseAddrPort(ap)
@@ -92,10 +94,13 @@ func TestMemberHoldingAdoptsOnlyTheAskedAddress(t *testing.T) {
 		{"another address on one socket", []haproxy.ServerState{row("127.0.0.3:80"), row("127.0.0.9:80")}, nil, ""},
 		{"only the placeholder", []haproxy.ServerState{row("127.0.0.1:1"), row("127.0.0.1:1")}, nil, ""},
 		{"another port", []haproxy.ServerState{row("127.0.0.3:81")}, nil, ""},
+		{"no socket", nil, nil, ""},
+		{"two members ask for the address: the first by key", []haproxy.ServerState{row("127.0.0.5:80")}, nil, "c"},
+		{"two members ask for the address, the first has a slot", []haproxy.ServerState{row("127.0.0.5:80")}, map[string]bool{"c": true}, "d"},
 	} {
-		got, ok := memberHolding(p, tc.held, tc.has)
+		got, ok := indexMembers(p.Members).holding(tc.held, p.Placeholder, tc.has)
 		if got != tc.want || ok != (tc.want != "") {
-			t.Errorf("%s: memberHolding = %q %v, want %q", tc.name, got, ok, tc.want)
+			t.Errorf("%s: holding = %q %v, want %q", tc.name, got, ok, tc.want)
 		}
 	}
 }

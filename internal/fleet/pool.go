@@ -86,12 +86,7 @@ func (f *Fleet) ApplyPool(ctx context.Context, p Pool) (assigned map[string]stri
 	sort.Strings(removed)
 	// A socket skipped because it hangs may still serve the members that
 	// left; one whose process is gone has lost every runtime change.
-	var hung []string
-	for _, se := range skipped {
-		if !ProcessGone(se.Err) {
-			hung = append(hung, se.Socket)
-		}
-	}
+	hung := hungSockets(skipped)
 
 	adopted, w, err := f.recoverOwn(ctx, p, listings, kept)
 	warnings = append(warnings, w...)
@@ -157,10 +152,11 @@ func (f *Fleet) ApplyPool(ctx context.Context, p Pool) (assigned map[string]stri
 	}
 	if err != nil {
 		// Nothing was written to any slot: give back what was claimed.
+		giveBack := map[string][]*haproxy.Client{}
 		for _, slot := range fresh {
-			err = errors.Join(err, f.release(ctx, f.reachable(listings), p.Backend, slot))
+			giveBack[slot] = f.reachable(listings)
 		}
-		return nil, warnings, err
+		return nil, warnings, errors.Join(err, f.releaseMarkers(ctx, p.Backend, giveBack))
 	}
 	assigned = map[string]string{}
 	owned := map[string]bool{}
@@ -186,13 +182,8 @@ func (f *Fleet) ApplyPool(ctx context.Context, p Pool) (assigned map[string]stri
 		errs = f.applyPoolPaced(ctx, p, assigned, removed, listings, &warnings)
 	}
 	// A removed member's claim is released once its slot is parked.
-	failed := map[string]bool{}
-	for _, e := range errs {
-		var se slotError
-		if errors.As(e, &se) {
-			failed[se.slot] = true
-		}
-	}
+	failed := failedSlots(errs)
+	var released []string
 	for _, slot := range removed {
 		// Nothing is forgotten while it may serve: a member whose slot is
 		// not confirmed parked everywhere stays recorded, with its claim,
@@ -202,8 +193,9 @@ func (f *Fleet) ApplyPool(ctx context.Context, p Pool) (assigned map[string]stri
 			assigned[leaving[slot]] = slot
 			continue
 		}
-		errs = append(errs, f.release(ctx, f.oursOf(listings, slot, p.Token), p.Backend, slot))
+		released = append(released, slot)
 	}
+	errs = append(errs, f.releaseAll(ctx, listings, p.Backend, released, p.Token))
 	if len(hung) > 0 && len(removed) > 0 {
 		warnings = append(warnings, fmt.Sprintf("%s did not answer: members that left (%s) may still be served there, so they stay recorded until an apply parks them on every socket",
 			strings.Join(hung, ", "), strings.Join(removed, ", ")))
@@ -305,13 +297,8 @@ func slotsFrom(f *Fleet, server string, listings []Listing) []SocketView {
 	for i, c := range f.clients {
 		out[i] = SocketView{Socket: c.Target(), Skipped: errors.New("unreachable")}
 		for _, l := range listings {
-			if l.Socket != c.Target() {
-				continue
-			}
-			for _, s := range l.Servers {
-				if s.Name == server {
-					out[i] = SocketView{Socket: c.Target(), Current: s}
-				}
+			if s, ok := l.Server(server); ok && l.Socket == c.Target() {
+				out[i] = SocketView{Socket: c.Target(), Current: s}
 			}
 		}
 	}
@@ -322,10 +309,8 @@ func slotsFrom(f *Fleet, server string, listings []Listing) []SocketView {
 func parkedOrigins(slot string, listings []Listing, placeholder netip.AddrPort) map[string]Origin {
 	out := map[string]Origin{}
 	for _, l := range listings {
-		for _, s := range l.Servers {
-			if s.Name == slot {
-				out[l.Socket] = Origin{Addr: placeholder.Addr().String(), Port: int(placeholder.Port()), Weight: s.InitialWeight}
-			}
+		if s, ok := l.Server(slot); ok {
+			out[l.Socket] = Origin{Addr: placeholder.Addr().String(), Port: int(placeholder.Port()), Weight: s.InitialWeight}
 		}
 	}
 	return out
@@ -333,9 +318,13 @@ func parkedOrigins(slot string, listings []Listing, placeholder netip.AddrPort) 
 
 // foreignSlots reports slots of the prefix that serve but are not this pool's.
 func foreignSlots(p Pool, listings []Listing, owned map[string]bool, removed []string) []string {
+	leaving := make(map[string]bool, len(removed))
+	for _, slot := range removed {
+		leaving[slot] = true
+	}
 	var out []string
 	for slot := range slotNames(p.Prefix, listings) {
-		if owned[slot] || slices.Contains(removed, slot) || IsFree(slot, listings, netip.AddrPort{}) {
+		if owned[slot] || leaving[slot] || IsFree(slot, listings, netip.AddrPort{}) {
 			continue
 		}
 		out = append(out, fmt.Sprintf("%s/%s is held by someone else (in service, or claimed by another pool, but not assigned to this pool); it is left alone and never assigned", p.Backend, slot))
@@ -382,13 +371,8 @@ func (f *Fleet) ReadPool(ctx context.Context, p Pool, prior map[string]Values) (
 	for member, slot := range p.Assigned {
 		var obs []Observation
 		for _, l := range listings {
-			o := Observation{Socket: l.Socket}
-			for _, s := range l.Servers {
-				if s.Name == slot {
-					o.Server, o.Found = s, true
-				}
-			}
-			obs = append(obs, o)
+			s, found := l.Server(slot)
+			obs = append(obs, Observation{Socket: l.Socket, Server: s, Found: found})
 		}
 		var p *Values
 		if v, ok := prior[member]; ok {
@@ -407,17 +391,23 @@ func (f *Fleet) ReadPool(ctx context.Context, p Pool, prior map[string]Values) (
 }
 
 // DeletePool parks every assigned slot this pool still holds and releases
-// its claims. A slot another pool has claimed (after a reload dropped this
-// pool's marker) is left alone with a warning.
+// its claims, in the same batched phases as an apply (one batch per socket
+// and phase, not a few connections per slot: parking slot after slot read
+// the whole backend again for each, which made a destroy quadratic in
+// slots). A slot another pool has claimed (after a reload dropped this
+// pool's marker) is left alone with a warning. A socket that did not answer
+// may still serve the members, so the pool is then not forgotten: the error
+// keeps it in the state, and its claims stay until a destroy reaches every
+// socket.
 func (f *Fleet) DeletePool(ctx context.Context, p Pool) ([]string, error) {
 	lock := poolLock(p.Backend, p.Prefix)
 	lock.Lock()
 	defer lock.Unlock()
-	listings, warnings, err := f.List(ctx, p.Backend, p.Prefix)
+	listings, skipped, warnings, err := f.listSkipping(ctx, p.Backend, p.Prefix, time.Now(), true)
 	if err != nil {
 		return warnings, err
 	}
-	var errs []error
+	var park []string
 	for _, slot := range slices.Sorted(maps.Values(p.Assigned)) {
 		if why := f.writers.handedOver(p.Backend, slot, p.Writer); why != "" {
 			warnings = append(warnings, why) // its marker is the replacement's too
@@ -427,16 +417,51 @@ func (f *Fleet) DeletePool(ctx context.Context, p Pool) ([]string, error) {
 			warnings = append(warnings, fmt.Sprintf("%s/%s is claimed by another pool (%s); it was left alone", p.Backend, slot, strings.Join(cs.foreign, ", ")))
 			continue
 		}
-		w, err := f.Park(ctx, p.Backend, slot, parkedOrigins(slot, listings, p.Placeholder), Owner{Claimed: true}, p.Grace)
-		warnings = append(warnings, w...)
-		if err == nil {
-			err = f.release(ctx, f.oursOf(listings, slot, p.Token), p.Backend, slot)
+		if _, ok := listings[0].Server(slot); !ok { // List checked that every socket agrees
+			warnings = append(warnings, fmt.Sprintf("%s/%s no longer exists; nothing to park", p.Backend, slot))
+			continue
 		}
-		if err != nil {
-			errs = append(errs, err)
+		park = append(park, slot)
+	}
+	var errs []error
+	if p.Grace.DrainTimeout == 0 {
+		errs = f.applyPoolBatched(ctx, p, nil, park, listings)
+	} else {
+		errs = f.applyPoolPaced(ctx, p, nil, park, listings, &warnings)
+	}
+	if hung := hungSockets(skipped); len(hung) > 0 {
+		return warnings, errors.Join(append(errs, fmt.Errorf("%s did not answer: the pool's slots may still be served there, so the pool stays in the state until a destroy parks them on every socket",
+			strings.Join(hung, ", ")))...)
+	}
+	failed := failedSlots(errs)
+	released := slices.DeleteFunc(park, func(slot string) bool { return failed[slot] })
+	return warnings, errors.Join(append(errs, f.releaseAll(ctx, listings, p.Backend, released, p.Token))...)
+}
+
+// hungSockets names the skipped sockets that may still serve: skipped
+// because they did not answer, not because their process is gone (which
+// lost every runtime change).
+func hungSockets(skipped Errors) []string {
+	var out []string
+	for _, se := range skipped {
+		if !ProcessGone(se.Err) {
+			out = append(out, se.Socket)
 		}
 	}
-	return warnings, errors.Join(errs...)
+	return out
+}
+
+// failedSlots lists the slots that errs (from the batched or paced apply)
+// concern.
+func failedSlots(errs []error) map[string]bool {
+	out := map[string]bool{}
+	for _, e := range errs {
+		var se slotError
+		if errors.As(e, &se) {
+			out[se.slot] = true
+		}
+	}
+	return out
 }
 
 // ServingSlots lists the slots of the prefix not in maint on the first

@@ -32,13 +32,15 @@ func (f *Fleet) recoverOwn(ctx context.Context, p Pool, listings []Listing, kept
 	}
 	adopted = map[string]string{}
 	var released []string
+	giveBack := map[string][]*haproxy.Client{}
+	byAddr := indexMembers(p.Members)
 	for _, slot := range slices.Sorted(maps.Keys(slotNames(p.Prefix, listings))) {
 		ours := f.oursOf(listings, slot, p.Token)
 		if assigned[slot] || len(ours) == 0 {
 			continue
 		}
 		held := heldOn(slot, listings)
-		if member, ok := memberHolding(p, held, has); ok && len(f.claimStateOf(listings, slot, p.Token).foreign) == 0 {
+		if member, ok := byAddr.holding(held, p.Placeholder, has); ok && len(f.claimStateOf(listings, slot, p.Token).foreign) == 0 {
 			adopted[member], has[member] = slot, true
 			continue
 		}
@@ -57,10 +59,11 @@ func (f *Fleet) recoverOwn(ctx context.Context, p Pool, listings []Listing, kept
 			warnings = append(warnings, fmt.Sprintf("slot %s/%s carries this pool's claim from an earlier run that did not finish, but serves an address no member asks for; the claim was released and the slot left alone",
 				p.Backend, slot))
 		}
-		if err := f.release(ctx, ours, p.Backend, slot); err != nil {
-			return nil, warnings, err
-		}
+		giveBack[slot] = ours
 		released = append(released, slot)
+	}
+	if err := f.releaseMarkers(ctx, p.Backend, giveBack); err != nil {
+		return nil, warnings, err
 	}
 	if len(adopted) > 0 {
 		warnings = append(warnings, fmt.Sprintf("an earlier run of this pool did not finish: %d slots it had written already serve members of this configuration and are kept for them (%s)",
@@ -77,39 +80,48 @@ func (f *Fleet) recoverOwn(ctx context.Context, p Pool, listings []Listing, kept
 func heldOn(slot string, listings []Listing) []haproxy.ServerState {
 	var out []haproxy.ServerState
 	for _, l := range listings {
-		for _, s := range l.Servers {
-			if s.Name == slot {
-				out = append(out, s)
-			}
+		if s, ok := l.Server(slot); ok {
+			out = append(out, s)
 		}
 	}
 	return out
 }
 
-// memberHolding finds the member without a slot (not in has) whose
-// configured address and port the slot holds, on every socket where it is
-// not still on the placeholder.
-func memberHolding(p Pool, held []haproxy.ServerState, has map[string]bool) (string, bool) {
-	if len(held) == 0 {
+// memberIndex lists a pool's member keys by configured address:port, each
+// list sorted: looking a slot's address up in it keeps recovering thousands
+// of slots linear, where trying every member for every slot was not.
+type memberIndex map[netip.AddrPort][]string
+
+func indexMembers(members map[string]PoolMember) memberIndex {
+	ix := memberIndex{}
+	for _, key := range slices.Sorted(maps.Keys(members)) {
+		m := members[key]
+		want := netip.AddrPortFrom(m.Addr, uint16(m.Port))
+		ix[want] = append(ix[want], key)
+	}
+	return ix
+}
+
+// holding finds the member without a slot (not in has) whose configured
+// address and port the slot holds, on every socket where it is not still on
+// the placeholder (a run killed before it wrote that socket); the first by
+// key when several members ask for the same address.
+func (ix memberIndex) holding(held []haproxy.ServerState, placeholder netip.AddrPort, has map[string]bool) (string, bool) {
+	var on netip.AddrPort
+	for _, s := range held {
+		switch ap := netip.AddrPortFrom(s.Addr, uint16(s.Port)); {
+		case ap == placeholder:
+		case on.IsValid() && ap != on:
+			return "", false // two addresses: no member holds it alone
+		default:
+			on = ap
+		}
+	}
+	if !on.IsValid() {
 		return "", false
 	}
-	for _, key := range slices.Sorted(maps.Keys(p.Members)) {
-		m := p.Members[key]
-		if has[key] {
-			continue
-		}
-		want := netip.AddrPortFrom(m.Addr, uint16(m.Port))
-		mine, rest := 0, 0
-		for _, s := range held {
-			switch netip.AddrPortFrom(s.Addr, uint16(s.Port)) {
-			case want:
-				mine++
-			case p.Placeholder: // the run was killed before it wrote this socket
-			default:
-				rest++
-			}
-		}
-		if mine > 0 && rest == 0 {
+	for _, key := range ix[on] {
+		if !has[key] {
 			return key, true
 		}
 	}

@@ -1,0 +1,162 @@
+package fleet_test
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleet"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
+)
+
+// bigPool is a pool of n members on 127.0.0.x, one port each, all ready.
+func bigPool(n int) fleet.Pool {
+	p := fleet.Pool{Backend: "app", Prefix: "websrv", Placeholder: fleet.DefaultPlaceholder, Token: fleet.NewClaimToken(), Members: map[string]fleet.PoolMember{}}
+	for i := 1; i <= n; i++ {
+		p.Members[fmt.Sprintf("m%03d", i)] = fleet.PoolMember{Addr: netip.MustParseAddr("127.0.0.2"), Port: 20000 + i, State: haproxy.StateReady}
+	}
+	return p
+}
+
+// markers counts the claim markers an instance shows for the backend.
+func markers(t *testing.T, inst *haproxytest.Instance) int {
+	t.Helper()
+	return strings.Count(inst.Admin(t, "show servers state app"), ".claim ")
+}
+
+// expectParked checks that every slot of assigned sits in maint on the
+// placeholder with its configured weight, on every instance, unclaimed.
+func expectParked(t *testing.T, assigned map[string]string, insts ...*haproxytest.Instance) {
+	t.Helper()
+	for _, inst := range insts {
+		for member, slot := range assigned {
+			if s := inst.State(t, "app", slot); s.Admin&1 == 0 || s.Addr != "127.0.0.1" || s.Port != "1" || s.Wt != 1 {
+				t.Errorf("%s: %s of %s not parked: %+v", inst.AdminSock, slot, member, s)
+			}
+		}
+		if n := markers(t, inst); n != 0 {
+			t.Errorf("%s: %d claim markers left", inst.AdminSock, n)
+		}
+	}
+}
+
+// A destroy parks a pool's slots in batches: its connections do not grow
+// with the slots. Parking slot after slot read the whole backend again for
+// each, which made a destroy of 5000 members on 20 instances take minutes
+// per thousand slots.
+func TestDeletePoolParksInBatches(t *testing.T) {
+	const n = 60
+	a := haproxytest.Start(t, haproxytest.Options{Slots: n})
+	b := haproxytest.Start(t, haproxytest.Options{Slots: n})
+	ctx := context.Background()
+	p := bigPool(n)
+	assigned, _, err := newFleet(t, a.UnixTarget(), b.TCPTarget()).ApplyPool(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(assigned) != n || markers(t, a) != n || markers(t, b) != n {
+		t.Fatalf("setup: %d assigned, markers %d and %d", len(assigned), markers(t, a), markers(t, b))
+	}
+	p.Assigned = assigned
+
+	f := newFleet(t, a.UnixTarget(), b.TCPTarget())
+	warnings, err := f.DeletePool(ctx, p)
+	if err != nil || len(warnings) > 0 {
+		t.Fatalf("delete: warnings %v, err %v", warnings, err)
+	}
+	expectParked(t, assigned, a, b)
+	// A read, the phases (maint, address, its confirming read, the
+	// confirmation of every value) and the release: a handful per socket.
+	if trips := f.RoundTrips(); trips > 2*8 {
+		t.Errorf("%d connections to park %d slots on 2 sockets: not batched", trips, n)
+	}
+}
+
+// A destroy while an instance hangs parks what it can reach but keeps the
+// pool (an error) and its claims: the hung instance may still serve the
+// members. The next destroy, once it answers, finishes.
+func TestDeletePoolKeepsThePoolWhileAnInstanceHangs(t *testing.T) {
+	a, b := haproxytest.Start(t), haproxytest.Start(t)
+	ctx := context.Background()
+	p := bigPool(3)
+	assigned, _, err := newFleet(t, a.UnixTarget(), b.UnixTarget()).ApplyPool(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Assigned = assigned
+	f, err := fleet.New([]string{a.UnixTarget(), b.UnixTarget()}, 500*time.Millisecond, nil, fleet.SkipUnreachable())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	b.Pause(t)
+	_, err = f.DeletePool(ctx, p)
+	if err == nil || !strings.Contains(err.Error(), "did not answer") || !strings.Contains(err.Error(), "stays in the state") {
+		t.Fatalf("delete with a hung instance: err = %v", err)
+	}
+	b.Resume()
+	for _, slot := range assigned {
+		if s := a.State(t, "app", slot); s.Admin&1 == 0 || s.Addr != "127.0.0.1" {
+			t.Errorf("the answering instance did not park %s: %+v", slot, s)
+		}
+		if s := b.State(t, "app", slot); s.Admin&1 != 0 || s.Addr != "127.0.0.2" {
+			t.Errorf("the hung instance changed %s: %+v", slot, s)
+		}
+	}
+	if markers(t, a) != 3 || markers(t, b) != 3 {
+		t.Fatalf("claims released while the pool stays: %d and %d markers", markers(t, a), markers(t, b))
+	}
+
+	if _, err := f.DeletePool(ctx, p); err != nil {
+		t.Fatalf("delete once every instance answers: %v", err)
+	}
+	expectParked(t, assigned, a, b)
+}
+
+// After a reload dropped every claim marker of an instance (and reset its
+// slots), the next apply claims the same slots again and restores them, in
+// batches: one connection per slot and socket would make a reload of a
+// large pool's instance cost thousands.
+func TestPoolReclaimsAfterAReloadInBatches(t *testing.T) {
+	const n = 40
+	a := haproxytest.Start(t, haproxytest.Options{Slots: n})
+	b := haproxytest.Start(t, haproxytest.Options{Slots: n, MasterWorker: true})
+	ctx := context.Background()
+	p := bigPool(n)
+	assigned, _, err := newFleet(t, a.UnixTarget(), b.UnixTarget()).ApplyPool(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Assigned = assigned
+
+	b.Reload(t)
+	if markers(t, b) != 0 {
+		t.Fatalf("setup: the reload kept %d markers", markers(t, b))
+	}
+	f := newFleet(t, a.UnixTarget(), b.UnixTarget())
+	again, warnings, err := f.ApplyPool(ctx, p)
+	if err != nil || len(warnings) > 0 {
+		t.Fatalf("apply after the reload: warnings %v, err %v", warnings, err)
+	}
+	for member, slot := range assigned {
+		if again[member] != slot {
+			t.Errorf("%s moved from %s to %s", member, slot, again[member])
+		}
+		want := fmt.Sprint(p.Members[member].Port)
+		for _, inst := range []*haproxytest.Instance{a, b} {
+			if s := inst.State(t, "app", slot); s.Addr != "127.0.0.2" || s.Port != want || s.Admin&1 != 0 {
+				t.Errorf("%s: %s of %s: %+v", inst.AdminSock, slot, member, s)
+			}
+		}
+	}
+	if markers(t, b) != n {
+		t.Errorf("%d of %d markers claimed again", markers(t, b), n)
+	}
+	if trips := f.RoundTrips(); trips > 2*10 {
+		t.Errorf("%d connections to claim %d slots again on one socket and restore them: not batched", trips, n)
+	}
+}
