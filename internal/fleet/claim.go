@@ -133,9 +133,7 @@ func (f *Fleet) claim(ctx context.Context, clients []*haproxy.Client, backend st
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				opCtx, cancel := f.op(ctx)
-				defer cancel()
-				outs[i].each, outs[i].err = c.RunEach(opCtx, batch...)
+				outs[i].each, outs[i].err = c.RunEach(ctx, batch...) // each connection bounded by the client
 				f.reads.wrote(readKey{c.Target(), backend}, nil)
 			}()
 		}
@@ -229,9 +227,7 @@ func (f *Fleet) releaseMarkers(ctx context.Context, backend string, on map[strin
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			opCtx, cancel := f.op(ctx)
-			each, err := c.RunEach(opCtx, w.cmds...)
-			cancel()
+			each, err := c.RunEach(ctx, w.cmds...) // each connection bounded by the client
 			f.reads.wrote(readKey{c.Target(), backend}, nil)
 			mu.Lock()
 			defer mu.Unlock()

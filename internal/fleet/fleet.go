@@ -118,7 +118,7 @@ func FromTransports(transports []haproxy.Transport, timeout time.Duration, obser
 	for i, name := range haproxy.ShortNames(targets) {
 		f.names[targets[i]] = name
 		f.clients = append(f.clients, haproxy.New(transports[i],
-			haproxy.WithObserver(observe), haproxy.WithMaxConns(f.maxConns), haproxy.WithName(name)))
+			haproxy.WithObserver(observe), haproxy.WithMaxConns(f.maxConns), haproxy.WithName(name), haproxy.WithConnTimeout(timeout)))
 	}
 	return f, nil
 }
@@ -170,7 +170,9 @@ func each[T any](ctx context.Context, f *Fleet, fn func(ctx context.Context, c *
 	return out
 }
 
-// op bounds one socket operation by the configured timeout.
+// op bounds one socket operation by the configured timeout. A batch that
+// may span several connections (a pool's phases, its claims) is not bounded
+// as a whole: each of its connections is, by the client (WithConnTimeout).
 func (f *Fleet) op(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, f.timeout)
 }

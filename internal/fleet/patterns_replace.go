@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
 )
@@ -70,10 +69,8 @@ func (f *Fleet) ReplacePatterns(ctx context.Context, p haproxy.PatternRef, entri
 			cmds[j], _ = haproxy.AddToVersion(p, versions[i], e) // validated above
 			bytes[i] += len(cmds[j].String()) + 1
 		}
-		// Each connection carries at most MaxLineLength bytes; give each
-		// one the operation timeout.
-		ctx, cancel := context.WithTimeout(ctx, f.timeout*time.Duration(1+bytes[i]/haproxy.MaxLineLength))
-		defer cancel()
+		// Each connection carries at most MaxLineLength bytes and has the
+		// operation timeout of its own (WithConnTimeout).
 		_, err := c.Run(ctx, cmds...)
 		return struct{}{}, err
 	})

@@ -100,9 +100,7 @@ func (f *Fleet) applyChanges(ctx context.Context, c *haproxy.Client, backend str
 		if len(cmds) == 0 {
 			return
 		}
-		opCtx, cancel := f.op(ctx)
-		each, err := c.RunEach(opCtx, cmds...)
-		cancel()
+		each, err := c.RunEach(ctx, cmds...) // each connection bounded by the client
 		f.reads.wrote(readKey{c.Target(), backend}, nil)
 		for i, slot := range owners {
 			switch {

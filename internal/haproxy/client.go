@@ -43,6 +43,7 @@ type Client struct {
 	observe    Observer
 	roundTrips atomic.Uint64
 	name       string
+	perConn    time.Duration
 }
 
 // Option configures a Client.
@@ -61,6 +62,13 @@ func WithMaxConns(n int) Option {
 // WithName sets the name errors call the target by (default: the target as
 // written); see ShortNames.
 func WithName(name string) Option { return func(c *Client) { c.name = name } }
+
+// WithConnTimeout bounds each connection (waiting for a permit, dial, write
+// and read) on its own, whatever the caller's context allows. A long batch
+// is split into several connections (see chunkLines); bounding the batch as
+// a whole made its time limit shrink per command as batches grew, and
+// HAProxy's cost per `add server` grows with the backend.
+func WithConnTimeout(d time.Duration) Option { return func(c *Client) { c.perConn = d } }
 
 // WithObserver sets a hook that sees every command and reply.
 func WithObserver(o Observer) Option { return func(c *Client) { c.observe = o } }
@@ -125,7 +133,7 @@ func (c *Client) run(ctx context.Context, cmds []Command) (bodies []string, each
 		lines[i] = cmd.line
 	}
 	for _, chunk := range chunkLines(lines, MaxLineLength) {
-		got, err := c.roundTrip(ctx, chunk)
+		got, err := c.boundedRoundTrip(ctx, chunk)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -164,6 +172,16 @@ func chunkLines(lines []string, limit int) [][]string {
 // roundTrip writes `prompt`, the lines and `quit` in a single write (HAProxy
 // closes a non-interactive connection as soon as its input is empty, so
 // lines must never trickle in), reads to EOF and splits the replies.
+// boundedRoundTrip is roundTrip within WithConnTimeout's bound.
+func (c *Client) boundedRoundTrip(ctx context.Context, lines []string) ([]string, error) {
+	if c.perConn > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.perConn)
+		defer cancel()
+	}
+	return c.roundTrip(ctx, lines)
+}
+
 func (c *Client) roundTrip(ctx context.Context, lines []string) ([]string, error) {
 	start := time.Now()
 	sent := strings.Join(lines, "; ")

@@ -1,0 +1,70 @@
+package haproxy
+
+import (
+	"context"
+	"errors"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
+)
+
+// slowDial makes every connection to a real HAProxy take delay to open.
+type slowDial struct {
+	Transport
+	delay time.Duration
+}
+
+func (s slowDial) Dial(ctx context.Context) (net.Conn, error) {
+	select {
+	case <-time.After(s.delay):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return s.Transport.Dial(ctx)
+}
+
+// WithConnTimeout bounds each connection of a batch on its own: a batch of
+// several connections may take longer than the bound in all, as long as
+// each connection answers within it; a connection that does not answer
+// still fails within the bound, whatever the caller's context allows.
+func TestConnTimeoutBoundsEachConnection(t *testing.T) {
+	inst := haproxytest.Start(t)
+	real, err := ParseTarget(inst.UnixTarget())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const bound, delay = 400 * time.Millisecond, 150 * time.Millisecond
+	c := New(slowDial{real, delay}, WithConnTimeout(bound))
+	var cmds []Command
+	for size := 0; size < 4*MaxLineLength; { // more than four connections
+		cmd, err := SetServerWeight("app", "websrv1", 1+len(cmds)%100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmds, size = append(cmds, cmd), size+len(cmd.String())+1
+	}
+	start := time.Now()
+	each, err := c.RunEach(context.Background(), cmds...)
+	if err != nil || errors.Join(each...) != nil {
+		t.Fatalf("a batch of connections each within the bound: %v %v", err, errors.Join(each...))
+	}
+	if trips, took := c.RoundTrips(), time.Since(start); trips < 4 || took < bound {
+		t.Fatalf("%d connections in %s: the batch did not outlast one bound, so it proved nothing", trips, took)
+	}
+
+	block := make(chan struct{})
+	t.Cleanup(func() { close(block) })
+	hung := New(fakeSocket(t, func(net.Conn) { <-block }), WithConnTimeout(bound))
+	done := make(chan error, 1)
+	go func() { _, err := hung.ServersState(context.Background(), "app"); done <- err }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrTimeout) {
+			t.Fatalf("hung socket: err = %v, want ErrTimeout", err)
+		}
+	case <-time.After(10 * bound):
+		t.Fatal("a hung socket was not bounded by WithConnTimeout")
+	}
+}
