@@ -442,7 +442,7 @@ func TestBenchPool(t *testing.T) {
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nPool socket work (no Terraform), %d members on %d sockets:\n\n| phase | time | connections | reply bytes |\n|---|---|---|---|\n", n, k)
+	fmt.Fprintf(&b, "\nPool socket work (no Terraform, HAProxy %s), %d members on %d sockets:\n\n| phase | time | connections | reply bytes |\n|---|---|---|---|\n", haproxytest.Version(t), n, k)
 	for _, ph := range phases {
 		fmt.Fprintf(&b, "| %s | %s | %d | %d |\n", ph.name, secs(ph.took), ph.trips, ph.received)
 	}

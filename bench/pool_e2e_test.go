@@ -18,7 +18,7 @@ import (
 )
 
 // e2e is one configuration's Terraform runs, timed.
-type e2e struct{ apply, plan, planNR, change time.Duration }
+type e2e struct{ apply, plan, planNR, change, destroy time.Duration }
 
 // changeWork is the socket work of a one-member change (apply
 // -refresh=false, so that only the change's own pre-flight, writes and
@@ -37,7 +37,8 @@ type poolRow struct {
 // against terraform_data holding the same members map (the floor) and the
 // same provider with its socket work stubbed out, for BENCH_POOL_E2E
 // members (default 1000,5000) on BENCH_POOL_E2E_K instances (default 3,20):
-// create, plan, plan -refresh=false and a change of one member's port. One
+// create, plan, plan -refresh=false, a change of one member's port and the
+// destroy. One
 // round each: at these sizes a round takes minutes.
 func TestBenchPoolEndToEnd(t *testing.T) {
 	haproxytest.Binary(t)
@@ -50,7 +51,8 @@ func TestBenchPoolEndToEnd(t *testing.T) {
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n## Pool end to end (HAProxy %s, measured %s, one round each)\n\n", haproxytest.Version(t), time.Now().UTC().Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(&b, "\n## Pool end to end (HAProxy %s, %s, measured %s, one round each)\n\n", haproxytest.Version(t), version("terraform", "version"),
+		time.Now().UTC().Format("2006-01-02 15:04 MST"))
 	b.WriteString("| members × instances | run | floor | stub | pool | pool ÷ floor | pool ÷ stub |\n|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		for _, c := range []struct {
@@ -61,6 +63,7 @@ func TestBenchPoolEndToEnd(t *testing.T) {
 			{"plan", r.floor.plan, r.stub.plan, r.real.plan},
 			{"plan -refresh=false", r.floor.planNR, r.stub.planNR, r.real.planNR},
 			{"change one member's port", r.floor.change, r.stub.change, r.real.change},
+			{"destroy", r.floor.destroy, r.stub.destroy, r.real.destroy},
 		} {
 			fmt.Fprintf(&b, "| %d × %d | %s | %s | %s | %s | %.2f | %.2f |\n", r.n, r.k, c.name, secs(c.floor), secs(c.stub), secs(c.real),
 				ratio(c.real, c.floor), ratio(c.real, c.stub))
@@ -127,9 +130,10 @@ func measurePool(t *testing.T, work, stubRC string, n, k int) poolRow {
 		return e
 	}
 	r.floor = run(dir("floor"), nil, floorCfg)
+	r.floor.destroy = tf(t, dir("floor"), nil, "destroy", "-auto-approve", "-input=false")
 	stubEnv := []string{"TF_CLI_CONFIG_FILE=" + stubRC}
 	r.stub = run(dir("stub"), stubEnv, func(c int) string { return poolConfig(stubSockets, n, c) })
-	tf(t, dir("stub"), stubEnv, "destroy", "-auto-approve", "-input=false")
+	r.stub.destroy = tf(t, dir("stub"), stubEnv, "destroy", "-auto-approve", "-input=false")
 
 	real := dir("real")
 	r.real = run(real, nil, func(c int) string { return poolConfig(sockets, n, c) })
@@ -141,7 +145,8 @@ func measurePool(t *testing.T, work, stubRC string, n, k int) poolRow {
 	writeFile(t, filepath.Join(real, "main.tf"), poolConfig(sockets, n, 0))
 	r.work = loggedChange(t, real)
 	checkPool(t, insts, n, n/2, 20000+n/2)
-	tf(t, real, nil, "destroy", "-auto-approve", "-input=false")
+	r.real.destroy = tf(t, real, nil, "destroy", "-auto-approve", "-input=false")
+	checkParked(t, insts, n)
 	return r
 }
 
@@ -155,6 +160,18 @@ func checkPool(t *testing.T, insts []*haproxytest.Instance, n, changed, port int
 		}
 		if s := inst.State(t, "app", fmt.Sprintf("websrv%d", changed)); s.Port != strconv.Itoa(port) {
 			t.Fatalf("%s websrv%d: %+v, want port %d", inst.AdminSock, changed, s, port)
+		}
+	}
+}
+
+// checkParked proves the destroy reached every instance: the first and the
+// last slot are back in maint on the placeholder.
+func checkParked(t *testing.T, insts []*haproxytest.Instance, n int) {
+	for _, inst := range insts {
+		for _, i := range []int{1, n} {
+			if s := inst.State(t, "app", fmt.Sprintf("websrv%d", i)); s.Admin&1 == 0 || s.Addr != "127.0.0.1" || s.Port != "1" {
+				t.Fatalf("%s websrv%d not parked after destroy: %+v", inst.AdminSock, i, s)
+			}
 		}
 	}
 }

@@ -7,6 +7,7 @@
 # every size. Then the pool end to end (BENCH_POOL_E2E members on
 # BENCH_POOL_E2E_K instances, default 1000,5000 / 3,20) and a whole-map
 # replacement (BENCH_MAP entries on BENCH_MAP_K instances, default 10000 / 3).
+# BENCH_ONLY=<regexp> runs only the tests it matches (TestBenchPool, …).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v socat >/dev/null 2>&1; then
@@ -17,6 +18,11 @@ if ! command -v socat >/dev/null 2>&1; then
   fi
 fi
 export CHECKPOINT_DISABLE=1
+# Under the Terraform operators run (1.16.4, as `make test`); TERRAFORM=<path>
+# measures another.
+tf=${TERRAFORM:-$(bash scripts/terraform-bin.sh)}
+export PATH="$(dirname "$tf"):$PATH"
+echo "==> $("$tf" version 2>/dev/null | sed -n 1p) ($tf)"
 cd bench
-go test -tags bench -count=1 -timeout 120m -run '^TestBench(Pool|PoolEndToEnd|Remote|Maps)?$' -v . 2>&1 | grep -v '^=== RUN' 
+go test -tags bench -count=1 -timeout 120m -run "${BENCH_ONLY:-^TestBench(Pool|PoolEndToEnd|Remote|Maps)?\$}" -v . 2>&1 | grep -v '^=== RUN' 
 echo "==> results written to ${BENCH_OUT:-bench/results.md}"

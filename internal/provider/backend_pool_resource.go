@@ -405,7 +405,11 @@ func slotsValue(assigned map[string]string) types.Map {
 
 func (r *backendPoolResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	state, ok := loadState[backendPoolModel](ctx, req.State, r.fleet, &resp.Diagnostics)
-	if !ok || benchStub {
+	if !ok {
+		return
+	}
+	if benchStub { // as the real Read: Terraform refuses a Read without identity
+		setIdentity(ctx, resp.Identity, identitySlotPrefix, state.Backend, state.SlotPrefix, &resp.Diagnostics)
 		return
 	}
 	if state.Mode.IsNull() { // recorded before modes existed
