@@ -138,3 +138,74 @@ func label(img *image.RGBA, x, y int, s string, c color.RGBA) {
 	d := font.Drawer{Dst: img, Src: image.NewUniform(c), Face: basicfont.Face7x13, Dot: fixed.P(x, y)}
 	d.DrawString(s)
 }
+
+// plotPool draws the pool end to end: one panel per members × instances,
+// one group of bars per Terraform run (floor, stub, pool), in seconds on the
+// panel's own scale, so what each run costs above its floor shows at once.
+func plotPool(path string, rows []poolRow) error {
+	runs := []struct {
+		name string
+		get  func(e2e) time.Duration
+	}{
+		{"create", func(e e2e) time.Duration { return e.apply }},
+		{"plan", func(e e2e) time.Duration { return e.plan }},
+		{"plan -r=f", func(e e2e) time.Duration { return e.planNR }},
+		{"change 1", func(e e2e) time.Duration { return e.change }},
+		{"destroy", func(e e2e) time.Duration { return e.destroy }},
+	}
+	kinds := []struct {
+		name string
+		c    color.RGBA
+		get  func(poolRow) e2e
+	}{
+		{"floor (terraform_data)", color.RGBA{120, 120, 120, 255}, func(r poolRow) e2e { return r.floor }},
+		{"stub (no sockets)", color.RGBA{40, 90, 200, 255}, func(r poolRow) e2e { return r.stub }},
+		{"pool", color.RGBA{210, 40, 40, 255}, func(r poolRow) e2e { return r.real }},
+	}
+	const pw, ph, margin = 400, 300, 50
+	img := image.NewRGBA(image.Rect(0, 0, pw*max(len(rows), 1), ph+60))
+	fill(img, img.Bounds(), color.RGBA{255, 255, 255, 255})
+	black := color.RGBA{0, 0, 0, 255}
+	for pi, r := range rows {
+		x0, y0 := pi*pw+margin, ph-20
+		w, h := pw-margin-20, ph-60
+		maxY := 0.0
+		for _, run := range runs {
+			for _, k := range kinds {
+				maxY = math.Max(maxY, run.get(k.get(r)).Seconds())
+			}
+		}
+		maxY = math.Max(maxY*1.1, 0.01)
+		py := func(s float64) int { return y0 - int(float64(h)*s/maxY) }
+		line(img, x0, y0, x0+w, y0, black)
+		line(img, x0, y0, x0, y0-h, black)
+		label(img, x0+w/2-70, 25, fmt.Sprintf("%d members x %d instances", r.n, r.k), black)
+		for i := 0; i <= 4; i++ {
+			s := maxY * float64(i) / 4
+			line(img, x0-4, py(s), x0, py(s), black)
+			label(img, x0-46, py(s)+4, fmt.Sprintf("%5.1f", s), black)
+		}
+		group := w / len(runs)
+		bar := (group - 10) / len(kinds)
+		for gi, run := range runs {
+			gx := x0 + gi*group + 5
+			for ki, k := range kinds {
+				x := gx + ki*bar
+				fill(img, image.Rect(x, py(run.get(k.get(r)).Seconds()), x+bar-1, y0), k.c)
+			}
+			label(img, gx, y0+17, run.name, black)
+		}
+	}
+	label(img, 8, 12, "seconds per terraform run", black)
+	for i, k := range kinds {
+		x := 10 + i*180
+		fill(img, image.Rect(x, ph+35, x+14, ph+45), k.c)
+		label(img, x+20, ph+45, k.name, black)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return png.Encode(f, img)
+}

@@ -76,8 +76,14 @@ func TestBenchPoolEndToEnd(t *testing.T) {
 			secs(r.tracePlan), secs(r.tracePlanNR), r.work.trips, r.work.commands, r.work.sent, r.work.received)
 	}
 	fmt.Print(b.String())
-	if os.Getenv("BENCH_OUT") == "" {
-		appendFile(t, "results.md", b.String())
+	plot := "results-pool.png"
+	if out := os.Getenv("BENCH_OUT"); out != "" {
+		plot = strings.TrimSuffix(out, ".md") + "-pool.png"
+	} else {
+		appendFile(t, "results.md", b.String()+"\n![seconds per terraform run, pool against its floor](results-pool.png)\n")
+	}
+	if err := plotPool(plot, rows); err != nil {
+		t.Fatal(err)
 	}
 }
 
