@@ -29,7 +29,12 @@ type slotChange struct {
 //  3. weight changes, for slots whose address showed,
 //  4. state changes that add traffic, for slots whose weight was accepted,
 //
-// then reads until every slot shows what it must. A failed command stops
+// then reads until every slot shows what it must: every slot written since
+// a read last showed it whole (a read is the only proof of an address; the
+// other values are checked too). A slot nothing was sent to held what it
+// must in the listing, and one whose address read already showed it all
+// needs no second read: a one-member change of a large pool reads the
+// backend twice per socket, not three times. A failed command stops
 // only its own slot: HAProxy runs the rest of a batch, so each command's
 // reply is checked before the next phase includes that slot. It is used when
 // no drain wait or health wait is asked for (those need per-server pacing).
@@ -85,6 +90,13 @@ func poolChanges(p Pool, assigned map[string]string, removed []string, l Listing
 
 func (f *Fleet) applyChanges(ctx context.Context, c *haproxy.Client, backend string, changes []slotChange) []error {
 	failed := map[string]error{}
+	// seen is each slot's row as last read (the listing's, then the address
+	// confirmation's); dirty marks the slots written to since.
+	seen := map[string]haproxy.ServerState{}
+	for _, ch := range changes {
+		seen[ch.slot] = ch.cur
+	}
+	dirty := map[string]bool{}
 	phase := func(build func(ch slotChange) []haproxy.Command) {
 		var cmds []haproxy.Command
 		var owners []string
@@ -95,6 +107,7 @@ func (f *Fleet) applyChanges(ctx context.Context, c *haproxy.Client, backend str
 			for _, cmd := range build(ch) {
 				cmds = append(cmds, cmd)
 				owners = append(owners, ch.slot)
+				dirty[ch.slot] = true
 			}
 		}
 		if len(cmds) == 0 {
@@ -139,13 +152,15 @@ func (f *Fleet) applyChanges(ctx context.Context, c *haproxy.Client, backend str
 		}
 		return []haproxy.Command{cmd}
 	})
-	f.settleChanges(ctx, c, backend, changes, failed, func(ch slotChange) *expectation {
+	for slot, row := range f.settleChanges(ctx, c, backend, changes, failed, func(ch slotChange) *expectation {
 		if !ch.moving() {
 			return nil
 		}
 		e := showsAddr(ch.slot, ch.want.Addr, ch.want.Port)
 		return &e
-	})
+	}) {
+		seen[slot], dirty[slot] = row, false
+	}
 	phase(func(ch slotChange) []haproxy.Command {
 		if ch.cur.UserWeight == ch.want.Weight {
 			return nil
@@ -165,6 +180,9 @@ func (f *Fleet) applyChanges(ctx context.Context, c *haproxy.Client, backend str
 	})
 	f.settleChanges(ctx, c, backend, changes, failed, func(ch slotChange) *expectation {
 		e := showsValues(ch.slot, ch.want)
+		if !dirty[ch.slot] && e.ok(seen[ch.slot]) {
+			return nil
+		}
 		return &e
 	})
 
@@ -190,8 +208,8 @@ func (ch slotChange) what(backend string) string {
 
 // settleChanges polls reads until every slot not yet failed shows what
 // expect asks of it (nil: nothing); a slot that never does, or a read that
-// fails, fails its slot.
-func (f *Fleet) settleChanges(ctx context.Context, c *haproxy.Client, backend string, changes []slotChange, failed map[string]error, expect func(slotChange) *expectation) {
+// fails, fails its slot. It returns the rows that showed what was expected.
+func (f *Fleet) settleChanges(ctx context.Context, c *haproxy.Client, backend string, changes []slotChange, failed map[string]error, expect func(slotChange) *expectation) map[string]haproxy.ServerState {
 	var exps []expectation
 	for _, ch := range changes {
 		if failed[ch.slot] != nil {
@@ -202,16 +220,18 @@ func (f *Fleet) settleChanges(ctx context.Context, c *haproxy.Client, backend st
 		}
 	}
 	if len(exps) == 0 {
-		return
+		return nil
 	}
-	_, missing, err := f.settle(ctx, c, backend, exps)
+	rows, missing, err := f.settle(ctx, c, backend, exps)
 	if err != nil {
 		for _, e := range exps {
 			failed[e.server] = fmt.Errorf("cannot confirm: %w", err)
 		}
-		return
+		return nil
 	}
 	for _, u := range missing {
 		failed[u.server] = u.error(backend, f.timeout, nil)
+		delete(rows, u.server)
 	}
+	return rows
 }

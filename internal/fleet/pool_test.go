@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -158,5 +159,64 @@ func TestPoolReclaimsAfterAReloadInBatches(t *testing.T) {
 	}
 	if trips := f.RoundTrips(); trips > 2*10 {
 		t.Errorf("%d connections to claim %d slots again on one socket and restore them: not batched", trips, n)
+	}
+}
+
+// A one-member change of a pool writes that member only and reads each
+// socket until the address shows, then stops: the read that confirmed the
+// address showed every other value too, and the other slots held theirs in
+// the listing, so no read of the whole backend follows.
+func TestPoolOneMemberChangeStopsReadingOnceItShows(t *testing.T) {
+	const n = 30
+	a := haproxytest.Start(t, haproxytest.Options{Slots: n})
+	b := haproxytest.Start(t, haproxytest.Options{Slots: n})
+	ctx := context.Background()
+	p := bigPool(n)
+	assigned, _, err := newFleet(t, a.UnixTarget(), b.UnixTarget()).ApplyPool(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Assigned = assigned
+	m := p.Members["m015"]
+	m.Port = 30015
+	p.Members["m015"] = m
+
+	type exchange struct{ commands, reply string }
+	var mu sync.Mutex
+	seen := map[string][]exchange{}
+	observe := func(_ context.Context, ex haproxy.Exchange) {
+		mu.Lock()
+		defer mu.Unlock()
+		seen[ex.Target] = append(seen[ex.Target], exchange{strings.Join(ex.Commands, "; "), ex.Reply})
+	}
+	f, err := fleet.New([]string{a.UnixTarget(), b.UnixTarget()}, 3*time.Second, observe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.ApplyPool(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	slot := assigned["m015"]
+	for _, inst := range []*haproxytest.Instance{a, b} {
+		if s := inst.State(t, "app", slot); s.Port != "30015" || s.Addr != "127.0.0.2" || s.Admin&1 != 0 {
+			t.Fatalf("%s: %s: %+v", inst.AdminSock, slot, s)
+		}
+		exs := seen[inst.UnixTarget()]
+		var writes []string
+		shown := -1
+		for i, ex := range exs {
+			if strings.Contains(ex.commands, "set server") || strings.Contains(ex.commands, "add server") {
+				writes = append(writes, ex.commands)
+			}
+			if shown < 0 && len(writes) > 0 && strings.Contains(ex.commands, "show servers state") && strings.Contains(ex.reply, " 30015 ") {
+				shown = i
+			}
+		}
+		if len(writes) != 1 || !strings.Contains(writes[0], "set server app/"+slot+" addr 127.0.0.2 port 30015") {
+			t.Errorf("%s: writes %q, want the one member's address only", inst.AdminSock, writes)
+		}
+		if shown != len(exs)-1 {
+			t.Errorf("%s: %d exchanges after the read that showed the address: %v", inst.AdminSock, len(exs)-1-shown, exs[max(shown, 0):])
+		}
 	}
 }

@@ -90,8 +90,9 @@ func (p *haproxyProvider) Schema(_ context.Context, _ provider.SchemaRequest, re
 			},
 			"timeout": schema.StringAttribute{
 				Optional: true,
-				MarkdownDescription: "How long one socket operation (connect, send, read the reply) may take, " +
-					"as a Go duration such as `10s` or `500ms`. Defaults to `" + envTimeout + "`, else `10s`.",
+				MarkdownDescription: "How long one connection to a socket (connect, send, read the reply) may take, " +
+					"as a Go duration such as `10s` or `500ms`. Defaults to `" + envTimeout + "`, else `10s`. " +
+					"A long batch (a pool's members, a map's entries) is sent over several connections, each with this bound.",
 				Validators: []validator.String{durationValidator{}},
 			},
 			"unreachable_sockets": schema.StringAttribute{
