@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -378,10 +379,19 @@ func TestBenchPool(t *testing.T) {
 		p.Members[fmt.Sprintf("m%05d", i)] = fleet.PoolMember{Addr: netip.MustParseAddr("127.0.0.1"), Port: 20000 + i, State: haproxy.StateReady}
 	}
 	type phase struct {
-		name     string
-		took     time.Duration
-		trips    uint64
-		received int64
+		name      string
+		took      time.Duration
+		trips     uint64
+		received  int64
+		haproxy   time.Duration // CPU of every haproxy process
+		ourselves time.Duration // CPU of this process (the fleet's side)
+	}
+	haproxyCPU := func() time.Duration {
+		var sum time.Duration
+		for _, inst := range insts {
+			sum += inst.CPU(t)
+		}
+		return sum
 	}
 	var phases []phase
 	timed := func(name string, fn func() error) {
@@ -389,11 +399,11 @@ func TestBenchPool(t *testing.T) {
 		if f, err = fleet.New(sockets, 30*time.Second, observe); err != nil {
 			t.Fatal(err)
 		}
-		got, start := received.Load(), time.Now()
+		got, start, hcpu, own := received.Load(), time.Now(), haproxyCPU(), processCPU(t)
 		if err := fn(); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		phases = append(phases, phase{name, time.Since(start), f.RoundTrips(), received.Load() - got})
+		phases = append(phases, phase{name, time.Since(start), f.RoundTrips(), received.Load() - got, haproxyCPU() - hcpu, processCPU(t) - own})
 	}
 	timed("apply (create)", func() error {
 		assigned, _, err := f.ApplyPool(ctx, p)
@@ -442,14 +452,24 @@ func TestBenchPool(t *testing.T) {
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nPool socket work (no Terraform, HAProxy %s), %d members on %d sockets:\n\n| phase | time | connections | reply bytes |\n|---|---|---|---|\n", haproxytest.Version(t), n, k)
+	fmt.Fprintf(&b, "\nPool socket work (no Terraform, HAProxy %s), %d members on %d sockets:\n\n| phase | time | connections | reply bytes | CPU: all haproxy processes | CPU: the fleet (this process) |\n|---|---|---|---|---|---|\n", haproxytest.Version(t), n, k)
 	for _, ph := range phases {
-		fmt.Fprintf(&b, "| %s | %s | %d | %d |\n", ph.name, secs(ph.took), ph.trips, ph.received)
+		fmt.Fprintf(&b, "| %s | %s | %d | %d | %s | %s |\n", ph.name, secs(ph.took), ph.trips, ph.received, secs(ph.haproxy), secs(ph.ourselves))
 	}
+	fmt.Fprintf(&b, "\n(%d CPUs: a phase whose CPU over all processes approaches its time × CPUs is bound by this machine, not by waiting.)\n", runtime.NumCPU())
 	fmt.Print(b.String())
 	if out := os.Getenv("BENCH_OUT"); out == "" {
 		appendFile(t, "results.md", b.String())
 	}
+}
+
+// processCPU is the CPU time this process has used so far.
+func processCPU(t *testing.T) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		t.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func appendFile(t *testing.T, path, s string) {
