@@ -4,8 +4,10 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"log"
 	"os"
+	"runtime/pprof"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 
@@ -20,14 +22,39 @@ func main() {
 	flag.BoolVar(&debug, "debug", false, "run with support for debuggers such as delve")
 	flag.Parse()
 	quietFrameworkTrace()
+	defer profileCPU()()
 
 	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
 		Address: "registry.terraform.io/haproxy-runtime/haproxy",
 		Debug:   debug,
 	})
 	if err != nil {
-		log.Fatal(err.Error())
+		log.Print(err.Error())
+		os.Exit(1) //nolint:gocritic // the profile of a failed serve is of no use
 	}
+}
+
+// profileCPU writes a CPU profile of this plugin process to
+// $HAPROXY_PROVIDER_CPUPROFILE.<pid> when that is set (the benchmark's
+// profiles: Terraform starts the plugin, so no flag can reach it), and
+// returns what stops it. Terraform stops a plugin by closing its gRPC
+// server, so Serve returns and the profile is complete.
+func profileCPU() (stop func()) {
+	prefix := os.Getenv("HAPROXY_PROVIDER_CPUPROFILE")
+	if prefix == "" {
+		return func() {}
+	}
+	f, err := os.Create(fmt.Sprintf("%s.%d", prefix, os.Getpid()))
+	if err != nil {
+		log.Printf("cpu profile: %v", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		log.Printf("cpu profile: %v", err)
+		_ = f.Close()
+		return func() {}
+	}
+	return func() { pprof.StopCPUProfile(); _ = f.Close() }
 }
 
 // quietFrameworkTrace gives the framework's own log the level the user asked

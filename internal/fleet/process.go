@@ -19,9 +19,6 @@ type Process struct {
 	Started int64 `json:"started"` // Unix seconds, from `show info` Start_time_sec
 }
 
-// Same reports whether p and q are one process.
-func (p Process) Same(q Process) bool { return p == q }
-
 // Age is how long ago the process started.
 func (p Process) Age(now time.Time) time.Duration {
 	return now.Sub(time.Unix(p.Started, 0))

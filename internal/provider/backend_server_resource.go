@@ -303,7 +303,7 @@ func (r *backendServerResource) Create(ctx context.Context, req resource.CreateR
 	}
 	setPrivateJSON(ctx, resp.Private, privateOrigin, out.Origins, &resp.Diagnostics)
 	setApplied(ctx, resp.Private, applied.after(plan.values(), out.Everywhere()), &resp.Diagnostics)
-	setProcesses(ctx, resp.Private, out.Processes, &resp.Diagnostics)
+	setProcesses(ctx, resp.Private, recordOf(out.Processes), &resp.Diagnostics)
 	// Recorded even when some socket failed: Terraform then marks the resource
 	// tainted, and the next apply parks it and starts again.
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
@@ -342,7 +342,7 @@ func updatedPrivate(ctx context.Context, f *fleet.Fleet, req resource.UpdateRequ
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateConverge, nil)...)
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateDrift, nil)...)
 	processes := getProcesses(ctx, req.Private, f.Sockets())
-	maps.Copy(processes, out.Processes)
+	maps.Copy(processes, recordOf(out.Processes))
 	setProcesses(ctx, resp.Private, processes, &resp.Diagnostics)
 }
 
@@ -515,7 +515,7 @@ func noteDrift(ctx context.Context, f *fleet.Fleet, prior *fleet.Values, reading
 	}
 	for _, sv := range reading.PerSocket {
 		if p, ok := now[sv.Socket]; ok && (rep == nil || !rep.drifted(driftInstance{Values: sv.Values})) {
-			recorded[sv.Socket] = p
+			recorded[sv.Socket] = fingerprint(p)
 		}
 	}
 	setProcesses(ctx, resp.Private, recorded, &resp.Diagnostics)

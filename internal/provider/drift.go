@@ -97,10 +97,10 @@ func (rep *driftReport) without(unmanaged []fleet.Attr) *driftReport {
 
 // noteRestarts records which drifted instances run a process other than
 // the one recorded when the values were last known to hold there.
-func (rep *driftReport) noteRestarts(recorded, now map[string]fleet.Process, names func(string) string, at time.Time) {
-	for socket, was := range recorded {
+func (rep *driftReport) noteRestarts(recorded processRecord, now map[string]fleet.Process, names func(string) string, at time.Time) {
+	for socket := range recorded {
 		cur, ok := now[socket]
-		if !ok || cur.Same(was) {
+		if !ok || recorded.runs(socket, cur) {
 			continue
 		}
 		if rep.Restarted == nil {

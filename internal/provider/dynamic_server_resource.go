@@ -318,7 +318,7 @@ func (r *dynamicServerResource) Create(ctx context.Context, req resource.CreateR
 	setApplied(ctx, resp.Private, appliedRecord{Writer: writer}, &resp.Diagnostics)
 	setPrivateJSON(ctx, resp.Private, privateAdded, out.Added, &resp.Diagnostics)
 	setPrivateJSON(ctx, resp.Private, privatePartial, len(out.Failed) > 0, &resp.Diagnostics)
-	setProcesses(ctx, resp.Private, out.Processes, &resp.Diagnostics)
+	setProcesses(ctx, resp.Private, recordOf(out.Processes), &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	setIdentity(ctx, resp.Identity, identityServer, plan.Backend, plan.Server, &resp.Diagnostics)
 }

@@ -20,13 +20,20 @@ import (
 // a byte recorded per server is written about N²/2 times in an apply of N
 // servers. Keyed by full socket addresses as JSON, the record made the state
 // file half as large again and cost about a tenth of an apply of 500 servers
-// on two instances (bench/results.md). Here each socket is a short hash of
-// its address, and the whole record one string:
+// on two instances (bench/results.md). Then each socket became a short hash
+// of its address and its process "pid.started", which on 20 instances was
+// still 540 characters a server, about 950 bytes of state once Terraform
+// and the framework had each base64-encoded it. The record is only ever
+// asked one thing, whether a socket still runs the process it recorded, so
+// now it keeps a fingerprint of the process, not the process:
 //
-//	"<key>.<pid>.<started> <key>.<pid>.<started>"
+//	"<key><fingerprint> <key><fingerprint>"   (8 + 6 characters each)
 //
-// Records written in the earlier form (a JSON object keyed by socket) are
-// still read.
+// Records written in the two earlier forms (a JSON object keyed by socket,
+// and "<key>.<pid>.<started>" entries) are still read.
+
+// processRecord is what the record keeps of each socket's process.
+type processRecord map[string]string // socket → fingerprint
 
 // processKey names a socket in the record: 48 bits of its address's SHA-256,
 // plenty to tell apart the handful of sockets one provider lists.
@@ -35,12 +42,38 @@ func processKey(socket string) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:6])
 }
 
+// fingerprint names a process in the record: 36 bits of the SHA-256 of its
+// pid and start time. Two processes of one socket share one by chance once
+// in tens of billions of restarts, and then the plan says "drifted" where
+// it could have said "restarted".
+func fingerprint(p fleet.Process) string {
+	sum := sha256.Sum256(fmt.Appendf(nil, "%d.%d", p.PID, p.Started))
+	return base64.RawURLEncoding.EncodeToString(sum[:6])[:6]
+}
+
+const keyLen, fingerprintLen = 8, 6
+
+// recordOf is the record of each socket's process.
+func recordOf(m map[string]fleet.Process) processRecord {
+	out := make(processRecord, len(m))
+	for socket, p := range m {
+		out[socket] = fingerprint(p)
+	}
+	return out
+}
+
+// runs reports whether the record says socket ran p (false without an
+// entry for socket).
+func (r processRecord) runs(socket string, p fleet.Process) bool {
+	return r[socket] == fingerprint(p)
+}
+
 // encodeProcesses renders a record, sockets in a fixed order so that an
 // unchanged record is byte-for-byte the same.
-func encodeProcesses(m map[string]fleet.Process) string {
-	entries := make([]string, 0, len(m))
-	for socket, p := range m {
-		entries = append(entries, fmt.Sprintf("%s.%d.%d", processKey(socket), p.PID, p.Started))
+func encodeProcesses(r processRecord) string {
+	entries := make([]string, 0, len(r))
+	for socket, fp := range r {
+		entries = append(entries, processKey(socket)+fp)
 	}
 	slices.Sort(entries)
 	return strings.Join(entries, " ")
@@ -50,17 +83,17 @@ func encodeProcesses(m map[string]fleet.Process) string {
 // entry for a socket no longer configured is dropped, and anything
 // unreadable is no record (every use has a safe default: say nothing of a
 // restart).
-func decodeProcesses(raw []byte, sockets []string) map[string]fleet.Process {
-	out := map[string]fleet.Process{}
+func decodeProcesses(raw []byte, sockets []string) processRecord {
+	out := processRecord{}
 	if len(raw) == 0 {
 		return out
 	}
-	if raw[0] == '{' { // the earlier form
+	if raw[0] == '{' { // the first form
 		var legacy map[string]fleet.Process
 		_ = json.Unmarshal(raw, &legacy)
 		for _, s := range sockets {
 			if p, ok := legacy[s]; ok {
-				out[s] = p
+				out[s] = fingerprint(p)
 			}
 		}
 		return out
@@ -69,32 +102,34 @@ func decodeProcesses(raw []byte, sockets []string) map[string]fleet.Process {
 	if json.Unmarshal(raw, &record) != nil {
 		return out
 	}
-	byKey := map[string]fleet.Process{}
+	byKey := map[string]string{}
 	for _, e := range strings.Fields(record) {
-		var p fleet.Process
-		key, rest, ok := strings.Cut(e, ".")
-		if !ok {
+		if key, rest, ok := strings.Cut(e, "."); ok { // the second form
+			var p fleet.Process
+			if _, err := fmt.Sscanf(rest, "%d.%d", &p.PID, &p.Started); err == nil {
+				byKey[key] = fingerprint(p)
+			}
 			continue
 		}
-		if _, err := fmt.Sscanf(rest, "%d.%d", &p.PID, &p.Started); err == nil {
-			byKey[key] = p
+		if len(e) == keyLen+fingerprintLen {
+			byKey[e[:keyLen]] = e[keyLen:]
 		}
 	}
 	for _, s := range sockets {
-		if p, ok := byKey[processKey(s)]; ok {
-			out[s] = p
+		if fp, ok := byKey[processKey(s)]; ok {
+			out[s] = fp
 		}
 	}
 	return out
 }
 
 // getProcesses reads the process record for the sockets configured now.
-func getProcesses(ctx context.Context, p privateGetter, sockets []string) map[string]fleet.Process {
+func getProcesses(ctx context.Context, p privateGetter, sockets []string) processRecord {
 	raw, _ := p.GetKey(ctx, privateProcesses)
 	return decodeProcesses(raw, sockets)
 }
 
-// setProcesses records m; an empty record removes the key.
-func setProcesses(ctx context.Context, p privateSetter, m map[string]fleet.Process, diags *diag.Diagnostics) {
-	setPrivateJSON(ctx, p, privateProcesses, encodeProcesses(m), diags)
+// setProcesses records r; an empty record removes the key.
+func setProcesses(ctx context.Context, p privateSetter, r processRecord, diags *diag.Diagnostics) {
+	setPrivateJSON(ctx, p, privateProcesses, encodeProcesses(r), diags)
 }
