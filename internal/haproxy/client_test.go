@@ -31,12 +31,12 @@ func (s slowDial) Dial(ctx context.Context) (net.Conn, error) {
 // still fails within the bound, whatever the caller's context allows.
 func TestConnTimeoutBoundsEachConnection(t *testing.T) {
 	inst := haproxytest.Start(t)
-	real, err := ParseTarget(inst.UnixTarget())
+	direct, err := ParseTarget(inst.UnixTarget())
 	if err != nil {
 		t.Fatal(err)
 	}
 	const bound, delay = 400 * time.Millisecond, 150 * time.Millisecond
-	c := New(slowDial{real, delay}, WithConnTimeout(bound))
+	c := New(slowDial{direct, delay}, WithConnTimeout(bound))
 	var cmds []Command
 	for size := 0; size < 4*MaxLineLength; { // more than four connections
 		cmd, err := SetServerWeight("app", "websrv1", 1+len(cmds)%100)
