@@ -23,6 +23,19 @@ func bigPool(n int) fleet.Pool {
 	return p
 }
 
+// appliedPool applies bigPool(n) through a fleet of its own on targets and
+// returns it with its slots assigned.
+func appliedPool(t *testing.T, n int, targets ...string) fleet.Pool {
+	t.Helper()
+	p := bigPool(n)
+	assigned, _, err := newFleet(t, targets...).ApplyPool(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Assigned = assigned
+	return p
+}
+
 // markers counts the claim markers an instance shows for the backend.
 func markers(t *testing.T, inst *haproxytest.Instance) int {
 	t.Helper()
@@ -53,23 +66,17 @@ func TestDeletePoolParksInBatches(t *testing.T) {
 	const n = 60
 	a := haproxytest.Start(t, haproxytest.Options{Slots: n})
 	b := haproxytest.Start(t, haproxytest.Options{Slots: n})
-	ctx := context.Background()
-	p := bigPool(n)
-	assigned, _, err := newFleet(t, a.UnixTarget(), b.TCPTarget()).ApplyPool(ctx, p)
-	if err != nil {
-		t.Fatal(err)
+	p := appliedPool(t, n, a.UnixTarget(), b.TCPTarget())
+	if len(p.Assigned) != n || markers(t, a) != n || markers(t, b) != n {
+		t.Fatalf("setup: %d assigned, markers %d and %d", len(p.Assigned), markers(t, a), markers(t, b))
 	}
-	if len(assigned) != n || markers(t, a) != n || markers(t, b) != n {
-		t.Fatalf("setup: %d assigned, markers %d and %d", len(assigned), markers(t, a), markers(t, b))
-	}
-	p.Assigned = assigned
 
 	f := newFleet(t, a.UnixTarget(), b.TCPTarget())
-	warnings, err := f.DeletePool(ctx, p)
+	warnings, err := f.DeletePool(context.Background(), p)
 	if err != nil || len(warnings) > 0 {
 		t.Fatalf("delete: warnings %v, err %v", warnings, err)
 	}
-	expectParked(t, assigned, a, b)
+	expectParked(t, p.Assigned, a, b)
 	// A read, the phases (maint, address, its confirming read, the
 	// confirmation of every value) and the release: a handful per socket.
 	if trips := f.RoundTrips(); trips > 2*8 {
@@ -83,12 +90,8 @@ func TestDeletePoolParksInBatches(t *testing.T) {
 func TestDeletePoolKeepsThePoolWhileAnInstanceHangs(t *testing.T) {
 	a, b := haproxytest.Start(t), haproxytest.Start(t)
 	ctx := context.Background()
-	p := bigPool(3)
-	assigned, _, err := newFleet(t, a.UnixTarget(), b.UnixTarget()).ApplyPool(ctx, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.Assigned = assigned
+	p := appliedPool(t, 3, a.UnixTarget(), b.UnixTarget())
+	assigned := p.Assigned
 	f, err := fleet.New([]string{a.UnixTarget(), b.UnixTarget()}, 500*time.Millisecond, nil, fleet.SkipUnreachable())
 	if err != nil {
 		t.Fatal(err)
@@ -127,12 +130,8 @@ func TestPoolReclaimsAfterAReloadInBatches(t *testing.T) {
 	a := haproxytest.Start(t, haproxytest.Options{Slots: n})
 	b := haproxytest.Start(t, haproxytest.Options{Slots: n, MasterWorker: true})
 	ctx := context.Background()
-	p := bigPool(n)
-	assigned, _, err := newFleet(t, a.UnixTarget(), b.UnixTarget()).ApplyPool(ctx, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.Assigned = assigned
+	p := appliedPool(t, n, a.UnixTarget(), b.UnixTarget())
+	assigned := p.Assigned
 
 	b.Reload(t)
 	if markers(t, b) != 0 {
@@ -171,12 +170,8 @@ func TestPoolOneMemberChangeStopsReadingOnceItShows(t *testing.T) {
 	a := haproxytest.Start(t, haproxytest.Options{Slots: n})
 	b := haproxytest.Start(t, haproxytest.Options{Slots: n})
 	ctx := context.Background()
-	p := bigPool(n)
-	assigned, _, err := newFleet(t, a.UnixTarget(), b.UnixTarget()).ApplyPool(ctx, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.Assigned = assigned
+	p := appliedPool(t, n, a.UnixTarget(), b.UnixTarget())
+	assigned := p.Assigned
 	m := p.Members["m015"]
 	m.Port = 30015
 	p.Members["m015"] = m
