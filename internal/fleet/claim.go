@@ -133,7 +133,7 @@ func (f *Fleet) claim(ctx context.Context, clients []*haproxy.Client, backend st
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				outs[i].each, outs[i].err = c.RunEach(ctx, batch...) // each connection bounded by the client
+				outs[i].each, outs[i].err = c.RunEach(f.batch(ctx), batch...)
 				f.reads.wrote(readKey{c.Target(), backend}, nil)
 			}()
 		}
@@ -227,7 +227,7 @@ func (f *Fleet) releaseMarkers(ctx context.Context, backend string, on map[strin
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			each, err := c.RunEach(ctx, w.cmds...) // each connection bounded by the client
+			each, err := c.RunEach(f.batch(ctx), w.cmds...)
 			f.reads.wrote(readKey{c.Target(), backend}, nil)
 			mu.Lock()
 			defer mu.Unlock()

@@ -118,7 +118,7 @@ func FromTransports(transports []haproxy.Transport, timeout time.Duration, obser
 	for i, name := range haproxy.ShortNames(targets) {
 		f.names[targets[i]] = name
 		f.clients = append(f.clients, haproxy.New(transports[i],
-			haproxy.WithObserver(observe), haproxy.WithMaxConns(f.maxConns), haproxy.WithName(name), haproxy.WithConnTimeout(timeout)))
+			haproxy.WithObserver(observe), haproxy.WithMaxConns(f.maxConns), haproxy.WithName(name)))
 	}
 	return f, nil
 }
@@ -170,11 +170,16 @@ func each[T any](ctx context.Context, f *Fleet, fn func(ctx context.Context, c *
 	return out
 }
 
-// op bounds one socket operation by the configured timeout. A batch that
-// may span several connections (a pool's phases, its claims) is not bounded
-// as a whole: each of its connections is, by the client (WithConnTimeout).
+// op bounds one socket operation by the configured timeout.
 func (f *Fleet) op(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, f.timeout)
+}
+
+// batch bounds each connection of a batch that may span several (a pool's
+// phases and claims, a map's entries) by the configured timeout, and not
+// the batch as a whole.
+func (f *Fleet) batch(ctx context.Context) context.Context {
+	return haproxy.EachConnectionWithin(ctx, f.timeout)
 }
 
 // SocketError is one socket's failure.

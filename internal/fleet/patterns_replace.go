@@ -70,8 +70,8 @@ func (f *Fleet) ReplacePatterns(ctx context.Context, p haproxy.PatternRef, entri
 			bytes[i] += len(cmds[j].String()) + 1
 		}
 		// Each connection carries at most MaxLineLength bytes and has the
-		// operation timeout of its own (WithConnTimeout).
-		_, err := c.Run(ctx, cmds...)
+		// operation timeout of its own.
+		_, err := c.Run(f.batch(ctx), cmds...)
 		return struct{}{}, err
 	})
 	if err != nil {

@@ -113,7 +113,7 @@ func (f *Fleet) applyChanges(ctx context.Context, c *haproxy.Client, backend str
 		if len(cmds) == 0 {
 			return
 		}
-		each, err := c.RunEach(ctx, cmds...) // each connection bounded by the client
+		each, err := c.RunEach(f.batch(ctx), cmds...)
 		f.reads.wrote(readKey{c.Target(), backend}, nil)
 		for i, slot := range owners {
 			switch {

@@ -43,7 +43,6 @@ type Client struct {
 	observe    Observer
 	roundTrips atomic.Uint64
 	name       string
-	perConn    time.Duration
 }
 
 // Option configures a Client.
@@ -62,13 +61,6 @@ func WithMaxConns(n int) Option {
 // WithName sets the name errors call the target by (default: the target as
 // written); see ShortNames.
 func WithName(name string) Option { return func(c *Client) { c.name = name } }
-
-// WithConnTimeout bounds each connection (waiting for a permit, dial, write
-// and read) on its own, whatever the caller's context allows. A long batch
-// is split into several connections (see chunkLines); bounding the batch as
-// a whole made its time limit shrink per command as batches grew, and
-// HAProxy's cost per `add server` grows with the backend.
-func WithConnTimeout(d time.Duration) Option { return func(c *Client) { c.perConn = d } }
 
 // WithObserver sets a hook that sees every command and reply.
 func WithObserver(o Observer) Option { return func(c *Client) { c.observe = o } }
@@ -172,11 +164,25 @@ func chunkLines(lines []string, limit int) [][]string {
 // roundTrip writes `prompt`, the lines and `quit` in a single write (HAProxy
 // closes a non-interactive connection as soon as its input is empty, so
 // lines must never trickle in), reads to EOF and splits the replies.
-// boundedRoundTrip is roundTrip within WithConnTimeout's bound.
+// perConnection is the context key of EachConnectionWithin.
+type perConnection struct{}
+
+// EachConnectionWithin makes every connection of a call bounded by d on its
+// own (waiting for a permit, dial, write and read), within whatever ctx
+// allows. A long batch is split into several connections (see chunkLines):
+// bounding the batch as a whole made its time per command shrink as batches
+// grew, and HAProxy's cost per `add server` grows with the backend. It is
+// for batches: a call that must outlast d on one connection (a `wait`
+// command) passes a longer deadline in ctx instead.
+func EachConnectionWithin(ctx context.Context, d time.Duration) context.Context {
+	return context.WithValue(ctx, perConnection{}, d)
+}
+
+// boundedRoundTrip is roundTrip within EachConnectionWithin's bound.
 func (c *Client) boundedRoundTrip(ctx context.Context, lines []string) ([]string, error) {
-	if c.perConn > 0 {
+	if d, ok := ctx.Value(perConnection{}).(time.Duration); ok && d > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.perConn)
+		ctx, cancel = context.WithTimeout(ctx, d)
 		defer cancel()
 	}
 	return c.roundTrip(ctx, lines)

@@ -25,18 +25,21 @@ func (s slowDial) Dial(ctx context.Context) (net.Conn, error) {
 	return s.Transport.Dial(ctx)
 }
 
-// WithConnTimeout bounds each connection of a batch on its own: a batch of
-// several connections may take longer than the bound in all, as long as
-// each connection answers within it; a connection that does not answer
-// still fails within the bound, whatever the caller's context allows.
-func TestConnTimeoutBoundsEachConnection(t *testing.T) {
+// EachConnectionWithin bounds each connection of a batch on its own: a
+// batch of several connections may take longer than the bound in all, as
+// long as each connection answers within it; a connection that does not
+// answer still fails within the bound, whatever else the context allows.
+// Without it, a call's only bound is its context's deadline (a `wait`
+// command may need longer than any one batch connection).
+func TestEachConnectionWithinBoundsEachConnection(t *testing.T) {
 	inst := haproxytest.Start(t)
 	direct, err := ParseTarget(inst.UnixTarget())
 	if err != nil {
 		t.Fatal(err)
 	}
 	const bound, delay = 400 * time.Millisecond, 150 * time.Millisecond
-	c := New(slowDial{direct, delay}, WithConnTimeout(bound))
+	c := New(slowDial{direct, delay})
+	ctx := EachConnectionWithin(context.Background(), bound)
 	var cmds []Command
 	for size := 0; size < 4*MaxLineLength; { // more than four connections
 		cmd, err := SetServerWeight("app", "websrv1", 1+len(cmds)%100)
@@ -46,7 +49,7 @@ func TestConnTimeoutBoundsEachConnection(t *testing.T) {
 		cmds, size = append(cmds, cmd), size+len(cmd.String())+1
 	}
 	start := time.Now()
-	each, err := c.RunEach(context.Background(), cmds...)
+	each, err := c.RunEach(ctx, cmds...)
 	if err != nil || errors.Join(each...) != nil {
 		t.Fatalf("a batch of connections each within the bound: %v %v", err, errors.Join(each...))
 	}
@@ -56,15 +59,15 @@ func TestConnTimeoutBoundsEachConnection(t *testing.T) {
 
 	block := make(chan struct{})
 	t.Cleanup(func() { close(block) })
-	hung := New(fakeSocket(t, func(net.Conn) { <-block }), WithConnTimeout(bound))
+	hung := New(fakeSocket(t, func(net.Conn) { <-block }))
 	done := make(chan error, 1)
-	go func() { _, err := hung.ServersState(context.Background(), "app"); done <- err }()
+	go func() { _, err := hung.ServersState(ctx, "app"); done <- err }()
 	select {
 	case err := <-done:
 		if !errors.Is(err, ErrTimeout) {
 			t.Fatalf("hung socket: err = %v, want ErrTimeout", err)
 		}
 	case <-time.After(10 * bound):
-		t.Fatal("a hung socket was not bounded by WithConnTimeout")
+		t.Fatal("a hung socket was not bounded by EachConnectionWithin")
 	}
 }
