@@ -451,6 +451,35 @@ func (i *Instance) Pause(t testing.TB) {
 		t.Fatal(err)
 	}
 	t.Cleanup(i.Resume)
+	// The signal stops the threads asynchronously: one may still answer a
+	// connection for a moment. Return once every thread is stopped.
+	deadline := time.Now().Add(5 * time.Second)
+	for !i.stopped() {
+		if time.Now().After(deadline) {
+			t.Fatal("haproxytest: the instance did not stop within 5s of SIGSTOP")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// stopped reports whether every thread of the process is stopped (state T
+// in /proc).
+func (i *Instance) stopped() bool {
+	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", i.cmd.Process.Pid))
+	if err != nil || len(tasks) == 0 {
+		return false
+	}
+	for _, task := range tasks {
+		raw, err := os.ReadFile(task)
+		if err != nil {
+			return false
+		}
+		fields := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+1:]))
+		if len(fields) == 0 || (fields[0] != "T" && fields[0] != "t") {
+			return false
+		}
+	}
+	return true
 }
 
 // Resume continues an instance stopped by Pause.
