@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -149,8 +150,9 @@ func (c *cli) killDuring(mark string, args ...string) {
 // instance, so that a kill timed from the provider's log lands while the
 // run still has socket work to do (not after Terraform saved what it did).
 type slowSocket struct {
-	Target string // what to configure
-	delay  atomic.Int64
+	Target   string // what to configure
+	delay    atomic.Int64
+	inflight sync.WaitGroup // connections accepted and not yet finished
 }
 
 func newSlowSocket(t *testing.T, upstream string, delay time.Duration) *slowSocket {
@@ -168,7 +170,9 @@ func newSlowSocket(t *testing.T, upstream string, delay time.Duration) *slowSock
 			if err != nil {
 				return
 			}
+			s.inflight.Add(1)
 			go func() {
+				defer s.inflight.Done()
 				defer down.Close()
 				time.Sleep(time.Duration(s.delay.Load()))
 				up, err := net.DialTCP("tcp", nil, net.TCPAddrFromAddrPort(netip.MustParseAddrPort(upstream)))
@@ -184,8 +188,13 @@ func newSlowSocket(t *testing.T, upstream string, delay time.Duration) *slowSock
 	return s
 }
 
-// fast stops holding connections.
-func (s *slowSocket) fast() { s.delay.Store(0) }
+// fast stops holding connections, and returns once the connections it held
+// have been passed on and answered: a killed run's command, still held,
+// would otherwise reach HAProxy in the middle of the next run.
+func (s *slowSocket) fast() {
+	s.delay.Store(0)
+	s.inflight.Wait()
+}
 
 // expectUnsaved fails unless the state lists exactly want (nothing: the
 // killed run saved nothing): a kill that came after Terraform saved the
