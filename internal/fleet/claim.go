@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -143,6 +144,9 @@ func (f *Fleet) claim(ctx context.Context, clients []*haproxy.Client, backend st
 				failure = errors.Join(failure, outs[i].err)
 				continue
 			}
+			// One failure per socket is enough to say why: a refusal
+			// usually repeats for every marker of the batch.
+			var first error
 			for j, slot := range pending {
 				switch e := outs[i].each[j]; {
 				case e == nil:
@@ -150,11 +154,12 @@ func (f *Fleet) claim(ctx context.Context, clients []*haproxy.Client, backend st
 				case errors.Is(e, haproxy.ErrAlreadyExists):
 					lost[slot] = true
 				case errors.Is(e, haproxy.ErrNoDynamicServers):
-					failure = errors.Join(failure, errNoClaims)
-				default:
-					failure = errors.Join(failure, e)
+					first = errNoClaims
+				case first == nil:
+					first = e
 				}
 			}
+			failure = errors.Join(failure, first)
 		}
 	}
 	if len(clients) > 0 {
@@ -235,10 +240,18 @@ func (f *Fleet) releaseMarkers(ctx context.Context, backend string, on map[strin
 				errs = append(errs, fmt.Errorf("%s: cannot release the claims on %d slots of %s: %w", c.Name(), len(w.cmds), backend, err))
 				return
 			}
+			// Named once per socket, with the first reply: a refusal
+			// usually repeats for every marker of the batch.
+			var failed []string
+			var first error
 			for i, e := range each {
 				if e != nil && !haproxy.IsGone(e) {
-					errs = append(errs, fmt.Errorf("%s: cannot release the claim on %s/%s: %w", c.Name(), backend, w.slots[i], e))
+					failed = append(failed, w.slots[i])
+					first = cmp.Or(first, e)
 				}
+			}
+			if len(failed) > 0 {
+				errs = append(errs, fmt.Errorf("%s: cannot release the claim on %d slot(s) of %s (%s): %w", c.Name(), len(failed), backend, summarise(failed), first))
 			}
 		}()
 	}
