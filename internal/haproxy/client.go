@@ -161,9 +161,6 @@ func chunkLines(lines []string, limit int) [][]string {
 // reply cut short then shows up as a missing prompt instead of a plausible
 // short answer. framing.go says how each kind of CLI marks the replies.
 
-// roundTrip writes `prompt`, the lines and `quit` in a single write (HAProxy
-// closes a non-interactive connection as soon as its input is empty, so
-// lines must never trickle in), reads to EOF and splits the replies.
 // perConnection is the context key of EachConnectionWithin.
 type perConnection struct{}
 
@@ -188,6 +185,9 @@ func (c *Client) boundedRoundTrip(ctx context.Context, lines []string) ([]string
 	return c.roundTrip(ctx, lines)
 }
 
+// roundTrip writes `prompt`, the lines and `quit` in a single write (HAProxy
+// closes a non-interactive connection as soon as its input is empty, so
+// lines must never trickle in), reads to EOF and splits the replies.
 func (c *Client) roundTrip(ctx context.Context, lines []string) ([]string, error) {
 	start := time.Now()
 	sent := strings.Join(lines, "; ")
