@@ -470,12 +470,8 @@ func (i *Instance) stopped() bool {
 		return false
 	}
 	for _, task := range tasks {
-		raw, err := os.ReadFile(task)
-		if err != nil {
-			return false
-		}
-		fields := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+1:]))
-		if len(fields) == 0 || (fields[0] != "T" && fields[0] != "t") {
+		fields, err := procStat(task)
+		if err != nil || len(fields) == 0 || (fields[0] != "T" && fields[0] != "t") {
 			return false
 		}
 	}
@@ -490,14 +486,11 @@ func (i *Instance) Resume() { _ = i.cmd.Process.Signal(syscall.SIGCONT) }
 // that must tell HAProxy's own work from the caller's on a shared machine.
 func (i *Instance) CPU(t testing.TB) time.Duration {
 	t.Helper()
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", i.cmd.Process.Pid))
-	if err != nil {
-		t.Fatalf("haproxytest: cpu time: %v", err)
+	fields, err := procStat(fmt.Sprintf("/proc/%d/stat", i.cmd.Process.Pid))
+	if err != nil || len(fields) < 13 {
+		t.Fatalf("haproxytest: cpu time: %v %q", err, fields)
 	}
-	// The fields after the command name, which is in parentheses: utime
-	// and stime are the 12th and 13th, in clock ticks (100 a second on
-	// Linux).
-	fields := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+1:]))
+	// utime and stime, in clock ticks (100 a second on Linux).
 	var ticks int64
 	for _, f := range fields[11:13] {
 		n, err := strconv.ParseInt(f, 10, 64)
@@ -507,6 +500,16 @@ func (i *Instance) CPU(t testing.TB) time.Duration {
 		ticks += n
 	}
 	return time.Duration(ticks) * 10 * time.Millisecond
+}
+
+// procStat reads a /proc stat file and returns its fields after the command
+// name (which is in parentheses and may hold spaces): the state first.
+func procStat(path string) ([]string, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+1:])), nil
 }
 
 // Log is what haproxy printed so far.
