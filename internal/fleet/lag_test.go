@@ -499,7 +499,7 @@ func TestPoolDoesNotParkAnotherPoolsSlot(t *testing.T) {
 	}
 	slot2 := assigned["m2"]
 	// Another pool holds slot2 now: its marker, its server.
-	a.Admin(t, "del server app/"+fleet.ClaimMarker(slot2))
+	a.DeleteServer(t, "app", fleet.ClaimMarker(slot2))
 	a.Admin(t, "add server app/"+fleet.ClaimMarker(slot2)+" 127.9.9.9:9999")
 	a.Admin(t, "set server app/"+slot2+" addr 127.0.0.99 port 99")
 	a.WaitState(t, "app", slot2, func(s haproxytest.Server) bool { return s.Addr == "127.0.0.99" })
@@ -556,8 +556,7 @@ func TestPoolIgnoresOtherServersOnSomeInstances(t *testing.T) {
 
 	// One of the pool's own slots missing on one instance: the
 	// configurations differ, and the pool says so.
-	a.Admin(t, "set server app/websrv3 state maint")
-	a.Admin(t, "del server app/websrv3")
+	a.DeleteServer(t, "app", "websrv3")
 	if _, _, err := f.ApplyPool(ctx, p); err == nil || !strings.Contains(err.Error(), "websrv3") {
 		t.Fatalf("a slot of the prefix missing on one instance: err = %v", err)
 	}

@@ -609,6 +609,27 @@ func (i *Instance) Has(t testing.TB, backend, server string) bool {
 	return false
 }
 
+// DeleteServer takes a dynamic server out by hand, as an operator would:
+// maint, then `del server`, retried for a few seconds because HAProxy
+// refuses while a connection from recent traffic is still attached to the
+// server. It fails t with HAProxy's last reply rather than leaving the
+// server in place, so a test that edits by hand knows its edit happened.
+func (i *Instance) DeleteServer(t testing.TB, backend, server string) {
+	t.Helper()
+	i.Admin(t, "set server "+backend+"/"+server+" state maint")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		out := i.Admin(t, "del server "+backend+"/"+server)
+		if strings.Contains(out, "Server deleted.") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("haproxytest: del server %s/%s: %q", backend, server, out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // WaitState polls the server's row until ok accepts it, failing t after a
 // few seconds with the last row read. It is for checking a raw client write
 // that nothing else confirmed: from HAProxy 2.9 on, an address change shows

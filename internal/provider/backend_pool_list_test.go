@@ -58,7 +58,7 @@ func TestCLIQueryAdoptsDynamicServersAndPools(t *testing.T) {
 	h := newHandFleet(t)
 	h.agree(t)
 	for _, inst := range h.insts() {
-		inst.Admin(t, "del server app/"+fleet.ClaimMarker("websrv4"))
+		inst.DeleteServer(t, "app", fleet.ClaimMarker("websrv4"))
 	}
 	c := newCLI(t, providerBlock(h.a.UnixTarget(), h.b.TCPTarget()))
 	c.writeFile("fleet.tfquery.hcl", listBlock("haproxy_dynamic_server", "dyn", "app")+listBlock("haproxy_backend_pool", "pool", "app"))

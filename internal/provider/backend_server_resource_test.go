@@ -377,10 +377,7 @@ func TestAccBackendServerGoneEverywhere(t *testing.T) {
 			{
 				PreConfig: func() {
 					for _, inst := range []*haproxytest.Instance{a, b} {
-						inst.Admin(t, "set server app/websrv1 state maint")
-						if out := inst.Admin(t, "del server app/websrv1"); !strings.Contains(out, "Server deleted.") {
-							t.Fatalf("del server: %q", out)
-						}
+						inst.DeleteServer(t, "app", "websrv1")
 					}
 				},
 				Config:             prov + serverConfig("one", "websrv1", be1.Host, be1.Port, ""),

@@ -377,9 +377,10 @@ func TestAccDynamicServerOptionDrift(t *testing.T) {
 			{Config: cfg, Check: checked},
 			{
 				PreConfig: func() {
-					b.Admin(t, "set server app/o1 state maint")
-					b.Admin(t, "del server app/o1")
-					b.Admin(t, fmt.Sprintf("add server app/o1 %s:%d", be1.Host, be1.Port))
+					b.DeleteServer(t, "app", "o1")
+					if out := b.Admin(t, fmt.Sprintf("add server app/o1 %s:%d", be1.Host, be1.Port)); !strings.Contains(out, "New server registered.") {
+						t.Fatalf("add server: %q", out)
+					}
 					b.Admin(t, "set server app/o1 state ready")
 				},
 				Config: cfg,
