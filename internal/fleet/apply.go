@@ -156,16 +156,21 @@ func (f *Fleet) Apply(ctx context.Context, d Desired, views []SocketView) []Resu
 				c.Name(), d.Backend, d.Server, strings.Join(unhealthy, ", "))
 			return
 		}
-		ready, err := haproxy.SetServerState(d.Backend, d.Server, haproxy.StateReady)
-		if err != nil {
-			out[i].Err = err
-			return
-		}
-		want := ValuesOf(out[i].After)
-		want.State = haproxy.StateReady
-		out[i].After, out[i].Err = f.runAndConfirm(ctx, c, d.Backend, d.Server, []step{{cmds: []haproxy.Command{ready}}}, out[i].After, want)
+		out[i].After, out[i].Err = f.makeReady(ctx, c, d.Backend, d.Server, out[i].After)
 	})
 	return out
+}
+
+// makeReady puts a server held in drain until its health check passed into
+// service: the last group of the safe order.
+func (f *Fleet) makeReady(ctx context.Context, c *haproxy.Client, backend, server string, held haproxy.ServerState) (haproxy.ServerState, error) {
+	want := ValuesOf(held)
+	want.State = haproxy.StateReady
+	w, err := safeOrder(backend, server, held, want, false)
+	if err != nil {
+		return held, err
+	}
+	return f.runAndConfirm(ctx, c, backend, server, w.steps(nil), held, want)
 }
 
 // parallel runs fn for every socket not skipped at pre-flight, concurrently.
@@ -184,23 +189,9 @@ func (f *Fleet) parallel(views []SocketView, fn func(i int, c *haproxy.Client)) 
 	wg.Wait()
 }
 
-// serving ranks states by how much traffic they let through.
-func serving(s haproxy.State) int {
-	switch s {
-	case haproxy.StateReady:
-		return 2
-	case haproxy.StateDrain:
-		return 1
-	}
-	return 0
-}
-
-// applyOne applies d on one socket. It orders the commands so the server
-// never serves from a wrong address: when it is to serve less (ready →
-// drain/maint) the state changes first and the address after; otherwise the
-// address and weight change first and the state last, so a slot is never put
-// `ready` on its placeholder. A failed group stops the rest: HAProxy would
-// run a batch to the end.
+// applyOne applies d on one socket, in the safe order (order.go): the
+// server never serves from a wrong address. A failed group stops the rest:
+// HAProxy would run a batch to the end.
 //
 // When the server must first pass a health check, applyOne leaves it in drain
 // with its health forced down and reports gated = true; Apply finishes it.
@@ -235,44 +226,6 @@ func (f *Fleet) applyOne(ctx context.Context, c *haproxy.Client, view SocketView
 	if gate {
 		target = haproxy.StateDrain // ready only once the check has passed
 	}
-	less := serving(target) < serving(curState)
-	// pre: a server that is to serve less leaves rotation first. move: the
-	// address, confirmed by a read before anything else is sent. post: the
-	// rest, so weight, health checks and a state that serves more all act
-	// on the new address.
-	var pre, move, post batch
-	if less {
-		pre.add(haproxy.SetServerState(d.Backend, d.Server, target))
-	}
-	if moving {
-		move.add(haproxy.SetServerAddr(d.Backend, d.Server, d.Addr, port))
-	}
-	if d.Weight != nil && cur.UserWeight != *d.Weight {
-		post.add(haproxy.SetServerWeight(d.Backend, d.Server, *d.Weight))
-	}
-	if _, enabled := cur.HealthChecks(); d.Health != nil && *d.Health != enabled {
-		if *d.Health {
-			post.add(haproxy.EnableHealth(d.Backend, d.Server))
-		} else {
-			post.add(haproxy.DisableHealth(d.Backend, d.Server))
-		}
-	}
-	if !less && curState != target {
-		post.add(haproxy.SetServerState(d.Backend, d.Server, target))
-	}
-	if gate {
-		// Leaving maint with checks marks a server UP at once; forcing its
-		// health down after the state change makes UP mean "rise checks
-		// passed since now". Preflight made sure checks are enabled, so
-		// this is never the permanent DOWN of a server without checks.
-		post.add(haproxy.SetServerHealthDown(d.Backend, d.Server))
-	}
-	if err := errors.Join(pre.err, move.err, post.err); err != nil {
-		return fail(err)
-	}
-	moved := showsAddr(d.Server, d.Addr.String(), port, cur)
-	steps := []step{{cmds: pre.cmds}, {cmds: move.cmds, until: &moved}, {cmds: post.cmds}}
-
 	want := Values{Addr: d.Addr.String(), Port: port, State: target, Weight: cur.UserWeight, Health: ValuesOf(cur).Health}
 	if d.Weight != nil {
 		want.Weight = *d.Weight
@@ -280,6 +233,16 @@ func (f *Fleet) applyOne(ctx context.Context, c *haproxy.Client, view SocketView
 	if d.Health != nil {
 		want.Health = *d.Health
 	}
+	now := cur
+	now.Admin = now.Admin.WithUserState(curState) // after the drain above
+	// Preflight made sure checks are enabled where gate holds the health
+	// down, so that is never the permanent DOWN of a server without checks.
+	w, err := safeOrder(d.Backend, d.Server, now, want, gate)
+	if err != nil {
+		return fail(err)
+	}
+	moved := showsAddr(d.Server, d.Addr.String(), port, cur)
+	steps := w.steps(&moved)
 	res.After, res.Err = f.runAndConfirm(ctx, c, d.Backend, d.Server, steps, cur, want)
 	return res, gate && res.Err == nil
 }

@@ -148,17 +148,15 @@ func (f *Fleet) parkOne(ctx context.Context, c *haproxy.Client, backend, server 
 	if err != nil {
 		return warnings, fmt.Errorf("origin address %q is invalid: %w", o.Addr, err)
 	}
-	var move batch
-	move.add(haproxy.SetServerAddr(backend, server, addr, o.Port))
-	move.add(haproxy.SetServerWeight(backend, server, o.Weight))
-	if move.err != nil {
-		return warnings, move.err
-	}
 	want := Values{Addr: addr.String(), Port: o.Port, State: haproxy.StateMaint, Weight: o.Weight, Health: ValuesOf(cur).Health}
-	// The address must show in a read (HAProxy 2.9+ applies it after
-	// replying); the weight is applied before the reply.
+	out := cur
+	out.Admin = out.Admin.WithUserState(haproxy.StateMaint) // takeOut put it there
+	w, err := safeOrder(backend, server, out, want, false)
+	if err != nil {
+		return warnings, err
+	}
 	parked := showsAddr(server, addr.String(), o.Port, cur)
-	_, err = f.runAndConfirm(ctx, c, backend, server, []step{{cmds: move.cmds, until: &parked}}, cur, want)
+	_, err = f.runAndConfirm(ctx, c, backend, server, w.steps(&parked), cur, want)
 	return warnings, err
 }
 

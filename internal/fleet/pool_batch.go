@@ -3,7 +3,6 @@ package fleet
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"sort"
 	"sync"
 
@@ -26,8 +25,10 @@ type slotChange struct {
 //  2. address changes, for slots whose phase 1 succeeded, then reads until
 //     every moved slot shows its new address (HAProxy 2.9+ applies an
 //     address after replying),
-//  3. weight changes, for slots whose address showed,
-//  4. state changes that add traffic, for slots whose weight was accepted,
+//  3. weight and health-check changes, for slots whose address showed,
+//  4. state changes that add traffic, for slots whose phase 3 succeeded,
+//
+// each phase one group of safeOrder's (order.go) for every slot,
 //
 // then reads until every slot shows what it must: every slot written since
 // a read last showed it whole (a read is the only proof of an address; the
@@ -124,36 +125,21 @@ func (f *Fleet) applyChanges(ctx context.Context, c *haproxy.Client, backend str
 			}
 		}
 	}
-	stateCmd := func(ch slotChange) []haproxy.Command {
-		cmd, err := haproxy.SetServerState(backend, ch.slot, ch.want.State)
+	// Each slot's writes in the safe order (order.go); the batch sends one
+	// group of every slot per phase.
+	ws := make(map[string]writes, len(changes))
+	for _, ch := range changes {
+		w, err := safeOrder(backend, ch.slot, ch.cur, ch.want, false)
 		if err != nil {
 			failed[ch.slot] = err
-			return nil
+			continue
 		}
-		return []haproxy.Command{cmd}
+		ws[ch.slot] = w
 	}
-	lessFirst := func(ch slotChange) bool { return serving(ch.want.State) < serving(ch.cur.Admin.UserState()) }
-
-	phase(func(ch slotChange) []haproxy.Command {
-		if lessFirst(ch) {
-			return stateCmd(ch)
-		}
-		return nil
-	})
-	phase(func(ch slotChange) []haproxy.Command {
-		if !ch.moving() {
-			return nil
-		}
-		addr, _ := netip.ParseAddr(ch.want.Addr)
-		cmd, err := haproxy.SetServerAddr(backend, ch.slot, addr, ch.want.Port)
-		if err != nil {
-			failed[ch.slot] = err
-			return nil
-		}
-		return []haproxy.Command{cmd}
-	})
+	phase(func(ch slotChange) []haproxy.Command { return ws[ch.slot].less })
+	phase(func(ch slotChange) []haproxy.Command { return ws[ch.slot].move })
 	for slot, row := range f.settleChanges(ctx, c, backend, changes, failed, func(ch slotChange) *expectation {
-		if !ch.moving() {
+		if len(ws[ch.slot].move) == 0 {
 			return nil
 		}
 		e := showsAddr(ch.slot, ch.want.Addr, ch.want.Port)
@@ -161,23 +147,8 @@ func (f *Fleet) applyChanges(ctx context.Context, c *haproxy.Client, backend str
 	}) {
 		seen[slot], dirty[slot] = row, false
 	}
-	phase(func(ch slotChange) []haproxy.Command {
-		if ch.cur.UserWeight == ch.want.Weight {
-			return nil
-		}
-		cmd, err := haproxy.SetServerWeight(backend, ch.slot, ch.want.Weight)
-		if err != nil {
-			failed[ch.slot] = err
-			return nil
-		}
-		return []haproxy.Command{cmd}
-	})
-	phase(func(ch slotChange) []haproxy.Command {
-		if !lessFirst(ch) && ch.cur.Admin.UserState() != ch.want.State {
-			return stateCmd(ch)
-		}
-		return nil
-	})
+	phase(func(ch slotChange) []haproxy.Command { return ws[ch.slot].tune })
+	phase(func(ch slotChange) []haproxy.Command { return ws[ch.slot].more })
 	f.settleChanges(ctx, c, backend, changes, failed, func(ch slotChange) *expectation {
 		e := showsValues(ch.slot, ch.want)
 		if !dirty[ch.slot] && e.ok(seen[ch.slot]) {
@@ -193,10 +164,6 @@ func (f *Fleet) applyChanges(ctx context.Context, c *haproxy.Client, backend str
 		}
 	}
 	return errs
-}
-
-func (ch slotChange) moving() bool {
-	return ch.cur.Addr.String() != ch.want.Addr || ch.cur.Port != ch.want.Port
 }
 
 func (ch slotChange) what(backend string) string {

@@ -105,25 +105,19 @@ func (f *Fleet) changeOne(ctx context.Context, ch StateChange, server string, vi
 		if target == "" { // sessions only
 			target = cur.Admin.UserState()
 		}
-		var cmds []haproxy.Command
-		var err error
-		add := func(cmd haproxy.Command, e error) { cmds, err = append(cmds, cmd), errors.Join(err, e) }
 		if gate && cur.Admin.UserState() != haproxy.StateReady {
-			// As for a resource (applyOne): drain, then health down, so
-			// that UP means "rise checks passed since now".
+			// As for a resource (applyOne): held in drain with its health
+			// down until a check passes (order.go).
 			target, gated[i] = haproxy.StateDrain, true
-			add(haproxy.SetServerState(ch.Backend, server, haproxy.StateDrain))
-			add(haproxy.SetServerHealthDown(ch.Backend, server))
-		} else if cur.Admin.UserState() != target {
-			add(haproxy.SetServerState(ch.Backend, server, target))
 		}
+		want := ValuesOf(cur)
+		want.State = target
+		w, err := safeOrder(ch.Backend, server, cur, want, gated[i])
 		if err != nil {
 			errs[i] = err
 			return
 		}
-		want := ValuesOf(cur)
-		want.State = target
-		after[i], errs[i] = f.runAndConfirm(ctx, c, ch.Backend, server, []step{{cmds: cmds}}, cur, want)
+		after[i], errs[i] = f.runAndConfirm(ctx, c, ch.Backend, server, w.steps(nil), cur, want)
 		if errs[i] != nil || target == haproxy.StateReady || ch.WaitSessions <= 0 {
 			return
 		}
@@ -150,13 +144,7 @@ func (f *Fleet) changeOne(ctx context.Context, ch StateChange, server string, vi
 		if !gated[i] {
 			return
 		}
-		ready, err := haproxy.SetServerState(ch.Backend, server, haproxy.StateReady)
-		if err == nil {
-			want := ValuesOf(after[i])
-			want.State = haproxy.StateReady
-			_, err = f.runAndConfirm(ctx, c, ch.Backend, server, []step{{cmds: []haproxy.Command{ready}}}, after[i], want)
-		}
-		errs[i] = err
+		_, errs[i] = f.makeReady(ctx, c, ch.Backend, server, after[i])
 	})
 	return errors.Join(errors.Join(errs...), f.shutdown(ctx, ch, server, views))
 }
