@@ -61,14 +61,6 @@ type Grace struct {
 // progressEvery is how often a wait tells Grace.Progress where it stands.
 const progressEvery = 2 * time.Second
 
-// report tells g.Progress msg() when progressEvery passed since *last.
-func (g Grace) report(last *time.Time, msg func() string) {
-	if g.Progress != nil && time.Since(*last) >= progressEvery {
-		*last = time.Now()
-		g.Progress(msg())
-	}
-}
-
 // pollEvery is how often drain and health waits re-read a socket. Each poll
 // is a new, short connection: nothing is held open while waiting.
 const pollEvery = 200 * time.Millisecond
@@ -133,7 +125,7 @@ func (f *Fleet) Apply(ctx context.Context, d Desired, views []SocketView) []Resu
 	if !anyGated {
 		return out
 	}
-	deadline := time.Now().Add(d.Grace.WaitHealthy)
+	deadline := f.clock.Now().Add(d.Grace.WaitHealthy)
 	var mu sync.Mutex
 	var unhealthy []string
 	f.parallel(views, func(i int, c *haproxy.Client) {

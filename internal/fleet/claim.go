@@ -411,7 +411,7 @@ func (f *Fleet) claimNew(ctx context.Context, p Pool, newcomers []string, taken 
 	out := map[string]string{}
 	unconfirmed := map[string]string{}
 	for round := 0; ; round++ {
-		listings, _, err := f.list(ctx, p.Backend, p.Prefix, time.Now(), true)
+		listings, _, err := f.list(ctx, p.Backend, p.Prefix, f.clock.Now(), true)
 		if err != nil {
 			maps.Copy(out, unconfirmed)
 			return out, err
@@ -455,7 +455,7 @@ func (f *Fleet) claimNew(ctx context.Context, p Pool, newcomers []string, taken 
 		if round > 0 {
 			// Writers that listed their sockets in different orders can keep
 			// taking each other's claims; a random pause breaks the tie.
-			if err := sleep(ctx, time.Duration(mathrand.IntN(20))*time.Millisecond); err != nil {
+			if err := f.clock.Sleep(ctx, time.Duration(mathrand.IntN(20))*time.Millisecond); err != nil {
 				return out, err
 			}
 		}

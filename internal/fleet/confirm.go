@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"sort"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/poll"
 )
 
 // From HAProxy 2.9 on, `set server … addr` answers "IP changed from …"
@@ -19,14 +21,10 @@ import (
 // the provider's timeout, and a server is made ready (or its weight raised)
 // only after a read on that socket has shown its new address.
 
-// settleFirstPoll and settleMaxPoll bound the pause between confirmation
-// reads: the first re-read comes almost at once (the lag is usually well
-// under a millisecond), later ones back off so a change that never shows
-// does not flood the socket.
-const (
-	settleFirstPoll = 2 * time.Millisecond
-	settleMaxPoll   = 100 * time.Millisecond
-)
+// confirmPace paces confirmation reads: the first re-read comes almost at
+// once (the lag is usually well under a millisecond), later ones back off
+// so a change that never shows does not flood the socket.
+var confirmPace = poll.Pace{First: 2 * time.Millisecond, Max: 100 * time.Millisecond}
 
 // expectation is what one server must show before a step counts as applied.
 type expectation struct {
@@ -49,19 +47,18 @@ type unsettled struct {
 // server, and the servers that never showed what was expected (in server
 // order). A failed read ends the polling with that error.
 func (f *Fleet) settle(ctx context.Context, c *haproxy.Client, backend string, exps []expectation) (map[string]haproxy.ServerState, []unsettled, error) {
-	deadline := time.Now().Add(f.timeout)
 	rows := make(map[string]haproxy.ServerState, len(exps))
-	pause := settleFirstPoll
 	servers := make([]string, len(exps))
 	for i, e := range exps {
 		servers[i] = e.server
 	}
-	for {
-		snap, err := f.read(ctx, c, backend, servers, time.Now())
+	var missing []unsettled
+	err := poll.Until(ctx, f.clock, f.clock.Now().Add(f.timeout), confirmPace, func() (bool, error) {
+		snap, err := f.read(ctx, c, backend, servers, f.clock.Now())
 		if err != nil {
-			return rows, nil, err
+			return false, err
 		}
-		var missing []unsettled
+		missing = missing[:0]
 		for _, e := range exps {
 			row, ok := snap.st.Find(backend, e.server)
 			if ok {
@@ -71,18 +68,16 @@ func (f *Fleet) settle(ctx context.Context, c *haproxy.Client, backend string, e
 				missing = append(missing, unsettled{server: e.server, last: row, found: ok, want: e.want})
 			}
 		}
-		if len(missing) == 0 {
-			return rows, nil, nil
-		}
-		if time.Now().After(deadline) {
-			sort.Slice(missing, func(i, j int) bool { return missing[i].server < missing[j].server })
-			return rows, missing, nil
-		}
-		if err := sleep(ctx, min(pause, time.Until(deadline))); err != nil {
-			return rows, nil, err // cancelled
-		}
-		pause = min(2*pause, settleMaxPoll)
+		return len(missing) == 0, nil
+	})
+	switch {
+	case errors.Is(err, poll.ErrDeadline):
+		sort.Slice(missing, func(i, j int) bool { return missing[i].server < missing[j].server })
+		return rows, missing, nil
+	case err != nil: // a failed read, or cancelled
+		return rows, nil, err
 	}
+	return rows, nil, nil
 }
 
 // settleOne is settle for one server, with the error already worded: it
@@ -155,12 +150,11 @@ type statProbe struct {
 // tell (no row by that id and name, or no address column): the caller then
 // reads the whole backend.
 func (f *Fleet) settleStat(ctx context.Context, c *haproxy.Client, backend string, e expectation, sent []haproxy.Command, then [][]haproxy.Command) (done bool, err error) {
-	deadline := time.Now().Add(f.timeout)
-	pause := settleFirstPoll
-	for {
-		var row haproxy.StatRow
-		var found, shown bool
+	var row haproxy.StatRow
+	var found, shown, unknown bool
+	err = poll.Until(ctx, f.clock, f.clock.Now().Add(f.timeout), confirmPace, func() (bool, error) {
 		opCtx, cancel := f.op(ctx)
+		defer cancel()
 		err := c.Session(opCtx, func(s *haproxy.Session) error {
 			var err error
 			row, found, err = s.StatServer(e.probe.backendID, e.probe.serverID, e.server)
@@ -171,21 +165,15 @@ func (f *Fleet) settleStat(ctx context.Context, c *haproxy.Client, backend strin
 			defer f.reads.wrote(readKey{c.Target(), backend}, []string{e.server})
 			return sendGroups(s, then)
 		})
-		cancel()
-		switch {
-		case shown:
-			return true, err
-		case err != nil:
-			return false, err
-		case !found || !row.Addr.IsValid():
-			return false, nil
-		case time.Now().After(deadline):
-			return false, fmt.Errorf("%s: HAProxy accepted %s, but %s later `show stat` still reports address %s port %d for %s/%s, not %s",
-				c.Name(), quoteCommands(sent), f.timeout, row.Addr.Addr(), row.Addr.Port(), backend, e.server, e.want)
-		}
-		if err := sleep(ctx, min(pause, time.Until(deadline))); err != nil {
-			return false, err
-		}
-		pause = min(2*pause, settleMaxPoll)
+		unknown = err == nil && !shown && (!found || !row.Addr.IsValid())
+		return shown || unknown, err
+	})
+	switch {
+	case shown:
+		return true, err
+	case errors.Is(err, poll.ErrDeadline):
+		return false, fmt.Errorf("%s: HAProxy accepted %s, but %s later `show stat` still reports address %s port %d for %s/%s, not %s",
+			c.Name(), quoteCommands(sent), f.timeout, row.Addr.Addr(), row.Addr.Port(), backend, e.server, e.want)
 	}
+	return false, err // unknown: nil, and the caller reads the whole backend
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/poll"
 )
 
 // Dynamic is a server added at run time with `add server` instead of a
@@ -122,7 +123,7 @@ func (f *Fleet) preflightAdd(ctx context.Context, d Desired) (adopted map[string
 		return nil, err
 	}
 	answers, err := gather(ctx, f, false, func(ctx context.Context, c *haproxy.Client) (bool, error) {
-		snap, err := f.read(ctx, c, backend, []string{server}, time.Now())
+		snap, err := f.read(ctx, c, backend, []string{server}, f.clock.Now())
 		switch {
 		case snap.level != "" && snap.level != "admin":
 			return false, fmt.Errorf("%s: the socket's level is %q; adding servers needs `level admin` on the stats socket", c.Name(), snap.level)
@@ -240,37 +241,37 @@ func (f *Fleet) deleteWhenRemovable(ctx context.Context, c *haproxy.Client, back
 	if err != nil {
 		return err
 	}
-	deadline := time.Now().Add(within)
+	deadline := f.clock.Now().Add(within)
 	canWait := true
-	for {
+	var delErr error
+	// On 3.0+ each try itself waits (`wait srv-removable`), so the pause
+	// only paces 2.6, and a connection opened again between wait and del.
+	err = poll.Until(ctx, f.clock, deadline, poll.Every(100*time.Millisecond), func() (bool, error) {
 		cmds, limit := []haproxy.Command{del}, f.timeout
 		if canWait {
-			d := min(max(time.Until(deadline), time.Millisecond), time.Hour)
+			d := min(max(deadline.Sub(f.clock.Now()), time.Millisecond), time.Hour)
 			wait, err := haproxy.WaitRemovable(backend, server, d)
 			if err != nil {
-				return err
+				return false, err
 			}
 			// `del server` runs even when the wait failed; it then says why.
 			cmds, limit = []haproxy.Command{wait, del}, d+f.timeout
 		}
 		opCtx, cancel := context.WithTimeout(ctx, limit)
+		defer cancel()
 		each, err := c.RunEach(opCtx, cmds...)
-		cancel()
 		f.reads.wrote(readKey{c.Target(), backend}, []string{server})
 		if err != nil {
-			return err
+			return false, err
 		}
 		canWait = canWait && !errors.Is(each[0], haproxy.ErrUnknownCommand)
-		delErr := each[len(each)-1]
-		if !errors.Is(delErr, haproxy.ErrServerInUse) || time.Now().After(deadline) {
-			return removalError(c, backend, server, within, delErr)
-		}
-		if !canWait {
-			if err := sleep(ctx, 100*time.Millisecond); err != nil {
-				return err
-			}
-		}
+		delErr = each[len(each)-1]
+		return !errors.Is(delErr, haproxy.ErrServerInUse), nil
+	})
+	if err != nil && !errors.Is(err, poll.ErrDeadline) {
+		return err
 	}
+	return removalError(c, backend, server, within, delErr)
 }
 
 func removalError(c *haproxy.Client, backend, server string, within time.Duration, err error) error {

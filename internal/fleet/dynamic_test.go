@@ -129,9 +129,7 @@ func TestDynamicServerRemovalWaitsForARequest(t *testing.T) {
 				_ = resp.Body.Close()
 				got <- resp.Status
 			}()
-			for end := time.Now().Add(3 * time.Second); !strings.Contains(a.Admin(t, "show sess"), dyn.Server) && time.Now().Before(end); {
-				time.Sleep(10 * time.Millisecond)
-			}
+			a.WaitSession(t, dyn.Server)
 			done := make(chan error, 1)
 			var warnings []string
 			go func() {

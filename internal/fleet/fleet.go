@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/poll"
 )
 
 // Fleet is the set of sockets one provider configuration manages.
@@ -32,6 +33,7 @@ type Fleet struct {
 	names           map[string]string // socket → the short name messages use
 	procs           processes
 	writers         slotWriters
+	clock           poll.Clock // every wait and the read cache run on it
 }
 
 // DefaultPlaceholder is where free slots are parked unless the provider
@@ -55,6 +57,10 @@ func Placeholder(ap netip.AddrPort) Option { return func(f *Fleet) { f.placehold
 
 // Placeholder is where slots are parked when their origin is unknown.
 func (f *Fleet) Placeholder() netip.AddrPort { return f.placeholder }
+
+// Clock runs the fleet's waits and read cache on clk instead of the wall
+// clock (tests).
+func Clock(clk poll.Clock) Option { return func(f *Fleet) { f.clock = clk } }
 
 // MaxConns caps concurrent connections per socket (default haproxy.DefaultMaxConns).
 func MaxConns(n int) Option { return func(f *Fleet) { f.maxConns = n } }
@@ -102,10 +108,11 @@ func FromTransports(transports []haproxy.Transport, timeout time.Duration, obser
 		return nil, fmt.Errorf("no HAProxy sockets configured")
 	}
 	seen := map[string]bool{}
-	f := &Fleet{timeout: timeout, reads: newReadCache(), maxConns: haproxy.DefaultMaxConns, placeholder: DefaultPlaceholder}
+	f := &Fleet{timeout: timeout, maxConns: haproxy.DefaultMaxConns, placeholder: DefaultPlaceholder, clock: poll.Wall()}
 	for _, o := range opts {
 		o(f)
 	}
+	f.reads = newReadCache(f.clock)
 	targets := make([]string, len(transports))
 	for i, tr := range transports {
 		targets[i] = tr.String()

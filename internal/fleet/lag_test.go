@@ -352,61 +352,6 @@ func TestPoolWaitsOutTheAddressLag(t *testing.T) {
 	}
 }
 
-// slowTransport delays the first bytes of every reply: a socket that is
-// healthy but slow (a loaded HAProxy, a long link).
-type slowTransport struct {
-	haproxy.Transport
-	delay time.Duration
-}
-
-func (s slowTransport) Dial(ctx context.Context) (net.Conn, error) {
-	c, err := s.Transport.Dial(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return &slowConn{Conn: c, delay: s.delay}, nil
-}
-
-type slowConn struct {
-	net.Conn
-	delay time.Duration
-	once  sync.Once
-}
-
-func (c *slowConn) Read(p []byte) (int, error) {
-	c.once.Do(func() { time.Sleep(c.delay) })
-	return c.Conn.Read(p)
-}
-
-// A read that queues behind another caller's read of the same backend waits
-// for the read that serves it, not for its own timeout: a slow but healthy
-// socket is never taken for unreachable (and skipped, in warn mode).
-func TestQueuedReadOutlastsOneTimeout(t *testing.T) {
-	a := haproxytest.Start(t)
-	slow := slowTransport{Transport: unixTransport(t, a), delay: 600 * time.Millisecond}
-	f, err := fleet.FromTransports([]haproxy.Transport{slow}, time.Second, nil, fleet.SkipUnreachable())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	first := make(chan error, 1)
-	go func() {
-		_, err := f.Reconcile("app", "websrv1", nil, f.Observe(ctx, "app", "websrv1"))
-		first <- err
-	}()
-	time.Sleep(100 * time.Millisecond) // the refresh read is in flight
-	// Pre-flight needs a read that starts after it asked: it queues for the
-	// next one, which ends about 1.2 s after the first began.
-	start := time.Now()
-	slots, warnings, err := f.Preflight(ctx, "app", "websrv1")
-	if err != nil || len(warnings) > 0 || slots[0].Skipped != nil {
-		t.Fatalf("after %s: slots %+v, warnings %v, err %v", time.Since(start), slots, warnings, err)
-	}
-	if err := <-first; err != nil {
-		t.Fatal(err)
-	}
-}
-
 // pausable passes connections through to a real HAProxy until paused; then
 // every connection is accepted and never answered, like a hung instance.
 type pausable struct {

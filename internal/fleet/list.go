@@ -59,7 +59,7 @@ func (l Listing) indexed() Listing {
 // Servers outside the prefix may differ: another resource's dynamic server
 // is added and deleted one socket at a time, often while a pool is at work.
 func (f *Fleet) List(ctx context.Context, backend, prefix string) (listings []Listing, warnings []string, err error) {
-	return f.list(ctx, backend, prefix, time.Now().Add(-freshness), false)
+	return f.list(ctx, backend, prefix, f.clock.Now().Add(-freshness), false)
 }
 
 // list reads with a fetch that started no earlier than notBefore; with

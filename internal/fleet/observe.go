@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
 )
@@ -51,7 +50,7 @@ func (f *Fleet) Observe(ctx context.Context, backend, server string) []Observati
 
 func (f *Fleet) observeOne(ctx context.Context, c *haproxy.Client, backend, server string) Observation {
 	o := Observation{Socket: c.Target()}
-	snap, err := f.read(ctx, c, backend, []string{server}, time.Now().Add(-freshness))
+	snap, err := f.read(ctx, c, backend, []string{server}, f.clock.Now().Add(-freshness))
 	switch {
 	case errors.Is(err, haproxy.ErrNoSuchBackend):
 		return o // confirmed absent: the whole backend is gone

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
-	"time"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
 )
@@ -186,7 +185,7 @@ func (f *Fleet) takeOut(ctx context.Context, c *haproxy.Client, cur haproxy.Serv
 // current reads the server as it is now (not from a read older than this
 // call). ok is false when HAProxy confirmed it (or its backend) absent.
 func (f *Fleet) current(ctx context.Context, c *haproxy.Client, backend, server string) (cur haproxy.ServerState, ok bool, err error) {
-	snap, err := f.read(ctx, c, backend, []string{server}, time.Now())
+	snap, err := f.read(ctx, c, backend, []string{server}, f.clock.Now())
 	if errors.Is(err, haproxy.ErrNoSuchBackend) {
 		return cur, false, nil
 	}

@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
 )
@@ -64,7 +63,7 @@ func (f *Fleet) ApplyPool(ctx context.Context, p Pool) (assigned map[string]stri
 	lock.Lock()
 	defer lock.Unlock()
 
-	listings, skipped, warnings, err := f.listSkipping(ctx, p.Backend, p.Prefix, time.Now(), true)
+	listings, skipped, warnings, err := f.listSkipping(ctx, p.Backend, p.Prefix, f.clock.Now(), true)
 	if err != nil {
 		return nil, warnings, err
 	}
@@ -166,7 +165,7 @@ func (f *Fleet) ApplyPool(ctx context.Context, p Pool) (assigned map[string]stri
 		}
 	}
 	if len(fresh) > 0 {
-		if listings, _, err = f.list(ctx, p.Backend, p.Prefix, time.Now(), true); err != nil {
+		if listings, _, err = f.list(ctx, p.Backend, p.Prefix, f.clock.Now(), true); err != nil {
 			return assigned, warnings, err
 		}
 	}
@@ -213,7 +212,7 @@ func noClaimsWarning(p Pool) string {
 // pickUnclaimed allocates without claims (static backends): free slots
 // lowest first, checked once more just before writing.
 func (f *Fleet) pickUnclaimed(ctx context.Context, p Pool, newcomers []string, taken map[string]bool) (map[string]string, error) {
-	listings, _, err := f.list(ctx, p.Backend, p.Prefix, time.Now(), true)
+	listings, _, err := f.list(ctx, p.Backend, p.Prefix, f.clock.Now(), true)
 	if err != nil {
 		return nil, err
 	}
@@ -403,7 +402,7 @@ func (f *Fleet) DeletePool(ctx context.Context, p Pool) ([]string, error) {
 	lock := poolLock(p.Backend, p.Prefix)
 	lock.Lock()
 	defer lock.Unlock()
-	listings, skipped, warnings, err := f.listSkipping(ctx, p.Backend, p.Prefix, time.Now(), true)
+	listings, skipped, warnings, err := f.listSkipping(ctx, p.Backend, p.Prefix, f.clock.Now(), true)
 	if err != nil {
 		return warnings, err
 	}

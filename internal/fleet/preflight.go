@@ -87,7 +87,7 @@ func (f *Fleet) PreflightFor(ctx context.Context, d Desired) ([]SocketView, []st
 // confirmation read shows what HAProxy holds.
 func (f *Fleet) preflightOne(ctx context.Context, c *haproxy.Client, backend, server string, claimedToo bool) (SocketView, error) {
 	slot := SocketView{Socket: c.Target()}
-	snap, err := f.read(ctx, c, backend, []string{server}, time.Now().Add(-freshness))
+	snap, err := f.read(ctx, c, backend, []string{server}, f.clock.Now().Add(-freshness))
 	if snap.level != "" && snap.level != "admin" {
 		return slot, fmt.Errorf("%s: the socket's level is %q; writes need `level admin` on the stats socket", c.Name(), snap.level)
 	}

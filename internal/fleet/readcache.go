@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/poll"
 )
 
 // `show servers state <backend>` lists every server of the backend, so one
@@ -46,6 +47,7 @@ type readEntry struct {
 	done    chan struct{} // closed when snap/err are set
 	snap    snapshot
 	err     error
+	callers int // how many reads this fetch answers (set under the cache's lock)
 }
 
 func (e *readEntry) finished() bool {
@@ -86,8 +88,8 @@ type readCache struct {
 	now   func() time.Time
 }
 
-func newReadCache() *readCache {
-	return &readCache{slots: map[readKey]*readSlot{}, now: time.Now}
+func newReadCache(clk poll.Clock) *readCache {
+	return &readCache{slots: map[readKey]*readSlot{}, now: clk.Now}
 }
 
 // fetchFunc performs one fetch; it gets its own context because a queued
@@ -121,6 +123,7 @@ func (rc *readCache) get(ctx context.Context, key readKey, servers []string, not
 		// cancellation: it may serve other callers too.
 		go rc.run(context.WithoutCancel(ctx), key, s, e, fetch)
 	}
+	e.callers++
 	rc.mu.Unlock()
 
 	select {

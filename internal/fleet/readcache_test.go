@@ -4,10 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/poll"
 )
 
 // countingFetch returns a fetch that blocks until released and counts calls.
@@ -20,7 +25,8 @@ func countingFetch(calls *atomic.Int32, release <-chan struct{}) fetchFunc {
 }
 
 func TestReadCacheQueuesFreshReadersBehindOneFetch(t *testing.T) {
-	rc := newReadCache()
+	clk := poll.NewManual(time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC))
+	rc := newReadCache(clk)
 	key := readKey{"unix:///a", "app"}
 	var calls atomic.Int32
 	release := make(chan struct{})
@@ -30,25 +36,27 @@ func TestReadCacheQueuesFreshReadersBehindOneFetch(t *testing.T) {
 	var wg sync.WaitGroup
 	first := make(chan snapshot, 1)
 	wg.Add(1)
-	go func() { defer wg.Done(); s, _ := rc.get(context.Background(), key, nil, time.Now(), fetch); first <- s }()
+	go func() { defer wg.Done(); s, _ := rc.get(context.Background(), key, nil, clk.Now(), fetch); first <- s }()
 	waitFor(t, func() bool { return calls.Load() == 1 })
+	clk.Advance(time.Millisecond) // the callers below ask after fetch 1 started
 
 	// Ten callers that need a fetch started after they asked: they must not
 	// join fetch 1, and must all share fetch 2.
 	results := make(chan snapshot, 10)
-	var asking sync.WaitGroup
-	for i := 0; i < 10; i++ {
+	for range 10 {
 		wg.Add(1)
-		asking.Add(1)
 		go func() {
 			defer wg.Done()
-			asking.Done()
-			s, _ := rc.get(context.Background(), key, nil, time.Now(), fetch)
+			s, _ := rc.get(context.Background(), key, nil, clk.Now(), fetch)
 			results <- s
 		}()
 	}
-	asking.Wait()
-	time.Sleep(200 * time.Millisecond) // let every caller reach the queue
+	waitFor(t, func() bool { // every caller is queued behind fetch 1
+		rc.mu.Lock()
+		defer rc.mu.Unlock()
+		next := rc.slot(key).next
+		return next != nil && next.callers == 10
+	})
 	close(release)
 	wg.Wait()
 	close(results)
@@ -65,30 +73,33 @@ func TestReadCacheQueuesFreshReadersBehindOneFetch(t *testing.T) {
 	}
 
 	// Within the freshness window a tolerant reader reuses fetch 2 ...
-	if s, _ := rc.get(context.Background(), key, nil, time.Now().Add(-freshness), fetch); s.level != "2" || calls.Load() != 2 {
+	if s, _ := rc.get(context.Background(), key, nil, clk.Now().Add(-freshness), fetch); s.level != "2" || calls.Load() != 2 {
 		t.Fatalf("tolerant reader got %q after %d fetches", s.level, calls.Load())
 	}
 	// ... and a read of one server reuses it after a write to another ...
+	clk.Advance(time.Millisecond) // a write completes after fetch 2 started
 	rc.wrote(key, []string{"w2"})
-	if s, _ := rc.get(context.Background(), key, []string{"w1"}, time.Now().Add(-freshness), fetch); s.level != "2" {
+	if s, _ := rc.get(context.Background(), key, []string{"w1"}, clk.Now().Add(-freshness), fetch); s.level != "2" {
 		t.Fatalf("a write to w2 made a read of w1 fetch again (%q)", s.level)
 	}
 	// ... but not a read of the server written, nor of every server.
-	if s, _ := rc.get(context.Background(), key, []string{"w2"}, time.Now().Add(-freshness), fetch); s.level != "3" {
+	if s, _ := rc.get(context.Background(), key, []string{"w2"}, clk.Now().Add(-freshness), fetch); s.level != "3" {
 		t.Fatalf("read of w2 after a write to it got stale fetch %q", s.level)
 	}
+	clk.Advance(time.Millisecond)
 	rc.wrote(key, nil)
-	if s, _ := rc.get(context.Background(), key, []string{"w1"}, time.Now().Add(-freshness), fetch); s.level != "4" {
+	if s, _ := rc.get(context.Background(), key, []string{"w1"}, clk.Now().Add(-freshness), fetch); s.level != "4" {
 		t.Fatalf("read of w1 after a write to the whole backend got stale fetch %q", s.level)
 	}
+	clk.Advance(time.Millisecond)
 	rc.wrote(key, []string{"w1"})
-	if s, _ := rc.get(context.Background(), key, nil, time.Now().Add(-freshness), fetch); s.level != "5" {
+	if s, _ := rc.get(context.Background(), key, nil, clk.Now().Add(-freshness), fetch); s.level != "5" {
 		t.Fatalf("read of every server after a write to one got stale fetch %q", s.level)
 	}
 }
 
 func TestReadCacheDoesNotKeepErrors(t *testing.T) {
-	rc := newReadCache()
+	rc := newReadCache(poll.Wall())
 	key := readKey{"unix:///a", "app"}
 	fail := true
 	fetch := func(context.Context) (snapshot, error) {
@@ -107,7 +118,7 @@ func TestReadCacheDoesNotKeepErrors(t *testing.T) {
 }
 
 func TestReadCacheWaitHonoursContext(t *testing.T) {
-	rc := newReadCache()
+	rc := newReadCache(poll.Wall())
 	release := make(chan struct{})
 	defer close(release)
 	var calls atomic.Int32
@@ -119,6 +130,8 @@ func TestReadCacheWaitHonoursContext(t *testing.T) {
 	}
 }
 
+// waitFor waits for other goroutines to reach a point, failing t if they
+// do not within 2 s.
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Second)
@@ -127,5 +140,82 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not reached")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// slowTransport delays the first bytes of every reply: a socket that is
+// healthy but slow (a loaded HAProxy, a long link).
+type slowTransport struct {
+	haproxy.Transport
+	delay time.Duration
+}
+
+func (s slowTransport) Dial(ctx context.Context) (net.Conn, error) {
+	c, err := s.Transport.Dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &slowConn{Conn: c, delay: s.delay}, nil
+}
+
+type slowConn struct {
+	net.Conn
+	delay time.Duration
+	once  sync.Once
+}
+
+func (c *slowConn) Read(p []byte) (int, error) {
+	c.once.Do(func() { time.Sleep(c.delay) })
+	return c.Conn.Read(p)
+}
+
+// A read that needs a fetch started after it asked queues behind the fetch
+// in flight and waits for the one that serves it, however long that takes in
+// all, not for one timeout: a slow but healthy socket is never taken for
+// unreachable (and skipped, in warn mode). Each fetch here takes 700 ms of a
+// 1 s timeout; the queued read waits for the rest of the first and all of
+// the second.
+func TestQueuedReadOutlastsOneTimeout(t *testing.T) {
+	a := haproxytest.Start(t)
+	tr, err := haproxy.ParseTarget(a.UnixTarget())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := FromTransports([]haproxy.Transport{slowTransport{Transport: tr, delay: 700 * time.Millisecond}}, time.Second, nil, SkipUnreachable())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, key := f.clients[0], readKey{f.clients[0].Target(), "app"}
+	ctx := context.Background()
+	first := make(chan error, 1)
+	go func() { _, err := f.read(ctx, c, "app", nil, time.Now()); first <- err }()
+	var inFlight *readEntry
+	waitFor(t, func() bool {
+		f.reads.mu.Lock()
+		defer f.reads.mu.Unlock()
+		inFlight = f.reads.slot(key).current
+		return inFlight != nil
+	})
+
+	asked := time.Now()
+	snap, err := f.read(ctx, c, "app", nil, asked)
+	waited := time.Since(asked)
+	if err != nil {
+		t.Fatalf("the queued read failed after %s: %v", waited, err)
+	}
+	if _, ok := snap.st.Find("app", "websrv1"); !ok {
+		t.Fatalf("the queued read has no websrv1: %+v", snap)
+	}
+	f.reads.mu.Lock()
+	served := f.reads.slot(key).current
+	f.reads.mu.Unlock()
+	if served == inFlight || served.started.Before(asked) {
+		t.Fatalf("the read was answered by a fetch that started before it asked")
+	}
+	if waited <= f.timeout {
+		t.Fatalf("the queued read took %s, not more than the %s timeout: the test did not exercise a wait longer than one timeout", waited, f.timeout)
+	}
+	if err := <-first; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -130,7 +130,7 @@ func (f *Fleet) changeOne(ctx context.Context, ch StateChange, server string, vi
 		return errors.Join(err, f.shutdown(ctx, ch, server, views))
 	}
 	ch.progress("%s/%s is held in drain: waiting up to %s for a health check to pass on every instance", ch.Backend, server, ch.WaitHealthy)
-	deadline := time.Now().Add(ch.WaitHealthy)
+	deadline := f.clock.Now().Add(ch.WaitHealthy)
 	d := Desired{Backend: ch.Backend, Server: server, State: haproxy.StateReady, Grace: Grace{WaitHealthy: ch.WaitHealthy, Progress: ch.Progress}}
 	f.parallel(views, func(i int, c *haproxy.Client) {
 		if gated[i] {

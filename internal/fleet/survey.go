@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"time"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
 )
@@ -79,7 +78,7 @@ func (f *Fleet) Survey(ctx context.Context, backend string, probe func(Found) bo
 		}
 	}
 	answers, err := gather(ctx, f, true, func(ctx context.Context, c *haproxy.Client) (survey, error) {
-		snap, err := f.read(ctx, c, backend, nil, time.Now().Add(-freshness))
+		snap, err := f.read(ctx, c, backend, nil, f.clock.Now().Add(-freshness))
 		if errors.Is(err, haproxy.ErrNoSuchBackend) {
 			return survey{socket: c.Target()}, fmt.Errorf("%s: backend %q does not exist", c.Name(), backend)
 		}

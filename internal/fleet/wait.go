@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/poll"
 )
 
 // waitDrained polls `show stat` until the server has no sessions or
@@ -18,40 +19,41 @@ func (f *Fleet) waitDrained(ctx context.Context, c *haproxy.Client, srv haproxy.
 		return nil, nil
 	}
 	backend, server := srv.Backend, srv.Name
-	deadline := time.Now().Add(g.DrainTimeout)
-	last := time.Now()
-	for {
+	deadline := f.clock.Now().Add(g.DrainTimeout)
+	tick := poll.NewTicker(f.clock, progressEvery, g.Progress)
+	sessions := -1
+	err = poll.Until(ctx, f.clock, deadline, poll.Every(pollEvery), func() (bool, error) {
 		opCtx, cancel := f.op(ctx)
+		defer cancel()
 		// By ids: a frontend can share the backend's name; one row, however
 		// large the backend.
 		row, found, err := c.StatServer(opCtx, srv.BackendID, srv.ID, server)
-		cancel()
 		if err != nil {
-			return nil, err
+			return false, err
 		}
-		sessions := -1
+		sessions = -1
 		if found && row.ProxyID == srv.BackendID {
 			sessions = row.Sessions
 		}
-		switch {
-		case sessions < 0:
-			return nil, fmt.Errorf("%s: %s/%s is missing from `show stat`", c.Name(), backend, server)
-		case sessions == 0:
-			return nil, nil
-		case time.Now().After(deadline):
-			msg := fmt.Sprintf("%s: %d session(s) still open on %s/%s after draining for %s", c.Name(), sessions, backend, server, g.DrainTimeout)
-			if g.FailOnDrainTimeout {
-				return nil, fmt.Errorf("%s; stopping here: the server stays in drain: %w", msg, ErrDrainUnfinished)
-			}
-			return []string{msg + "; continuing"}, nil
+		if sessions < 0 {
+			return false, fmt.Errorf("%s: %s/%s is missing from `show stat`", c.Name(), backend, server)
 		}
-		g.report(&last, func() string {
-			return fmt.Sprintf("%s/%s: %d session(s) still open on %s, %s left", backend, server, sessions, c.Name(), time.Until(deadline).Round(time.Second))
+		if sessions == 0 {
+			return true, nil
+		}
+		tick.Maybe(func() string {
+			return fmt.Sprintf("%s/%s: %d session(s) still open on %s, %s left", backend, server, sessions, c.Name(), deadline.Sub(f.clock.Now()).Round(time.Second))
 		})
-		if err := sleep(ctx, pollEvery); err != nil {
-			return nil, err
-		}
+		return false, nil
+	})
+	if !errors.Is(err, poll.ErrDeadline) {
+		return nil, err
 	}
+	msg := fmt.Sprintf("%s: %d session(s) still open on %s/%s after draining for %s", c.Name(), sessions, backend, server, g.DrainTimeout)
+	if g.FailOnDrainTimeout {
+		return nil, fmt.Errorf("%s; stopping here: the server stays in drain: %w", msg, ErrDrainUnfinished)
+	}
+	return []string{msg + "; continuing"}, nil
 }
 
 // ErrDrainUnfinished marks a drain that still had sessions at its timeout,
@@ -63,31 +65,31 @@ var ErrDrainUnfinished = errors.New("sessions outlasted the drain timeout")
 // passing last check. HAProxy only marks it UP again after `rise` passing
 // checks, so this cannot be satisfied by a stale result.
 func (f *Fleet) waitHealthy(ctx context.Context, c *haproxy.Client, d Desired, deadline time.Time) error {
-	last := time.Now()
-	for {
-		snap, err := f.read(ctx, c, d.Backend, []string{d.Server}, time.Now())
+	tick := poll.NewTicker(f.clock, progressEvery, d.Grace.Progress)
+	var row haproxy.ServerState
+	err := poll.Until(ctx, f.clock, deadline, poll.Every(pollEvery), func() (bool, error) {
+		snap, err := f.read(ctx, c, d.Backend, []string{d.Server}, f.clock.Now())
 		if err != nil {
-			return err
+			return false, err
 		}
-		row, ok := snap.st.Find(d.Backend, d.Server)
-		if !ok {
-			return fmt.Errorf("%s: %s/%s vanished while waiting for its health check", c.Name(), d.Backend, d.Server)
+		var ok bool
+		if row, ok = snap.st.Find(d.Backend, d.Server); !ok {
+			return false, fmt.Errorf("%s: %s/%s vanished while waiting for its health check", c.Name(), d.Backend, d.Server)
 		}
 		passed := row.CheckResult == haproxy.CheckPassed || row.CheckResult == haproxy.CheckCondPassed
 		if row.OpState == haproxy.OpRunning && passed {
-			return nil
+			return true, nil
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s: %s/%s did not pass a health check within %s (op state %s, last check result %s); it is held in drain",
-				c.Name(), d.Backend, d.Server, d.Grace.WaitHealthy, row.OpState, checkResult(row.CheckResult))
-		}
-		d.Grace.report(&last, func() string {
-			return fmt.Sprintf("%s/%s on %s: op state %s, last check %s; %s left", d.Backend, d.Server, c.Name(), row.OpState, checkResult(row.CheckResult), time.Until(deadline).Round(time.Second))
+		tick.Maybe(func() string {
+			return fmt.Sprintf("%s/%s on %s: op state %s, last check %s; %s left", d.Backend, d.Server, c.Name(), row.OpState, checkResult(row.CheckResult), deadline.Sub(f.clock.Now()).Round(time.Second))
 		})
-		if err := sleep(ctx, pollEvery); err != nil {
-			return err
-		}
+		return false, nil
+	})
+	if errors.Is(err, poll.ErrDeadline) {
+		return fmt.Errorf("%s: %s/%s did not pass a health check within %s (op state %s, last check result %s); it is held in drain",
+			c.Name(), d.Backend, d.Server, d.Grace.WaitHealthy, row.OpState, checkResult(row.CheckResult))
 	}
+	return err
 }
 
 func checkResult(r int) string {
@@ -104,15 +106,4 @@ func checkResult(r int) string {
 		return "passed conditionally"
 	}
 	return fmt.Sprint(r)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -630,6 +630,20 @@ func (i *Instance) DeleteServer(t testing.TB, backend, server string) {
 	}
 }
 
+// WaitSession polls `show sess` until a session of server shows (a request
+// the test started is being served by it), failing t after a few seconds:
+// a test that needs a session in flight must not go on without one.
+func (i *Instance) WaitSession(t testing.TB, server string) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Second)
+	for !strings.Contains(i.Admin(t, "show sess"), server) {
+		if time.Now().After(deadline) {
+			t.Fatalf("haproxytest: no session of %s showed in `show sess` within 3s", server)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // WaitState polls the server's row until ok accepts it, failing t after a
 // few seconds with the last row read. It is for checking a raw client write
 // that nothing else confirmed: from HAProxy 2.9 on, an address change shows

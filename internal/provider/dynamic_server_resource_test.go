@@ -252,9 +252,7 @@ func TestAccDynamicServerDrainsBeforeDelete(t *testing.T) {
 						_ = resp.Body.Close()
 						status <- resp.Status
 					}()
-					for end := time.Now().Add(3 * time.Second); !strings.Contains(a.Admin(t, "show sess"), "slow1") && time.Now().Before(end); {
-						time.Sleep(10 * time.Millisecond)
-					}
+					a.WaitSession(t, "slow1")
 					go func() {
 						time.Sleep(1500 * time.Millisecond)
 						sawItDuringTheRequest = a.Has(t, "app", "slow1")
