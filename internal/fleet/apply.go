@@ -68,7 +68,7 @@ const pollEvery = 200 * time.Millisecond
 // Result is one socket's outcome of a write.
 type Result struct {
 	Socket   string
-	After    haproxy.ServerState // confirmed by reading back; valid when Err is nil and not Skipped
+	After    haproxy.ServerState // what the server holds now (runAndConfirm); valid when Err is nil and not Skipped
 	Err      error
 	Skipped  bool // unreachable at pre-flight; nothing was sent
 	Warnings []string
@@ -104,7 +104,8 @@ var (
 )
 
 // Apply writes d to every socket concurrently, each starting from the state
-// Preflight saw there, and confirms each write by reading the server back.
+// Preflight saw there, in the safe order (order.go): every reply is checked,
+// and an address change is read back before anything lets traffic in.
 // With Grace.WaitHealthy, servers that must pass a health check first are
 // held in drain on every socket until all of them have passed; only then are
 // they made ready, anywhere.

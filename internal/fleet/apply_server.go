@@ -19,9 +19,11 @@ type ServerOutcome struct {
 	Unfinished []string
 	Applied    []string // sockets (as messages name them) that took the change
 	Failed     Errors   // sockets where it failed, and why
-	// Confirmed is the server as read back after the change, from a socket
-	// that took it; nil when none did.
-	Confirmed *Values
+	// Holds is what the server holds after the change, on a socket that
+	// took it: the address and port as a read showed them, the state,
+	// weight and health checks as HAProxy's empty replies confirmed them
+	// (see runAndConfirm); nil when no socket took it.
+	Holds *Values
 	// Seen is the server as pre-flight read it on a socket that answered:
 	// for values the caller did not set when the change failed everywhere.
 	Seen *haproxy.ServerState
@@ -71,9 +73,9 @@ func (f *Fleet) ApplyServer(ctx context.Context, d Desired) (ServerOutcome, erro
 		default:
 			out.Applied = append(out.Applied, f.Name(res.Socket))
 			took = append(took, res.Socket)
-			if out.Confirmed == nil {
+			if out.Holds == nil {
 				v := ValuesOf(res.After)
-				out.Confirmed = &v
+				out.Holds = &v
 			}
 		}
 	}

@@ -16,10 +16,14 @@ import (
 // From HAProxy 2.9 on, `set server … addr` answers "IP changed from …"
 // before the change is applied: a `show servers state` sent next, even in the
 // same session, can still show the old address, and one a moment later shows
-// the new one. A single read after a write therefore proves nothing. Every
-// write is confirmed by polling fresh reads until they show it, bounded by
-// the provider's timeout, and a server is made ready (or its weight raised)
-// only after a read on that socket has shown its new address.
+// the new one. A single read after a write therefore proves nothing. An
+// address change is confirmed by polling fresh reads until they show it,
+// bounded by the provider's timeout, and a server is made ready (or its
+// weight raised) only after a read on that socket has shown its new address.
+// State, weight and health-check commands are applied before HAProxy
+// replies, on every supported version: their empty reply confirms them
+// (runAndConfirm). A pool batch, which writes many slots at once, reads
+// every slot it wrote once more at the end (pool_batch.go).
 
 // confirmPace paces confirmation reads: the first re-read comes almost at
 // once (the lag is usually well under a millisecond), later ones back off

@@ -1,7 +1,8 @@
 // Package fleet addresses every configured HAProxy socket at once: it reads a
 // server's state on all of them, checks all of them before writing to any,
-// writes concurrently in a safe order, confirms each write by reading back,
-// and parks slots again on delete. It knows nothing about Terraform; the
+// writes concurrently in a safe order (order.go), checks every reply and
+// reads an address change back until HAProxy shows it (confirm.go), and
+// parks slots again on delete. It knows nothing about Terraform; the
 // provider turns its results into plans, state and diagnostics.
 package fleet
 

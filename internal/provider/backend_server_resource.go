@@ -386,7 +386,7 @@ func writeServer(ctx context.Context, f *fleet.Fleet, plan *backendServerModel, 
 			strings.Join(out.Unfinished, "\n")+"\n\ndrain_timeout_action = \"continue\" went on with the change.")
 	}
 	if len(out.Failed) == 0 {
-		plan.setValues(*out.Confirmed)
+		plan.setValues(*out.Holds)
 		return out, true
 	}
 	applied := "none"

@@ -308,8 +308,8 @@ func (r *dynamicServerResource) Create(ctx context.Context, req resource.CreateR
 			fmt.Sprintf("Added on: %s.\nFailed:\n%s%s\n\nThe server is recorded as tainted: the next apply deletes it where it was added and adds it again.",
 				r.fleet.SocketNames(out.Added), out.Failed.Error(), drainHint(out.Failed)))
 	}
-	if out.Confirmed != nil {
-		plan.setValues(*out.Confirmed)
+	if out.Holds != nil {
+		plan.setValues(*out.Holds)
 	} else if out.Seen != nil {
 		plan.fillUnknown(*out.Seen)
 	} else {
