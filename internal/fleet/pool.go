@@ -68,34 +68,23 @@ func (f *Fleet) ApplyPool(ctx context.Context, p Pool) (assigned map[string]stri
 		return nil, warnings, err
 	}
 	slots := slotNames(p.Prefix, listings)
-	kept := map[string]string{}
-	leaving := map[string]string{} // slot → member that left
-	var removed []string
-	for member, slot := range p.Assigned {
-		if !slots[slot] {
-			return nil, warnings, fmt.Errorf("slot %s of member %q no longer exists in backend %s", slot, member, p.Backend)
-		}
-		if _, ok := p.Members[member]; ok {
-			kept[member] = slot
-		} else {
-			removed = append(removed, slot)
-			leaving[slot] = member
-		}
+	a, err := splitRecorded(p, slots)
+	if err != nil {
+		return nil, warnings, err
 	}
-	sort.Strings(removed)
 	// A socket skipped because it hangs may still serve the members that
 	// left; one whose process is gone has lost every runtime change.
 	hung := hungSockets(skipped)
 
-	adopted, w, err := f.recoverOwn(ctx, p, listings, kept)
+	adopted, w, err := f.recoverOwn(ctx, p, listings, a.kept)
 	warnings = append(warnings, w...)
 	if err != nil {
 		return nil, warnings, err
 	}
-	maps.Copy(kept, adopted)
+	a.adopt(adopted)
 
 	claims := true
-	lost, w, err := f.keepClaims(ctx, p, listings, kept)
+	lost, w, err := f.keepClaims(ctx, p, listings, a.kept)
 	warnings = append(warnings, w...)
 	switch {
 	case errors.Is(err, errNoClaims):
@@ -104,34 +93,10 @@ func (f *Fleet) ApplyPool(ctx context.Context, p Pool) (assigned map[string]stri
 	case err != nil:
 		return nil, warnings, err
 	}
-	for _, member := range lost {
-		delete(kept, member)
-	}
-	// A member that left, whose slot another pool has claimed since (a
-	// reload dropped this pool's marker), is not this pool's to park.
-	removed = slices.DeleteFunc(removed, func(slot string) bool {
-		cs := f.claimStateOf(listings, slot, p.Token)
-		if len(cs.foreign) == 0 {
-			return false
-		}
-		warnings = append(warnings, fmt.Sprintf("slot %s/%s of member %q, which left, is claimed by another pool (%s); it was left alone",
-			p.Backend, slot, leaving[slot], strings.Join(cs.foreign, ", ")))
-		return true
-	})
-	var newcomers []string
-	for member := range p.Members {
-		if _, ok := kept[member]; !ok {
-			newcomers = append(newcomers, member)
-		}
-	}
-	sort.Strings(newcomers)
-	taken := map[string]bool{}
-	for _, slot := range kept {
-		taken[slot] = true
-	}
-	for _, slot := range removed {
-		taken[slot] = true
-	}
+	warnings = append(warnings, a.finish(p, lost, func(slot string) []string {
+		return f.claimStateOf(listings, slot, p.Token).foreign
+	})...)
+	kept, removed, leaving, newcomers, taken := a.kept, a.removed, a.leaving, a.newcomers, a.taken
 
 	var fresh map[string]string
 	if claims && len(newcomers) > 0 {
