@@ -28,6 +28,7 @@ import (
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/localbuild"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/pool"
 )
 
 type row struct {
@@ -374,9 +375,9 @@ func TestBenchPool(t *testing.T) {
 	// provider process of its own: no phase reads another's cached reads.
 	var f *fleet.Fleet
 	ctx := context.Background()
-	p := fleet.Pool{Backend: "app", Prefix: "websrv", Placeholder: netip.MustParseAddrPort("127.0.0.1:1"), Token: fleet.NewClaimToken(), Members: map[string]fleet.PoolMember{}}
+	p := pool.Pool{Backend: "app", Prefix: "websrv", Placeholder: netip.MustParseAddrPort("127.0.0.1:1"), Token: pool.NewToken(), Members: map[string]pool.Member{}}
 	for i := 1; i <= n; i++ {
-		p.Members[fmt.Sprintf("m%05d", i)] = fleet.PoolMember{Addr: netip.MustParseAddr("127.0.0.1"), Port: 20000 + i, State: haproxy.StateReady}
+		p.Members[fmt.Sprintf("m%05d", i)] = pool.Member{Addr: netip.MustParseAddr("127.0.0.1"), Port: 20000 + i, State: haproxy.StateReady}
 	}
 	type phase struct {
 		name      string
@@ -406,7 +407,7 @@ func TestBenchPool(t *testing.T) {
 		phases = append(phases, phase{name, time.Since(start), f.RoundTrips(), received.Load() - got, haproxyCPU() - hcpu, processCPU(t) - own})
 	}
 	timed("apply (create)", func() error {
-		assigned, _, err := f.ApplyPool(ctx, p)
+		assigned, _, err := pool.Apply(ctx, f, p)
 		if err == nil && len(assigned) != n {
 			err = fmt.Errorf("%d members assigned, want %d", len(assigned), n)
 		}
@@ -421,7 +422,7 @@ func TestBenchPool(t *testing.T) {
 		}
 	}
 	timed("read every member", func() error {
-		readings, _, err := f.ReadPool(ctx, p, nil)
+		readings, _, err := pool.Read(ctx, f, p, nil)
 		if err == nil && len(readings) != n {
 			err = fmt.Errorf("%d members read, want %d", len(readings), n)
 		}
@@ -432,7 +433,7 @@ func TestBenchPool(t *testing.T) {
 	m.Port += 10000
 	p.Members[changed] = m
 	timed("change one member's port", func() error {
-		_, _, err := f.ApplyPool(ctx, p)
+		_, _, err := pool.Apply(ctx, f, p)
 		return err
 	})
 	for _, inst := range insts {
@@ -441,7 +442,7 @@ func TestBenchPool(t *testing.T) {
 		}
 	}
 	timed("delete", func() error {
-		_, err := f.DeletePool(ctx, p)
+		_, err := pool.Delete(ctx, f, p)
 		return err
 	})
 	for _, inst := range insts {

@@ -15,6 +15,7 @@ import (
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleet"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/pool"
 )
 
 // parkTemplate puts every slot of `app` in maint, so that traffic through
@@ -285,10 +286,10 @@ func TestDynamicPoolTakesBackAHalfAddedMember(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := fleet.DynamicPool{Backend: "app", Prefix: "api-", Members: map[string]fleet.PoolMember{
+	p := pool.Dynamic{Backend: "app", Prefix: "api-", Members: map[string]pool.Member{
 		"m1": {Addr: netip.MustParseAddr("127.0.0.57"), Port: 80, State: haproxy.StateReady},
 	}}
-	done, _, _, err := f.ApplyDynamicPool(context.Background(), p)
+	done, _, _, err := pool.ApplyDynamic(context.Background(), f, p)
 	if err == nil || !strings.Contains(err.Error(), f.Name(b.UnixTarget())) || !strings.Contains(err.Error(), "already exists") {
 		t.Fatalf("err = %v", err)
 	}
@@ -313,10 +314,10 @@ func TestDynamicPoolSaysWhatTheTakeBackLeft(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := fleet.DynamicPool{Backend: "app", Prefix: "api-", Members: map[string]fleet.PoolMember{
+	p := pool.Dynamic{Backend: "app", Prefix: "api-", Members: map[string]pool.Member{
 		"m1": {Addr: netip.MustParseAddr("127.0.0.57"), Port: 80, State: haproxy.StateReady},
 	}}
-	_, _, warnings, err := f.ApplyDynamicPool(context.Background(), p)
+	_, _, warnings, err := pool.ApplyDynamic(context.Background(), f, p)
 	if err == nil {
 		t.Fatal("a member refused on one instance was reported as added")
 	}

@@ -13,7 +13,6 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -30,7 +29,6 @@ type Fleet struct {
 	maxConns        int
 	placeholder     netip.AddrPort
 	credentials     haproxy.Credentials
-	claimsLost      atomic.Int64
 	names           map[string]string // socket → the short name messages use
 	procs           processes
 	writers         slotWriters
@@ -139,10 +137,6 @@ func (f *Fleet) Name(socket string) string {
 	}
 	return socket
 }
-
-// ClaimsLost counts the slot claims this fleet lost to other writers (for
-// tests and benchmarks that must prove writers really competed).
-func (f *Fleet) ClaimsLost() int64 { return f.claimsLost.Load() }
 
 // RoundTrips is the total number of connections made to all sockets.
 func (f *Fleet) RoundTrips() uint64 {

@@ -13,6 +13,7 @@ import (
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleet"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/pool"
 )
 
 func newFleet(t *testing.T, targets ...string) *fleet.Fleet {
@@ -230,11 +231,11 @@ func TestPoolBatchIsolatesFailures(t *testing.T) {
 	cfg := "backend slb\n    balance static-rr\n    server-template s 1-3 127.0.0.1:1 disabled\n"
 	a, b := haproxytest.Start(t, haproxytest.Options{ExtraConfig: cfg}), haproxytest.Start(t, haproxytest.Options{ExtraConfig: cfg})
 	f := newFleet(t, a.UnixTarget(), b.TCPTarget())
-	p := fleet.Pool{Backend: "slb", Prefix: "s", Placeholder: netip.MustParseAddrPort("127.0.0.1:1"), Token: fleet.NewClaimToken(), Members: map[string]fleet.PoolMember{
+	p := pool.Pool{Backend: "slb", Prefix: "s", Placeholder: netip.MustParseAddrPort("127.0.0.1:1"), Token: pool.NewToken(), Members: map[string]pool.Member{
 		"m1": {Addr: netip.MustParseAddr("127.0.0.11"), Port: 11, State: haproxy.StateReady, Weight: intp(3)},
 		"m2": {Addr: netip.MustParseAddr("127.0.0.12"), Port: 12, State: haproxy.StateReady},
 	}}
-	assigned, _, err := f.ApplyPool(context.Background(), p)
+	assigned, _, err := pool.Apply(context.Background(), f, p)
 	if assigned["m1"] != "s1" || assigned["m2"] != "s2" {
 		t.Fatalf("assigned = %v", assigned)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleet"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/pool"
 )
 
 // lagTransport sits between the fleet and a real HAProxy and makes it act
@@ -333,12 +334,12 @@ func TestPoolWaitsOutTheAddressLag(t *testing.T) {
 	a, b := haproxytest.Start(t), haproxytest.Start(t)
 	la, lb := newLag(unixTransport(t, a), 2), newLag(unixTransport(t, b), 4)
 	f := lagFleet(t, 5*time.Second, la, lb)
-	p := fleet.Pool{Backend: "app", Prefix: "websrv", Placeholder: netip.MustParseAddrPort("127.0.0.1:1"), Token: fleet.NewClaimToken(), Members: map[string]fleet.PoolMember{
+	p := pool.Pool{Backend: "app", Prefix: "websrv", Placeholder: netip.MustParseAddrPort("127.0.0.1:1"), Token: pool.NewToken(), Members: map[string]pool.Member{
 		"m1": {Addr: netip.MustParseAddr("127.0.0.11"), Port: 11, State: haproxy.StateReady, Weight: intp(3)},
 		"m2": {Addr: netip.MustParseAddr("127.0.0.12"), Port: 12, State: haproxy.StateDrain},
 		"m3": {Addr: netip.MustParseAddr("127.0.0.13"), Port: 13, State: haproxy.StateReady},
 	}}
-	assigned, _, err := f.ApplyPool(context.Background(), p)
+	assigned, _, err := pool.Apply(context.Background(), f, p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -378,11 +379,11 @@ func TestPoolMemberRemovedWhileAnInstanceHangs(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	p := fleet.Pool{Backend: "app", Prefix: "websrv", Placeholder: netip.MustParseAddrPort("127.0.0.1:1"), Token: fleet.NewClaimToken(), Members: map[string]fleet.PoolMember{
+	p := pool.Pool{Backend: "app", Prefix: "websrv", Placeholder: netip.MustParseAddrPort("127.0.0.1:1"), Token: pool.NewToken(), Members: map[string]pool.Member{
 		"m1": {Addr: netip.MustParseAddr("127.0.0.11"), Port: 11, State: haproxy.StateReady},
 		"m2": {Addr: netip.MustParseAddr("127.0.0.12"), Port: 12, State: haproxy.StateReady},
 	}}
-	assigned, _, err := f.ApplyPool(ctx, p)
+	assigned, _, err := pool.Apply(ctx, f, p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -391,7 +392,7 @@ func TestPoolMemberRemovedWhileAnInstanceHangs(t *testing.T) {
 	pb.paused.Store(true)
 	p.Assigned = assigned
 	delete(p.Members, "m2")
-	assigned, warnings, err := f.ApplyPool(ctx, p)
+	assigned, warnings, err := pool.Apply(ctx, f, p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -410,7 +411,7 @@ func TestPoolMemberRemovedWhileAnInstanceHangs(t *testing.T) {
 
 	pb.paused.Store(false)
 	p.Assigned = assigned
-	assigned, _, err = f.ApplyPool(ctx, p)
+	assigned, _, err = pool.Apply(ctx, f, p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -434,11 +435,11 @@ func TestPoolDoesNotParkAnotherPoolsSlot(t *testing.T) {
 	a := haproxytest.Start(t)
 	f := newFleet(t, a.UnixTarget())
 	ctx := context.Background()
-	p := fleet.Pool{Backend: "app", Prefix: "websrv", Placeholder: netip.MustParseAddrPort("127.0.0.1:1"), Token: fleet.NewClaimToken(), Members: map[string]fleet.PoolMember{
+	p := pool.Pool{Backend: "app", Prefix: "websrv", Placeholder: netip.MustParseAddrPort("127.0.0.1:1"), Token: pool.NewToken(), Members: map[string]pool.Member{
 		"m1": {Addr: netip.MustParseAddr("127.0.0.11"), Port: 11, State: haproxy.StateReady},
 		"m2": {Addr: netip.MustParseAddr("127.0.0.12"), Port: 12, State: haproxy.StateReady},
 	}}
-	assigned, _, err := f.ApplyPool(ctx, p)
+	assigned, _, err := pool.Apply(ctx, f, p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -451,7 +452,7 @@ func TestPoolDoesNotParkAnotherPoolsSlot(t *testing.T) {
 
 	p.Assigned = assigned
 	delete(p.Members, "m2")
-	assigned, warnings, err := f.ApplyPool(ctx, p)
+	assigned, warnings, err := pool.Apply(ctx, f, p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -478,19 +479,19 @@ func TestPoolIgnoresOtherServersOnSomeInstances(t *testing.T) {
 	a, b := haproxytest.Start(t), haproxytest.Start(t)
 	f := newFleet(t, a.UnixTarget(), b.TCPTarget())
 	ctx := context.Background()
-	p := fleet.Pool{Backend: "app", Prefix: "websrv", Placeholder: netip.MustParseAddrPort("127.0.0.1:1"), Token: fleet.NewClaimToken(), Members: map[string]fleet.PoolMember{
+	p := pool.Pool{Backend: "app", Prefix: "websrv", Placeholder: netip.MustParseAddrPort("127.0.0.1:1"), Token: pool.NewToken(), Members: map[string]pool.Member{
 		"m1": {Addr: netip.MustParseAddr("127.0.0.11"), Port: 11, State: haproxy.StateReady},
 	}}
 	a.Admin(t, "add server app/dyn1 127.0.0.1:9 disabled")
-	assigned, _, err := f.ApplyPool(ctx, p)
+	assigned, _, err := pool.Apply(ctx, f, p)
 	if err != nil {
 		t.Fatalf("apply with another server on one instance only: %v", err)
 	}
 	p.Assigned = assigned
-	if _, _, err := f.ReadPool(ctx, p, nil); err != nil {
+	if _, _, err := pool.Read(ctx, f, p, nil); err != nil {
 		t.Fatalf("read: %v", err)
 	}
-	if _, err := f.DeletePool(ctx, p); err != nil {
+	if _, err := pool.Delete(ctx, f, p); err != nil {
 		t.Fatalf("delete: %v", err)
 	}
 	for _, inst := range []*haproxytest.Instance{a, b} {
@@ -502,7 +503,7 @@ func TestPoolIgnoresOtherServersOnSomeInstances(t *testing.T) {
 	// One of the pool's own slots missing on one instance: the
 	// configurations differ, and the pool says so.
 	a.DeleteServer(t, "app", "websrv3")
-	if _, _, err := f.ApplyPool(ctx, p); err == nil || !strings.Contains(err.Error(), "websrv3") {
+	if _, _, err := pool.Apply(ctx, f, p); err == nil || !strings.Contains(err.Error(), "websrv3") {
 		t.Fatalf("a slot of the prefix missing on one instance: err = %v", err)
 	}
 }

@@ -173,7 +173,7 @@ func FreeSlots(prefix string, listings []Listing, placeholder netip.AddrPort) []
 	}
 	var slots []slot
 	for _, s := range listings[0].Servers {
-		n, ok := slotNumber(prefix, s.Name)
+		n, ok := SlotNumber(prefix, s.Name)
 		if !ok {
 			continue
 		}
@@ -187,4 +187,18 @@ func FreeSlots(prefix string, listings []Listing, placeholder netip.AddrPort) []
 		out[i] = s.name
 	}
 	return out
+}
+
+// IsFreeButClaimed is IsFree for a slot a pool has just claimed: free in
+// every respect except that it carries that pool's marker (token)
+// everywhere.
+func IsFreeButClaimed(slot string, listings []Listing, placeholder, token netip.AddrPort) bool {
+	stripped := make([]Listing, len(listings))
+	for i, l := range listings {
+		if l.Claims[slot] != token {
+			return false
+		}
+		stripped[i] = Listing{Socket: l.Socket, Servers: l.Servers, byName: l.byName}
+	}
+	return IsFree(slot, stripped, placeholder)
 }

@@ -12,23 +12,24 @@ import (
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleet"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/pool"
 )
 
 // bigPool is a pool of n members on 127.0.0.x, one port each, all ready.
-func bigPool(n int) fleet.Pool {
-	p := fleet.Pool{Backend: "app", Prefix: "websrv", Placeholder: fleet.DefaultPlaceholder, Token: fleet.NewClaimToken(), Members: map[string]fleet.PoolMember{}}
+func bigPool(n int) pool.Pool {
+	p := pool.Pool{Backend: "app", Prefix: "websrv", Placeholder: fleet.DefaultPlaceholder, Token: pool.NewToken(), Members: map[string]pool.Member{}}
 	for i := 1; i <= n; i++ {
-		p.Members[fmt.Sprintf("m%03d", i)] = fleet.PoolMember{Addr: netip.MustParseAddr("127.0.0.2"), Port: 20000 + i, State: haproxy.StateReady}
+		p.Members[fmt.Sprintf("m%03d", i)] = pool.Member{Addr: netip.MustParseAddr("127.0.0.2"), Port: 20000 + i, State: haproxy.StateReady}
 	}
 	return p
 }
 
 // appliedPool applies bigPool(n) through a fleet of its own on targets and
 // returns it with its slots assigned.
-func appliedPool(t *testing.T, n int, targets ...string) fleet.Pool {
+func appliedPool(t *testing.T, n int, targets ...string) pool.Pool {
 	t.Helper()
 	p := bigPool(n)
-	assigned, _, err := newFleet(t, targets...).ApplyPool(context.Background(), p)
+	assigned, _, err := pool.Apply(context.Background(), newFleet(t, targets...), p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +73,7 @@ func TestDeletePoolParksInBatches(t *testing.T) {
 	}
 
 	f := newFleet(t, a.UnixTarget(), b.TCPTarget())
-	warnings, err := f.DeletePool(context.Background(), p)
+	warnings, err := pool.Delete(context.Background(), f, p)
 	if err != nil || len(warnings) > 0 {
 		t.Fatalf("delete: warnings %v, err %v", warnings, err)
 	}
@@ -98,7 +99,7 @@ func TestDeletePoolKeepsThePoolWhileAnInstanceHangs(t *testing.T) {
 	}
 
 	b.Pause(t)
-	_, err = f.DeletePool(ctx, p)
+	_, err = pool.Delete(ctx, f, p)
 	if err == nil || !strings.Contains(err.Error(), "did not answer") || !strings.Contains(err.Error(), "stays in the state") {
 		t.Fatalf("delete with a hung instance: err = %v", err)
 	}
@@ -115,7 +116,7 @@ func TestDeletePoolKeepsThePoolWhileAnInstanceHangs(t *testing.T) {
 		t.Fatalf("claims released while the pool stays: %d and %d markers", markers(t, a), markers(t, b))
 	}
 
-	if _, err := f.DeletePool(ctx, p); err != nil {
+	if _, err := pool.Delete(ctx, f, p); err != nil {
 		t.Fatalf("delete once every instance answers: %v", err)
 	}
 	expectParked(t, assigned, a, b)
@@ -138,7 +139,7 @@ func TestPoolReclaimsAfterAReloadInBatches(t *testing.T) {
 		t.Fatalf("setup: the reload kept %d markers", markers(t, b))
 	}
 	f := newFleet(t, a.UnixTarget(), b.UnixTarget())
-	again, warnings, err := f.ApplyPool(ctx, p)
+	again, warnings, err := pool.Apply(ctx, f, p)
 	if err != nil || len(warnings) > 0 {
 		t.Fatalf("apply after the reload: warnings %v, err %v", warnings, err)
 	}
@@ -188,7 +189,7 @@ func TestPoolOneMemberChangeStopsReadingOnceItShows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := f.ApplyPool(ctx, p); err != nil {
+	if _, _, err := pool.Apply(ctx, f, p); err != nil {
 		t.Fatal(err)
 	}
 	slot := assigned["m015"]

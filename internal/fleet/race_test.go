@@ -16,6 +16,7 @@ import (
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleet"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/pool"
 )
 
 // The race between workspaces is tested with separate processes, which
@@ -58,15 +59,15 @@ func poolWorker(raw string) int {
 		fmt.Printf("{\"Err\":%q}\n", err.Error())
 		return 2
 	}
-	p := fleet.Pool{Backend: "app", Prefix: "websrv", Placeholder: netip.MustParseAddrPort("127.0.0.1:1"),
-		Token: fleet.NewClaimToken(), Members: map[string]fleet.PoolMember{}}
+	p := pool.Pool{Backend: "app", Prefix: "websrv", Placeholder: netip.MustParseAddrPort("127.0.0.1:1"),
+		Token: pool.NewToken(), Members: map[string]pool.Member{}}
 	for key, ap := range spec.Members {
 		a := netip.MustParseAddrPort(ap)
-		p.Members[key] = fleet.PoolMember{Addr: a.Addr(), Port: int(a.Port()), State: haproxy.StateReady}
+		p.Members[key] = pool.Member{Addr: a.Addr(), Port: int(a.Port()), State: haproxy.StateReady}
 	}
 	in := bufio.NewReader(os.Stdin)
 	report := func(assigned map[string]string, err error) {
-		r := workerResult{Assigned: assigned, ClaimsLost: f.ClaimsLost()}
+		r := workerResult{Assigned: assigned, ClaimsLost: pool.ClaimsLost()}
 		if err != nil {
 			r.Err = err.Error()
 		}
@@ -76,13 +77,13 @@ func poolWorker(raw string) int {
 	if _, err := in.ReadByte(); err != nil {
 		return 2
 	}
-	assigned, _, err := f.ApplyPool(context.Background(), p)
+	assigned, _, err := pool.Apply(context.Background(), f, p)
 	report(assigned, err)
 	if _, err := in.ReadByte(); err != nil {
 		return 2
 	}
 	p.Assigned, p.Members = assigned, nil
-	_, err = f.DeletePool(context.Background(), p)
+	_, err = pool.Delete(context.Background(), f, p)
 	report(nil, err)
 	return 0
 }

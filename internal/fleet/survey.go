@@ -56,7 +56,7 @@ func SlotOf(name string) (prefix string, ok bool) {
 	if i == 0 || i == len(name) {
 		return "", false
 	}
-	_, ok = slotNumber(name[:i], name)
+	_, ok = SlotNumber(name[:i], name)
 	return name[:i], ok
 }
 

@@ -14,10 +14,11 @@ import (
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleet"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/pool"
 )
 
 // A pool in `dynamic` mode: its members are dynamic servers named
-// <slot_prefix><key> (see fleet.DynamicPool).
+// <slot_prefix><key> (see pool.Dynamic).
 
 // Values of a pool's mode.
 const (
@@ -70,8 +71,8 @@ func (r *backendPoolResource) applyDynamic(ctx context.Context, plan *backendPoo
 		return
 	}
 	all := plan.pool()
-	p := fleet.DynamicPool{Backend: all.Backend, Prefix: all.Prefix, Grace: all.Grace, Writer: poolWriter(ctx, reqPriv, respPriv, diags),
-		Members: map[string]fleet.PoolMember{}, Recorded: map[string]netip.AddrPort{}, Leaving: map[string]netip.AddrPort{}}
+	p := pool.Dynamic{Backend: all.Backend, Prefix: all.Prefix, Grace: all.Grace, Writer: poolWriter(ctx, reqPriv, respPriv, diags),
+		Members: map[string]pool.Member{}, Recorded: map[string]netip.AddrPort{}, Leaving: map[string]netip.AddrPort{}}
 	var leaving map[string]netip.AddrPort
 	if reqPriv != nil { // nil on create
 		leaving = getPrivateJSON[map[string]netip.AddrPort](ctx, reqPriv, privateLeaving)
@@ -101,7 +102,7 @@ func (r *backendPoolResource) applyDynamic(ctx context.Context, plan *backendPoo
 		delete(p.Leaving, key)
 		p.Members[key] = all.Members[key]
 	}
-	done, left, warnings, err := r.fleet.ApplyDynamicPool(ctx, p)
+	done, left, warnings, err := pool.ApplyDynamic(ctx, r.fleet, p)
 	addPoolWarnings(diags, "apply", p.Backend, p.Prefix, warnings)
 	if err != nil {
 		diags.AddError(fmt.Sprintf("Pool %s/%s: some members were not applied on every socket", p.Backend, p.Prefix),
@@ -132,14 +133,14 @@ func (r *backendPoolResource) applyDynamic(ctx context.Context, plan *backendPoo
 // state, so the plan adds it again.
 func (r *backendPoolResource) readDynamic(ctx context.Context, state *backendPoolModel, resp *resource.ReadResponse) {
 	all := state.pool()
-	p := fleet.DynamicPool{Backend: all.Backend, Prefix: all.Prefix, Recorded: map[string]netip.AddrPort{}}
+	p := pool.Dynamic{Backend: all.Backend, Prefix: all.Prefix, Recorded: map[string]netip.AddrPort{}}
 	prior := map[string]fleet.Values{}
 	for key, mem := range state.Members {
 		p.Recorded[key] = addrPortOf(mem)
 		prior[key] = fleet.Values{Addr: mem.Address.ValueString(), Port: int(mem.Port.ValueInt64()),
 			State: haproxy.State(mem.State.ValueString()), Weight: int(mem.Weight.ValueInt64())}
 	}
-	readings, err := r.fleet.ReadDynamicPool(ctx, p, prior)
+	readings, err := pool.ReadDynamic(ctx, r.fleet, p, prior)
 	if err != nil {
 		resp.Diagnostics.AddError(fmt.Sprintf("Cannot read pool %s/%s from every HAProxy socket", p.Backend, p.Prefix),
 			err.Error()+"\n\nReplace the pool (terraform apply -replace=…) to delete its servers gracefully where they remain and add them everywhere.")
@@ -155,7 +156,7 @@ func (r *backendPoolResource) readDynamic(ctx context.Context, state *backendPoo
 			delete(slots, key)
 			continue
 		}
-		warnPoolMember(fleet.Pool{Backend: p.Backend, Prefix: p.Prefix}, key, rd, &resp.Diagnostics)
+		warnPoolMember(pool.Pool{Backend: p.Backend, Prefix: p.Prefix}, key, rd, &resp.Diagnostics)
 		mem.Address = types.StringValue(rd.Values.Addr)
 		mem.Port = types.Int64Value(int64(rd.Values.Port))
 		mem.State = types.StringValue(string(rd.Values.State))
@@ -177,13 +178,13 @@ func (r *backendPoolResource) readDynamic(ctx context.Context, state *backendPoo
 // deleteDynamic deletes every member's server, gracefully.
 func (r *backendPoolResource) deleteDynamic(ctx context.Context, state backendPoolModel, priv privateGetter, diags *diag.Diagnostics) {
 	all := state.pool()
-	p := fleet.DynamicPool{Backend: all.Backend, Prefix: all.Prefix, Grace: all.Grace, Leaving: map[string]netip.AddrPort{},
+	p := pool.Dynamic{Backend: all.Backend, Prefix: all.Prefix, Grace: all.Grace, Leaving: map[string]netip.AddrPort{},
 		Writer: getPrivateJSON[string](ctx, priv, privatePoolWriter)}
 	maps.Copy(p.Leaving, getPrivateJSON[map[string]netip.AddrPort](ctx, priv, privateLeaving))
 	for key, mem := range state.Members {
 		p.Leaving[key] = addrPortOf(mem)
 	}
-	_, _, warnings, err := r.fleet.ApplyDynamicPool(ctx, p)
+	_, _, warnings, err := pool.ApplyDynamic(ctx, r.fleet, p)
 	addPoolWarnings(diags, "destroy", p.Backend, p.Prefix, warnings)
 	if err != nil {
 		diags.AddError(fmt.Sprintf("Cannot delete every server of pool %s/%s", p.Backend, p.Prefix),

@@ -22,6 +22,7 @@ import (
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleet"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/pool"
 )
 
 var (
@@ -97,7 +98,7 @@ func claimToken(ctx context.Context, priv privateGetter, diags *diag.Diagnostics
 	diags.Append(d...)
 	token, err := netip.ParseAddrPort(strings.Trim(string(raw), `"`))
 	if err != nil {
-		token = fleet.NewClaimToken()
+		token = pool.NewToken()
 	}
 	a, d := priv.GetKey(ctx, privateAdopt)
 	diags.Append(d...)
@@ -280,20 +281,20 @@ func slotMap(m types.Map) map[string]string {
 }
 
 // pool converts the model into the fleet's terms (values validated at plan time).
-func (m backendPoolModel) pool() fleet.Pool {
+func (m backendPoolModel) pool() pool.Pool {
 	placeholder, _ := netip.ParseAddrPort(m.Placeholder.ValueString())
 	drain, _ := parseDuration(m.DrainTimeout.ValueString(), true)
-	p := fleet.Pool{
+	p := pool.Pool{
 		Backend:     m.Backend.ValueString(),
 		Prefix:      m.SlotPrefix.ValueString(),
 		Placeholder: placeholder,
-		Members:     map[string]fleet.PoolMember{},
+		Members:     map[string]pool.Member{},
 		Assigned:    slotMap(m.Slots),
 		Grace:       fleet.Grace{DrainTimeout: drain},
 	}
 	for key, mem := range m.Members {
 		addr, _ := haproxy.ParseAddress(mem.Address.ValueString())
-		pm := fleet.PoolMember{Addr: addr, Port: int(mem.Port.ValueInt64()), State: haproxy.State(mem.State.ValueString())}
+		pm := pool.Member{Addr: addr, Port: int(mem.Port.ValueInt64()), State: haproxy.State(mem.State.ValueString())}
 		if !mem.Weight.IsNull() && !mem.Weight.IsUnknown() {
 			w := int(mem.Weight.ValueInt64())
 			pm.Weight = &w
@@ -315,9 +316,9 @@ func (r *backendPoolResource) Create(ctx context.Context, req resource.CreateReq
 		return
 	}
 	// Derived from the configuration, so that a re-run after this Create was
-	// killed recognises its claims (see fleet.PoolToken).
+	// killed recognises its claims (see pool.TokenFor).
 	p := plan.pool()
-	token := fleet.PoolToken(p.Backend, p.Prefix, p.Members)
+	token := pool.TokenFor(p.Backend, p.Prefix, p.Members)
 	if r.apply(ctx, &plan, token, false, nil, resp.Private, &resp.State, &resp.Diagnostics) {
 		setIdentity(ctx, resp.Identity, identitySlotPrefix, plan.Backend, plan.SlotPrefix, &resp.Diagnostics)
 	}
@@ -371,7 +372,7 @@ func (r *backendPoolResource) apply(ctx context.Context, plan *backendPoolModel,
 			}
 		}
 	}
-	assigned, warnings, err := r.fleet.ApplyPool(ctx, p)
+	assigned, warnings, err := pool.Apply(ctx, r.fleet, p)
 	addPoolWarnings(diags, "apply", p.Backend, p.Prefix, warnings)
 	if assigned == nil {
 		diags.AddError(fmt.Sprintf("Pool %s/%s: nothing was changed", p.Backend, p.Prefix), err.Error())
@@ -427,7 +428,7 @@ func (r *backendPoolResource) Read(ctx context.Context, req resource.ReadRequest
 		prior[key] = fleet.Values{Addr: mem.Address.ValueString(), Port: int(mem.Port.ValueInt64()),
 			State: haproxy.State(mem.State.ValueString()), Weight: int(mem.Weight.ValueInt64())}
 	}
-	readings, warnings, err := r.fleet.ReadPool(ctx, p, prior)
+	readings, warnings, err := pool.Read(ctx, r.fleet, p, prior)
 	addPoolWarnings(&resp.Diagnostics, "refresh", p.Backend, p.Prefix, warnings)
 	if err != nil {
 		resp.Diagnostics.AddError(fmt.Sprintf("Cannot read pool %s/%s from every HAProxy socket", p.Backend, p.Prefix), err.Error())
@@ -466,7 +467,7 @@ func (r *backendPoolResource) Delete(ctx context.Context, req resource.DeleteReq
 	p := state.pool()
 	p.Token, _ = claimToken(ctx, req.Private, &resp.Diagnostics)
 	p.Writer = getPrivateJSON[string](ctx, req.Private, privatePoolWriter)
-	warnings, err := r.fleet.DeletePool(ctx, p)
+	warnings, err := pool.Delete(ctx, r.fleet, p)
 	addPoolWarnings(&resp.Diagnostics, "destroy", p.Backend, p.Prefix, warnings)
 	if err != nil {
 		resp.Diagnostics.AddError(fmt.Sprintf("Cannot park every slot of pool %s/%s", p.Backend, p.Prefix), err.Error())
@@ -484,7 +485,7 @@ func (r *backendPoolResource) ImportState(ctx context.Context, req resource.Impo
 	if !requireFleet(r.fleet, &resp.Diagnostics) {
 		return
 	}
-	serving, err := r.fleet.ServingSlots(ctx, backend, prefix)
+	serving, err := pool.ServingSlots(ctx, r.fleet, backend, prefix)
 	if err != nil {
 		resp.Diagnostics.AddError(fmt.Sprintf("Cannot list backend %s", backend), err.Error())
 		return
@@ -504,5 +505,5 @@ func (r *backendPoolResource) ImportState(ctx context.Context, req resource.Impo
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 	setIdentity(ctx, resp.Identity, identitySlotPrefix, m.Backend, m.SlotPrefix, &resp.Diagnostics)
 	// The first apply takes the adopted slots' claims over.
-	saveClaimToken(ctx, resp.Private, fleet.NewClaimToken(), true, &resp.Diagnostics)
+	saveClaimToken(ctx, resp.Private, pool.NewToken(), true, &resp.Diagnostics)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleet"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/pool"
 )
 
 // Drift wording: a server whose values differ between instances, or from
@@ -270,7 +271,7 @@ func (rep *driftReport) applies(plan map[fleet.Attr]planned) string {
 // that disagree (one warning, with the table), sockets skipped, and states
 // the pool does not manage. Instances that agree on a new value need no
 // warning: the plan shows it as a change.
-func warnPoolMember(p fleet.Pool, member string, r fleet.Reading, diags *diag.Diagnostics) {
+func warnPoolMember(p pool.Pool, member string, r fleet.Reading, diags *diag.Diagnostics) {
 	what := fmt.Sprintf("Pool %s/%s member %q", p.Backend, p.Prefix, member)
 	warnReadSkipped(what, r.Skipped, diags)
 	for _, u := range r.Unmanaged {

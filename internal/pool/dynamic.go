@@ -1,4 +1,4 @@
-package fleet
+package pool
 
 import (
 	"context"
@@ -10,42 +10,47 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleet"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
 )
 
-// DynamicPool is a pool whose members are dynamic servers named
+// Dynamic is a pool whose members are dynamic servers named
 // <Prefix><member key>: no slots to allocate, and no claim to race for,
 // since HAProxy refuses a second server of one name.
-type DynamicPool struct {
+type Dynamic struct {
 	Backend string
 	Prefix  string
-	Members map[string]PoolMember
+	Members map[string]Member
 	// Recorded is where each member was last recorded (by key), for the
 	// members that exist: the server is ours where it holds this.
 	Recorded map[string]netip.AddrPort
 	// Leaving are members no longer wanted whose servers may still exist
 	// (by key, with the address they were recorded at).
 	Leaving map[string]netip.AddrPort
-	Grace   Grace
+	Grace   fleet.Grace
 	// Writer identifies the pool object (see handover.go).
 	Writer string
 }
 
 // ServerName is the server a member key becomes.
-func (p DynamicPool) ServerName(key string) string { return p.Prefix + key }
+func (p Dynamic) ServerName(key string) string { return p.Prefix + key }
 
 // dynamicPoolParallelism bounds how many members are added, changed or
 // removed at once (each costs a few connections per socket; HAProxy's CLI
 // has ten).
 const dynamicPoolParallelism = 4
 
-// ApplyDynamicPool removes leaving members (gracefully, as RemoveServer),
+// ApplyDynamic removes leaving members (gracefully, as RemoveServer),
 // changes members whose values changed (as ApplyServer) and adds new ones
 // (as AddServer). done lists the members whose server exists now (key →
 // server), including any that failed to change: they are the caller's to
 // record, so that nothing added is forgotten. err names every member that
 // failed, and why.
-func (f *Fleet) ApplyDynamicPool(ctx context.Context, p DynamicPool) (done map[string]string, left []string, warnings []string, err error) {
+func ApplyDynamic(ctx context.Context, fl *fleet.Fleet, p Dynamic) (done map[string]string, left []string, warnings []string, err error) {
+	return pools{fl}.applyDynamic(ctx, p)
+}
+
+func (f pools) applyDynamic(ctx context.Context, p Dynamic) (done map[string]string, left []string, warnings []string, err error) {
 	for key := range p.Members {
 		if e := haproxy.ValidateName("server", p.ServerName(key)); e != nil {
 			return nil, nil, nil, fmt.Errorf("member %q: %w", key, e)
@@ -70,7 +75,7 @@ func (f *Fleet) ApplyDynamicPool(ctx context.Context, p DynamicPool) (done map[s
 	run := newBounded(dynamicPoolParallelism)
 	for _, key := range slices.Sorted(maps.Keys(p.Leaving)) {
 		run.do(func() {
-			w, err := f.RemoveServer(ctx, p.Backend, p.ServerName(key), nil, Owner{Recorded: p.Leaving[key], Writer: p.Writer}, p.Grace)
+			w, err := f.RemoveServer(ctx, p.Backend, p.ServerName(key), nil, fleet.Owner{Recorded: p.Leaving[key], Writer: p.Writer}, p.Grace)
 			note(key, err, w...)
 			if err == nil {
 				mu.Lock()
@@ -106,9 +111,9 @@ func (f *Fleet) ApplyDynamicPool(ctx context.Context, p DynamicPool) (done map[s
 // in maint there, and ours), so the next apply adds it everywhere instead of
 // finding the instances split. exists says the member's server exists now,
 // somewhere: it is the caller's to record.
-func (f *Fleet) applyDynamicMember(ctx context.Context, p DynamicPool, key string) (exists bool, warnings []string, err error) {
+func (f pools) applyDynamicMember(ctx context.Context, p Dynamic, key string) (exists bool, warnings []string, err error) {
 	m := p.Members[key]
-	d := Desired{Backend: p.Backend, Server: p.ServerName(key), Addr: m.Addr, Port: &m.Port, State: m.State, Weight: m.Weight, Grace: p.Grace, Writer: p.Writer}
+	d := fleet.Desired{Backend: p.Backend, Server: p.ServerName(key), Addr: m.Addr, Port: &m.Port, State: m.State, Weight: m.Weight, Grace: p.Grace, Writer: p.Writer}
 	if recorded, ok := p.Recorded[key]; ok {
 		d.Recorded = recorded
 		out, err := f.ApplyServer(ctx, d)
@@ -117,7 +122,7 @@ func (f *Fleet) applyDynamicMember(ctx context.Context, p DynamicPool, key strin
 		}
 		return true, out.Unfinished, err
 	}
-	out, err := f.AddServer(ctx, Dynamic{Desired: d})
+	out, err := f.AddServer(ctx, fleet.Dynamic{Desired: d})
 	if err == nil && len(out.Failed) > 0 {
 		err = out.Failed
 	}
@@ -126,10 +131,10 @@ func (f *Fleet) applyDynamicMember(ctx context.Context, p DynamicPool, key strin
 		warnings = append(warnings, fmt.Sprintf("member %q: %s/%s already existed on %s with the member's address, added by an earlier run that did not finish; it was adopted",
 			key, p.Backend, d.Server, strings.Join(out.Adopted, ", ")))
 	}
-	if len(out.Added) > 0 && len(out.Added) < len(f.clients) {
+	if len(out.Added) > 0 && len(out.Added) < len(f.Clients()) {
 		// A server left alone there (someone else's address by now) is
 		// said, not silently forgotten.
-		w, rerr := f.RemoveServer(ctx, p.Backend, d.Server, out.Added, Owner{Recorded: netip.AddrPortFrom(m.Addr, uint16(m.Port)), Writer: p.Writer}, Grace{})
+		w, rerr := f.RemoveServer(ctx, p.Backend, d.Server, out.Added, fleet.Owner{Recorded: netip.AddrPortFrom(m.Addr, uint16(m.Port)), Writer: p.Writer}, fleet.Grace{})
 		warnings = append(warnings, w...)
 		if rerr == nil {
 			out.Added = nil
@@ -138,12 +143,13 @@ func (f *Fleet) applyDynamicMember(ctx context.Context, p DynamicPool, key strin
 	return len(out.Added) > 0, warnings, err
 }
 
-// ReadDynamicPool reads every recorded member's server on every socket
+// ReadDynamic reads every recorded member's server on every socket
 // (one shared read per socket). A member gone on every socket is left out
 // of the result (a reload drops dynamic servers: the plan adds it again);
 // one gone on some sockets only is an error naming them.
-func (f *Fleet) ReadDynamicPool(ctx context.Context, p DynamicPool, prior map[string]Values) (map[string]Reading, error) {
-	out := map[string]Reading{}
+func ReadDynamic(ctx context.Context, fl *fleet.Fleet, p Dynamic, prior map[string]fleet.Values) (map[string]fleet.Reading, error) {
+	f := pools{fl}
+	out := map[string]fleet.Reading{}
 	var failed []string
 	for _, key := range slices.Sorted(maps.Keys(p.Recorded)) {
 		name := p.ServerName(key)
@@ -153,7 +159,7 @@ func (f *Fleet) ReadDynamicPool(ctx context.Context, p DynamicPool, prior map[st
 				key, p.Backend, name, strings.Join(have, ", "), strings.Join(lost, ", ")))
 			continue
 		}
-		var pr *Values
+		var pr *fleet.Values
 		if v, ok := prior[key]; ok {
 			pr = &v
 		}

@@ -1,4 +1,4 @@
-package fleet
+package pool
 
 import (
 	"reflect"
@@ -11,17 +11,17 @@ import (
 // not get.
 func TestPoolAllocation(t *testing.T) {
 	slots := map[string]bool{"websrv1": true, "websrv2": true, "websrv3": true, "websrv4": true}
-	members := func(keys ...string) map[string]PoolMember {
-		out := map[string]PoolMember{}
+	members := func(keys ...string) map[string]Member {
+		out := map[string]Member{}
 		for _, k := range keys {
-			out[k] = PoolMember{}
+			out[k] = Member{}
 		}
 		return out
 	}
 	noForeign := func(string) []string { return nil }
 	for _, tc := range []struct {
 		name      string
-		members   map[string]PoolMember
+		members   map[string]Member
 		assigned  map[string]string
 		adopted   map[string]string
 		lost      []string
@@ -104,7 +104,7 @@ func TestPoolAllocation(t *testing.T) {
 // A recorded slot the backend no longer has stops the apply before
 // anything is claimed or written: the configuration changed under the pool.
 func TestPoolAllocationRefusesAVanishedSlot(t *testing.T) {
-	p := Pool{Backend: "app", Members: map[string]PoolMember{"a": {}}, Assigned: map[string]string{"a": "websrv9"}}
+	p := Pool{Backend: "app", Members: map[string]Member{"a": {}}, Assigned: map[string]string{"a": "websrv9"}}
 	_, err := splitRecorded(p, map[string]bool{"websrv1": true})
 	if err == nil || !strings.Contains(err.Error(), `slot websrv9 of member "a" no longer exists in backend app`) {
 		t.Fatalf("err = %v", err)

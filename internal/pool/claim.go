@@ -1,4 +1,4 @@
-package fleet
+package pool
 
 import (
 	"cmp"
@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleet"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
 )
 
@@ -40,25 +41,16 @@ import (
 // runtime change: a pool re-adds its markers on the next apply, and a member
 // whose slot another pool claimed in the meantime moves to a new slot.
 
-const claimSuffix = ".claim"
-
-// ClaimMarker is the name of the marker server that claims slot.
-func ClaimMarker(slot string) string { return slot + claimSuffix }
-
-func isClaimMarker(name string) bool { return strings.HasSuffix(name, claimSuffix) }
-
-func claimedSlot(marker string) string { return strings.TrimSuffix(marker, claimSuffix) }
-
-// NewClaimToken returns a random address:port for a pool's markers:
+// NewToken returns a random address:port for a pool's markers:
 // 127.a.b.c with a ≥ 1, so never in 127.0.0.0/16 where placeholders live,
 // and a port ≥ 1024. It identifies the pool on the sockets.
-func NewClaimToken() netip.AddrPort {
+func NewToken() netip.AddrPort {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	return tokenFrom(b[:])
 }
 
-// PoolToken is the claim token of a pool being created: derived from what
+// TokenFor is the claim token of a pool being created: derived from what
 // the configuration asks (backend, prefix, and every member's key, address
 // and port), not drawn at random, so that when the creating run is killed
 // before Terraform saved the pool, the next run of the same configuration
@@ -66,7 +58,7 @@ func NewClaimToken() netip.AddrPort {
 // own. Once created, a pool keeps its token in state whatever its members
 // become. Two pools can share a token only by asking for exactly the same
 // servers on the same slots.
-func PoolToken(backend, prefix string, members map[string]PoolMember) netip.AddrPort {
+func TokenFor(backend, prefix string, members map[string]Member) netip.AddrPort {
 	h := sha256.New()
 	_, _ = fmt.Fprintf(h, "%s\x00%s\x00", backend, prefix)
 	for _, key := range slices.Sorted(maps.Keys(members)) {
@@ -76,7 +68,7 @@ func PoolToken(backend, prefix string, members map[string]PoolMember) netip.Addr
 	return tokenFrom(h.Sum(nil))
 }
 
-// tokenFrom turns 6 bytes into a token address:port (see NewClaimToken).
+// tokenFrom turns 6 bytes into a token address:port (see NewToken).
 func tokenFrom(b []byte) netip.AddrPort {
 	addr := netip.AddrFrom4([4]byte{127, 1 + b[0]%254, b[1], b[2]})
 	return netip.AddrPortFrom(addr, 1024+binary.BigEndian.Uint16(b[4:6])%(65535-1024))
@@ -99,10 +91,10 @@ var errNoClaims = errors.New("no claims")
 // backend (0.7 ms each at 5000 slots on 2.6, against 0.06 ms at 500), so
 // claiming socket after socket made a 5000-member pool on 20 instances spend
 // a minute on claims alone.
-func (f *Fleet) claim(ctx context.Context, clients []*haproxy.Client, backend string, slots []string, token netip.AddrPort) ([]string, error) {
+func (f pools) claim(ctx context.Context, clients []*haproxy.Client, backend string, slots []string, token netip.AddrPort) ([]string, error) {
 	cmds := make(map[string]haproxy.Command, len(slots))
 	for _, slot := range slots {
-		cmd, err := haproxy.AddServer(backend, ClaimMarker(slot), token.Addr(), int(token.Port()))
+		cmd, err := haproxy.AddServer(backend, fleet.ClaimMarker(slot), token.Addr(), int(token.Port()))
 		if err != nil {
 			return nil, err
 		}
@@ -134,8 +126,7 @@ func (f *Fleet) claim(ctx context.Context, clients []*haproxy.Client, backend st
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				outs[i].each, outs[i].err = c.RunEach(f.batch(ctx), batch...)
-				f.reads.wrote(readKey{c.Target(), backend}, nil)
+				outs[i].each, outs[i].err = f.RunBatch(ctx, c, backend, batch...)
 			}()
 		}
 		wg.Wait()
@@ -180,7 +171,7 @@ func (f *Fleet) claim(ctx context.Context, clients []*haproxy.Client, backend st
 	giveBack := map[string][]*haproxy.Client{}
 	for _, slot := range slots {
 		if lost[slot] {
-			f.claimsLost.Add(1)
+			claimsLost.Add(1)
 			giveBack[slot] = added[slot]
 		} else {
 			won = append(won, slot)
@@ -191,10 +182,10 @@ func (f *Fleet) claim(ctx context.Context, clients []*haproxy.Client, backend st
 
 // releaseAll removes this pool's markers of slots wherever the listings show
 // them. A marker already gone is fine: nothing is left to release.
-func (f *Fleet) releaseAll(ctx context.Context, listings []Listing, backend string, slots []string, token netip.AddrPort) error {
+func (f pools) releaseAll(ctx context.Context, listings []fleet.Listing, backend string, slots []string, token netip.AddrPort) error {
 	on := map[string][]*haproxy.Client{}
 	for _, l := range listings {
-		c := f.client(l.Socket)
+		c := f.Client(l.Socket)
 		for _, slot := range slots {
 			if c != nil && l.Claims[slot] == token {
 				on[slot] = append(on[slot], c)
@@ -207,14 +198,14 @@ func (f *Fleet) releaseAll(ctx context.Context, listings []Listing, backend stri
 // releaseMarkers removes the markers of each slot from the sockets listed
 // for it, in one batch per socket and all sockets at once (a slot at a time
 // would be a connection per slot and socket).
-func (f *Fleet) releaseMarkers(ctx context.Context, backend string, on map[string][]*haproxy.Client) error {
+func (f pools) releaseMarkers(ctx context.Context, backend string, on map[string][]*haproxy.Client) error {
 	type work struct {
 		cmds  []haproxy.Command
 		slots []string
 	}
 	per := map[*haproxy.Client]*work{}
 	for _, slot := range slices.Sorted(maps.Keys(on)) {
-		cmd, err := haproxy.DelServer(backend, ClaimMarker(slot))
+		cmd, err := haproxy.DelServer(backend, fleet.ClaimMarker(slot))
 		if err != nil {
 			return err
 		}
@@ -232,8 +223,7 @@ func (f *Fleet) releaseMarkers(ctx context.Context, backend string, on map[strin
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			each, err := c.RunEach(f.batch(ctx), w.cmds...)
-			f.reads.wrote(readKey{c.Target(), backend}, nil)
+			each, err := f.RunBatch(ctx, c, backend, w.cmds...)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -259,38 +249,15 @@ func (f *Fleet) releaseMarkers(ctx context.Context, backend string, on map[strin
 	return errors.Join(errs...)
 }
 
-// client is the client of a socket (nil for one not configured).
-func (f *Fleet) client(socket string) *haproxy.Client {
-	for _, c := range f.clients {
-		if c.Target() == socket {
-			return c
-		}
-	}
-	return nil
-}
-
-// reachable lists the clients of the sockets that have a listing.
-func (f *Fleet) reachable(listings []Listing) []*haproxy.Client {
-	var out []*haproxy.Client
-	for _, c := range f.clients {
-		for _, l := range listings {
-			if l.Socket == c.Target() {
-				out = append(out, c)
-			}
-		}
-	}
-	return out
-}
-
 // claimState is what the listings say of one slot's markers.
 type claimState struct {
 	missing []*haproxy.Client // sockets where the slot has no marker
 	foreign []string          // "socket: address:port" of markers not ours
 }
 
-func (f *Fleet) claimStateOf(listings []Listing, slot string, token netip.AddrPort) claimState {
+func (f pools) claimStateOf(listings []fleet.Listing, slot string, token netip.AddrPort) claimState {
 	var cs claimState
-	for _, c := range f.reachable(listings) {
+	for _, c := range f.Reachable(listings) {
 		for _, l := range listings {
 			if l.Socket != c.Target() {
 				continue
@@ -314,8 +281,8 @@ func (f *Fleet) claimStateOf(listings []Listing, slot string, token netip.AddrPo
 // replaced by this pool's. Markers are added and removed in batches, slots
 // grouped by the sockets they miss, so a reload that dropped every marker
 // costs a few connections per socket, not one per slot.
-func (f *Fleet) keepClaims(ctx context.Context, p Pool, listings []Listing, kept map[string]string) (lost []string, warnings []string, err error) {
-	clients := f.reachable(listings)
+func (f pools) keepClaims(ctx context.Context, p Pool, listings []fleet.Listing, kept map[string]string) (lost []string, warnings []string, err error) {
+	clients := f.Reachable(listings)
 	members := slices.Sorted(maps.Keys(kept))
 	states := make(map[string]claimState, len(kept))
 	adopted := map[string][]*haproxy.Client{}
@@ -388,9 +355,9 @@ func socketsKey(cs []*haproxy.Client) string {
 }
 
 // oursOf lists the clients whose listing shows this pool's marker on slot.
-func (f *Fleet) oursOf(listings []Listing, slot string, token netip.AddrPort) []*haproxy.Client {
+func (f pools) oursOf(listings []fleet.Listing, slot string, token netip.AddrPort) []*haproxy.Client {
 	var out []*haproxy.Client
-	for _, c := range f.reachable(listings) {
+	for _, c := range f.Reachable(listings) {
 		for _, l := range listings {
 			if l.Socket == c.Target() && l.Claims[slot] == token {
 				out = append(out, c)
@@ -407,21 +374,21 @@ func (f *Fleet) oursOf(listings []Listing, slot string, token netip.AddrPort) []
 // hand edit, may have taken it); otherwise it is released and the next
 // candidate tried. It returns the slots it holds, also on error, so the
 // caller can release them.
-func (f *Fleet) claimNew(ctx context.Context, p Pool, newcomers []string, taken map[string]bool) (map[string]string, error) {
+func (f pools) claimNew(ctx context.Context, p Pool, newcomers []string, taken map[string]bool) (map[string]string, error) {
 	out := map[string]string{}
 	unconfirmed := map[string]string{}
 	for round := 0; ; round++ {
-		listings, _, err := f.list(ctx, p.Backend, p.Prefix, f.clock.Now(), true)
+		listings, _, _, err := f.ListFresh(ctx, p.Backend, p.Prefix)
 		if err != nil {
 			maps.Copy(out, unconfirmed)
 			return out, err
 		}
 		overtaken := map[string][]*haproxy.Client{} // taken by a writer without claims
 		for member, slot := range unconfirmed {
-			if IsFreeButClaimed(slot, listings, p.Placeholder, p.Token) {
+			if fleet.IsFreeButClaimed(slot, listings, p.Placeholder, p.Token) {
 				out[member] = slot
 			} else {
-				overtaken[slot] = f.reachable(listings)
+				overtaken[slot] = f.Reachable(listings)
 			}
 		}
 		clear(unconfirmed)
@@ -440,7 +407,7 @@ func (f *Fleet) claimNew(ctx context.Context, p Pool, newcomers []string, taken 
 		// Slots claimed by others carry their markers and are not free; a
 		// slot two writers both lost on different sockets is free again.
 		var free []string
-		for _, s := range FreeSlots(p.Prefix, listings, p.Placeholder) {
+		for _, s := range fleet.FreeSlots(p.Prefix, listings, p.Placeholder) {
 			if !taken[s] {
 				free = append(free, s)
 			}
@@ -455,14 +422,14 @@ func (f *Fleet) claimNew(ctx context.Context, p Pool, newcomers []string, taken 
 		if round > 0 {
 			// Writers that listed their sockets in different orders can keep
 			// taking each other's claims; a random pause breaks the tie.
-			if err := f.clock.Sleep(ctx, time.Duration(mathrand.IntN(20))*time.Millisecond); err != nil {
+			if err := f.Clock().Sleep(ctx, time.Duration(mathrand.IntN(20))*time.Millisecond); err != nil {
 				return out, err
 			}
 		}
 		// Claim as many of the lowest free slots as members need, in one
 		// batch per socket; members whose slot was lost try again.
 		candidates := free[:min(len(need), len(free))]
-		won, err := f.claim(ctx, f.reachable(listings), p.Backend, candidates, p.Token)
+		won, err := f.claim(ctx, f.Reachable(listings), p.Backend, candidates, p.Token)
 		for i, slot := range won {
 			unconfirmed[need[i]] = slot
 		}
@@ -481,16 +448,3 @@ const maxClaimRounds = 20
 type exhausted struct{ need int }
 
 func (e *exhausted) Error() string { return fmt.Sprintf("%d more free slots needed", e.need) }
-
-// IsFreeButClaimed is IsFree for a slot this pool has just claimed: free
-// in every respect except that it carries this pool's marker everywhere.
-func IsFreeButClaimed(slot string, listings []Listing, placeholder, token netip.AddrPort) bool {
-	stripped := make([]Listing, len(listings))
-	for i, l := range listings {
-		if l.Claims[slot] != token {
-			return false
-		}
-		stripped[i] = Listing{Socket: l.Socket, Servers: l.Servers, byName: l.byName}
-	}
-	return IsFree(slot, stripped, placeholder)
-}

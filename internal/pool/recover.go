@@ -1,4 +1,4 @@
-package fleet
+package pool
 
 import (
 	"context"
@@ -8,20 +8,21 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleet"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
 )
 
 // recoverOwn finds what an earlier run of this pool wrote but never
 // recorded, because it was killed (or failed) before Terraform saved the
 // pool: slots of the prefix that carry this pool's claim marker but are not
-// in p.Assigned. The marker proves they are this pool's (see PoolToken for
+// in p.Assigned. The marker proves they are this pool's (see TokenFor for
 // a pool that was being created). A slot that holds the configured address
 // and port of a member that has no slot yet (on every socket the run got to
 // write) is that member's: it is adopted, and nothing about it moves. Any other is given
 // back: parked where it is not free already, and its markers released, so
 // that this run's newcomers can claim it again (a slot serving an address no
 // member asks for is not parked: someone may have written it since).
-func (f *Fleet) recoverOwn(ctx context.Context, p Pool, listings []Listing, kept map[string]string) (adopted map[string]string, warnings []string, err error) {
+func (f pools) recoverOwn(ctx context.Context, p Pool, listings []fleet.Listing, kept map[string]string) (adopted map[string]string, warnings []string, err error) {
 	assigned := map[string]bool{}
 	for _, slot := range p.Assigned {
 		assigned[slot] = true
@@ -47,7 +48,7 @@ func (f *Fleet) recoverOwn(ctx context.Context, p Pool, listings []Listing, kept
 		switch contested := len(f.claimStateOf(listings, slot, p.Token).foreign) > 0; {
 		case contested, parkedEverywhere(held, p.Placeholder):
 		case onPlaceholder(held, p.Placeholder):
-			w, err := f.Park(ctx, p.Backend, slot, parkedOrigins(slot, listings, p.Placeholder), Owner{Claimed: true}, p.Grace)
+			w, err := f.Park(ctx, p.Backend, slot, parkedOrigins(slot, listings, p.Placeholder), fleet.Owner{Claimed: true}, p.Grace)
 			warnings = append(warnings, w...)
 			if err != nil {
 				return nil, warnings, fmt.Errorf("slot %s/%s, claimed by an earlier run of this pool that did not finish: %w", p.Backend, slot, err)
@@ -77,7 +78,7 @@ func (f *Fleet) recoverOwn(ctx context.Context, p Pool, listings []Listing, kept
 }
 
 // heldOn is what slot holds on each socket's listing.
-func heldOn(slot string, listings []Listing) []haproxy.ServerState {
+func heldOn(slot string, listings []fleet.Listing) []haproxy.ServerState {
 	var out []haproxy.ServerState
 	for _, l := range listings {
 		if s, ok := l.Server(slot); ok {
@@ -92,7 +93,7 @@ func heldOn(slot string, listings []Listing) []haproxy.ServerState {
 // of slots linear, where trying every member for every slot was not.
 type memberIndex map[netip.AddrPort][]string
 
-func indexMembers(members map[string]PoolMember) memberIndex {
+func indexMembers(members map[string]Member) memberIndex {
 	ix := memberIndex{}
 	for _, key := range slices.Sorted(maps.Keys(members)) {
 		m := members[key]

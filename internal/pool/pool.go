@@ -1,4 +1,4 @@
-package fleet
+package pool
 
 import (
 	"context"
@@ -11,11 +11,12 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleet"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
 )
 
-// PoolMember is what a pool's configuration asks for one member.
-type PoolMember struct {
+// Member is what a pool's configuration asks for one member.
+type Member struct {
 	Addr   netip.Addr
 	Port   int
 	State  haproxy.State
@@ -27,10 +28,10 @@ type PoolMember struct {
 type Pool struct {
 	Backend     string
 	Prefix      string
-	Placeholder netip.AddrPort        // where free slots are parked
-	Members     map[string]PoolMember // by member key
-	Assigned    map[string]string     // member key → slot, as recorded in state
-	Grace       Grace
+	Placeholder netip.AddrPort    // where free slots are parked
+	Members     map[string]Member // by member key
+	Assigned    map[string]string // member key → slot, as recorded in state
+	Grace       fleet.Grace
 	// Token is the address:port of this pool's claim markers (see claim.go).
 	Token netip.AddrPort
 	// Adopt replaces other pools' markers on the recorded slots: set on the
@@ -49,13 +50,17 @@ func poolLock(backend, prefix string) *sync.Mutex {
 	return m.(*sync.Mutex) //nolint:forcetypeassert // only *sync.Mutex is stored
 }
 
-// ApplyPool makes HAProxy match p on every socket. Members keep their slots;
+// Apply makes HAProxy match p on every socket. Members keep their slots;
 // new members claim the lowest free slots (claim.go); slots of members that
 // left are drained (per p.Grace), put in maint, parked and released. A slot
 // of the prefix that serves but is not assigned to this pool is never taken
 // and only reported. The returned assignment is complete even when some
 // writes failed, so the caller can record what was allocated.
-func (f *Fleet) ApplyPool(ctx context.Context, p Pool) (assigned map[string]string, warnings []string, err error) {
+func Apply(ctx context.Context, fl *fleet.Fleet, p Pool) (assigned map[string]string, warnings []string, err error) {
+	return pools{fl}.apply(ctx, p)
+}
+
+func (f pools) apply(ctx context.Context, p Pool) (assigned map[string]string, warnings []string, err error) {
 	if !p.Token.IsValid() {
 		return nil, nil, errors.New("the pool has no claim token")
 	}
@@ -63,7 +68,7 @@ func (f *Fleet) ApplyPool(ctx context.Context, p Pool) (assigned map[string]stri
 	lock.Lock()
 	defer lock.Unlock()
 
-	listings, skipped, warnings, err := f.listSkipping(ctx, p.Backend, p.Prefix, f.clock.Now(), true)
+	listings, skipped, warnings, err := f.ListFresh(ctx, p.Backend, p.Prefix)
 	if err != nil {
 		return nil, warnings, err
 	}
@@ -118,7 +123,7 @@ func (f *Fleet) ApplyPool(ctx context.Context, p Pool) (assigned map[string]stri
 		// Nothing was written to any slot: give back what was claimed.
 		giveBack := map[string][]*haproxy.Client{}
 		for _, slot := range fresh {
-			giveBack[slot] = f.reachable(listings)
+			giveBack[slot] = f.Reachable(listings)
 		}
 		return nil, warnings, errors.Join(err, f.releaseMarkers(ctx, p.Backend, giveBack))
 	}
@@ -130,13 +135,13 @@ func (f *Fleet) ApplyPool(ctx context.Context, p Pool) (assigned map[string]stri
 		}
 	}
 	if len(fresh) > 0 {
-		if listings, _, err = f.list(ctx, p.Backend, p.Prefix, f.clock.Now(), true); err != nil {
+		if listings, _, _, err = f.ListFresh(ctx, p.Backend, p.Prefix); err != nil {
 			return assigned, warnings, err
 		}
 	}
 	warnings = append(warnings, foreignSlots(p, listings, owned, removed)...)
 	for slot := range owned {
-		f.writers.wrote(p.Backend, slot, p.Writer)
+		f.NoteWriter(p.Backend, slot, p.Writer)
 	}
 
 	var errs []error
@@ -176,13 +181,13 @@ func noClaimsWarning(p Pool) string {
 
 // pickUnclaimed allocates without claims (static backends): free slots
 // lowest first, checked once more just before writing.
-func (f *Fleet) pickUnclaimed(ctx context.Context, p Pool, newcomers []string, taken map[string]bool) (map[string]string, error) {
-	listings, _, err := f.list(ctx, p.Backend, p.Prefix, f.clock.Now(), true)
+func (f pools) pickUnclaimed(ctx context.Context, p Pool, newcomers []string, taken map[string]bool) (map[string]string, error) {
+	listings, _, _, err := f.ListFresh(ctx, p.Backend, p.Prefix)
 	if err != nil {
 		return nil, err
 	}
 	var free []string
-	for _, s := range FreeSlots(p.Prefix, listings, p.Placeholder) {
+	for _, s := range fleet.FreeSlots(p.Prefix, listings, p.Placeholder) {
 		if !taken[s] {
 			free = append(free, s)
 		}
@@ -199,7 +204,7 @@ func (f *Fleet) pickUnclaimed(ctx context.Context, p Pool, newcomers []string, t
 
 // applyPoolPaced applies member by member, for drain waits that pace each
 // server on its own.
-func (f *Fleet) applyPoolPaced(ctx context.Context, p Pool, assigned map[string]string, removed []string, listings []Listing, warnings *[]string) []error {
+func (f pools) applyPoolPaced(ctx context.Context, p Pool, assigned map[string]string, removed []string, listings []fleet.Listing, warnings *[]string) []error {
 	var mu sync.Mutex
 	var errs []error
 	collect := func(slot string, w []string, err error) {
@@ -207,13 +212,13 @@ func (f *Fleet) applyPoolPaced(ctx context.Context, p Pool, assigned map[string]
 		defer mu.Unlock()
 		*warnings = append(*warnings, w...)
 		if err != nil {
-			errs = append(errs, slotError{slot: slot, err: err})
+			errs = append(errs, fleet.ServerError{Server: slot, Err: err})
 		}
 	}
 	run := newBounded(8)
 	for _, slot := range removed {
 		run.do(func() {
-			w, err := f.Park(ctx, p.Backend, slot, parkedOrigins(slot, listings, p.Placeholder), Owner{Claimed: true}, p.Grace)
+			w, err := f.Park(ctx, p.Backend, slot, parkedOrigins(slot, listings, p.Placeholder), fleet.Owner{Claimed: true}, p.Grace)
 			collect(slot, w, err)
 		})
 	}
@@ -227,25 +232,16 @@ func (f *Fleet) applyPoolPaced(ctx context.Context, p Pool, assigned map[string]
 	return errs
 }
 
-// slotError is a failure that concerns one slot.
-type slotError struct {
-	slot string
-	err  error
-}
-
-func (e slotError) Error() string { return e.err.Error() }
-func (e slotError) Unwrap() error { return e.err }
-
-func (f *Fleet) applyMember(ctx context.Context, p Pool, member, slot string, listings []Listing) ([]string, error) {
+func (f pools) applyMember(ctx context.Context, p Pool, member, slot string, listings []fleet.Listing) ([]string, error) {
 	m := p.Members[member]
 	port := m.Port
-	d := Desired{Backend: p.Backend, Server: slot, Addr: m.Addr, Port: &port, State: m.State, Weight: m.Weight, Grace: p.Grace}
+	d := fleet.Desired{Backend: p.Backend, Server: slot, Addr: m.Addr, Port: &port, State: m.State, Weight: m.Weight, Grace: p.Grace}
 	var warnings []string
-	var failed Errors
-	for _, r := range f.Apply(ctx, d, slotsFrom(f, slot, listings)) {
+	var failed fleet.Errors
+	for _, r := range f.Apply(ctx, d, f.ViewsFrom(slot, listings)) {
 		warnings = append(warnings, r.Warnings...)
 		if r.Err != nil {
-			failed = append(failed, SocketError{f.Name(r.Socket), r.Err})
+			failed = append(failed, fleet.SocketError{Socket: f.Name(r.Socket), Err: r.Err})
 		}
 	}
 	if len(failed) > 0 {
@@ -254,41 +250,26 @@ func (f *Fleet) applyMember(ctx context.Context, p Pool, member, slot string, li
 	return warnings, nil
 }
 
-// slotsFrom turns listings into Apply's per-socket starting points; a socket
-// missing from the listings (skipped as unreachable) is skipped here too.
-func slotsFrom(f *Fleet, server string, listings []Listing) []SocketView {
-	out := make([]SocketView, len(f.clients))
-	for i, c := range f.clients {
-		out[i] = SocketView{Socket: c.Target(), Skipped: errors.New("unreachable")}
-		for _, l := range listings {
-			if s, ok := l.Server(server); ok && l.Socket == c.Target() {
-				out[i] = SocketView{Socket: c.Target(), Current: s}
-			}
-		}
-	}
-	return out
-}
-
 // parkedOrigins parks a slot on the placeholder with its configured weight.
-func parkedOrigins(slot string, listings []Listing, placeholder netip.AddrPort) map[string]Origin {
-	out := map[string]Origin{}
+func parkedOrigins(slot string, listings []fleet.Listing, placeholder netip.AddrPort) map[string]fleet.Origin {
+	out := map[string]fleet.Origin{}
 	for _, l := range listings {
 		if s, ok := l.Server(slot); ok {
-			out[l.Socket] = Origin{Addr: placeholder.Addr().String(), Port: int(placeholder.Port()), Weight: s.InitialWeight}
+			out[l.Socket] = fleet.Origin{Addr: placeholder.Addr().String(), Port: int(placeholder.Port()), Weight: s.InitialWeight}
 		}
 	}
 	return out
 }
 
 // foreignSlots reports slots of the prefix that serve but are not this pool's.
-func foreignSlots(p Pool, listings []Listing, owned map[string]bool, removed []string) []string {
+func foreignSlots(p Pool, listings []fleet.Listing, owned map[string]bool, removed []string) []string {
 	leaving := make(map[string]bool, len(removed))
 	for _, slot := range removed {
 		leaving[slot] = true
 	}
 	var out []string
 	for slot := range slotNames(p.Prefix, listings) {
-		if owned[slot] || leaving[slot] || IsFree(slot, listings, netip.AddrPort{}) {
+		if owned[slot] || leaving[slot] || fleet.IsFree(slot, listings, netip.AddrPort{}) {
 			continue
 		}
 		out = append(out, fmt.Sprintf("%s/%s is held by someone else (in service, or claimed by another pool, but not assigned to this pool); it is left alone and never assigned", p.Backend, slot))
@@ -298,20 +279,21 @@ func foreignSlots(p Pool, listings []Listing, owned map[string]bool, removed []s
 }
 
 // slotNames lists the servers named <prefix><number>.
-func slotNames(prefix string, listings []Listing) map[string]bool {
+func slotNames(prefix string, listings []fleet.Listing) map[string]bool {
 	out := map[string]bool{}
 	for _, s := range listings[0].Servers {
-		if _, ok := slotNumber(prefix, s.Name); ok {
+		if _, ok := fleet.SlotNumber(prefix, s.Name); ok {
 			out[s.Name] = true
 		}
 	}
 	return out
 }
 
-// ReadPool reads every assigned slot on every socket and reconciles each
+// Read reads every assigned slot on every socket and reconciles each
 // member as Reconcile does for one server. Slots of the prefix that serve but
 // are not the pool's are reported in the warnings, so a plan shows them.
-func (f *Fleet) ReadPool(ctx context.Context, p Pool, prior map[string]Values) (map[string]Reading, []string, error) {
+func Read(ctx context.Context, fl *fleet.Fleet, p Pool, prior map[string]fleet.Values) (map[string]fleet.Reading, []string, error) {
+	f := pools{fl}
 	backend := p.Backend
 	listings, warnings, err := f.List(ctx, backend, p.Prefix)
 	if err != nil {
@@ -331,14 +313,14 @@ func (f *Fleet) ReadPool(ctx context.Context, p Pool, prior map[string]Values) (
 			}
 		}
 	}
-	out := map[string]Reading{}
+	out := map[string]fleet.Reading{}
 	for member, slot := range p.Assigned {
-		var obs []Observation
+		var obs []fleet.Observation
 		for _, l := range listings {
 			s, found := l.Server(slot)
-			obs = append(obs, Observation{Socket: l.Socket, Server: s, Found: found})
+			obs = append(obs, fleet.Observation{Socket: l.Socket, Server: s, Found: found})
 		}
-		var p *Values
+		var p *fleet.Values
 		if v, ok := prior[member]; ok {
 			p = &v
 		}
@@ -354,7 +336,7 @@ func (f *Fleet) ReadPool(ctx context.Context, p Pool, prior map[string]Values) (
 	return out, warnings, nil
 }
 
-// DeletePool parks every assigned slot this pool still holds and releases
+// Delete parks every assigned slot this pool still holds and releases
 // its claims, in the same batched phases as an apply (one batch per socket
 // and phase, not a few connections per slot: parking slot after slot read
 // the whole backend again for each, which made a destroy quadratic in
@@ -363,17 +345,18 @@ func (f *Fleet) ReadPool(ctx context.Context, p Pool, prior map[string]Values) (
 // may still serve the members, so the pool is then not forgotten: the error
 // keeps it in the state, and its claims stay until a destroy reaches every
 // socket.
-func (f *Fleet) DeletePool(ctx context.Context, p Pool) ([]string, error) {
+func Delete(ctx context.Context, fl *fleet.Fleet, p Pool) ([]string, error) {
+	f := pools{fl}
 	lock := poolLock(p.Backend, p.Prefix)
 	lock.Lock()
 	defer lock.Unlock()
-	listings, skipped, warnings, err := f.listSkipping(ctx, p.Backend, p.Prefix, f.clock.Now(), true)
+	listings, skipped, warnings, err := f.ListFresh(ctx, p.Backend, p.Prefix)
 	if err != nil {
 		return warnings, err
 	}
 	var park []string
 	for _, slot := range slices.Sorted(maps.Values(p.Assigned)) {
-		if why := f.writers.handedOver(p.Backend, slot, p.Writer); why != "" {
+		if why := f.HandedOver(p.Backend, slot, p.Writer); why != "" {
 			warnings = append(warnings, why) // its marker is the replacement's too
 			continue
 		}
@@ -405,10 +388,10 @@ func (f *Fleet) DeletePool(ctx context.Context, p Pool) ([]string, error) {
 // hungSockets names the skipped sockets that may still serve: skipped
 // because they did not answer, not because their process is gone (which
 // lost every runtime change).
-func hungSockets(skipped Errors) []string {
+func hungSockets(skipped fleet.Errors) []string {
 	var out []string
 	for _, se := range skipped {
-		if !ProcessGone(se.Err) {
+		if !fleet.ProcessGone(se.Err) {
 			out = append(out, se.Socket)
 		}
 	}
@@ -420,9 +403,9 @@ func hungSockets(skipped Errors) []string {
 func failedSlots(errs []error) map[string]bool {
 	out := map[string]bool{}
 	for _, e := range errs {
-		var se slotError
+		var se fleet.ServerError
 		if errors.As(e, &se) {
-			out[se.slot] = true
+			out[se.Server] = true
 		}
 	}
 	return out
@@ -430,32 +413,16 @@ func failedSlots(errs []error) map[string]bool {
 
 // ServingSlots lists the slots of the prefix not in maint on the first
 // socket, for adopting them on import.
-func (f *Fleet) ServingSlots(ctx context.Context, backend, prefix string) ([]haproxy.ServerState, error) {
+func ServingSlots(ctx context.Context, f *fleet.Fleet, backend, prefix string) ([]haproxy.ServerState, error) {
 	listings, _, err := f.List(ctx, backend, prefix)
 	if err != nil {
 		return nil, err
 	}
 	var out []haproxy.ServerState
 	for _, s := range listings[0].Servers {
-		if _, ok := slotNumber(prefix, s.Name); ok && s.Admin.UserState() != haproxy.StateMaint {
+		if _, ok := fleet.SlotNumber(prefix, s.Name); ok && s.Admin.UserState() != haproxy.StateMaint {
 			out = append(out, s)
 		}
 	}
 	return out, nil
-}
-
-// slotNumber parses <prefix><number>, rejecting leading zeros.
-func slotNumber(prefix, name string) (int, bool) {
-	rest, ok := strings.CutPrefix(name, prefix)
-	if !ok || rest == "" || rest[0] == '0' {
-		return 0, false
-	}
-	n := 0
-	for _, c := range rest {
-		if c < '0' || c > '9' || n > 1e8 {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n, true
 }
