@@ -3,7 +3,6 @@ package fleet_test
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -13,36 +12,27 @@ import (
 	"time"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleet"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleettest"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
-	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/pool"
 )
 
 // parkTemplate puts every slot of `app` in maint, so that traffic through
 // the frontend can only reach dynamic servers.
-func parkTemplate(t *testing.T, insts ...*haproxytest.Instance) {
-	t.Helper()
-	for _, inst := range insts {
-		for i := 1; i <= haproxytest.Slots; i++ {
-			inst.Admin(t, "set server app/websrv"+strconv.Itoa(i)+" state maint")
-		}
-	}
-}
-
 func dynamicTo(be haproxytest.HTTPBackend, name string, st haproxy.State) fleet.Dynamic {
-	return fleet.Dynamic{Desired: fleet.Desired{Backend: "app", Server: name, Addr: netip.MustParseAddr(be.Host), Port: intp(be.Port), State: st}}
+	return fleet.Dynamic{Desired: fleet.Desired{Backend: "app", Server: name, Addr: netip.MustParseAddr(be.Host), Port: fleettest.IntP(be.Port), State: st}}
 }
 
 // A dynamic server is added to every instance, serves real traffic, and is
 // deleted from every instance.
 func TestDynamicServerLifecycle(t *testing.T) {
 	a, b := haproxytest.Start(t), haproxytest.Start(t)
-	parkTemplate(t, a, b)
-	f := newFleet(t, a.UnixTarget(), b.TCPTarget())
+	fleettest.ParkTemplate(t, a, b)
+	f := fleettest.New(t, a.UnixTarget(), b.TCPTarget())
 	ctx := context.Background()
 	be := haproxytest.StartHTTP(t, "dyn-one", "127.0.0.51")
 	dyn := dynamicTo(be, "dyn1", haproxy.StateReady)
-	dyn.Weight = intp(5)
+	dyn.Weight = fleettest.IntP(5)
 
 	out, err := f.AddServer(ctx, dyn)
 	if err != nil || len(out.Failed) > 0 || len(out.Added) != 2 {
@@ -76,8 +66,8 @@ func TestDynamicServerLifecycle(t *testing.T) {
 func TestDynamicServerRefusedByBalanceAlgorithm(t *testing.T) {
 	a := haproxytest.Start(t, haproxytest.Options{ExtraConfig: "backend dyn\n    balance roundrobin\n"})
 	b := haproxytest.Start(t, haproxytest.Options{ExtraConfig: "backend dyn\n    balance static-rr\n"})
-	f := newFleet(t, a.UnixTarget(), b.UnixTarget())
-	dyn := fleet.Dynamic{Desired: fleet.Desired{Backend: "dyn", Server: "d1", Addr: netip.MustParseAddr("127.0.0.52"), Port: intp(80), State: haproxy.StateReady}}
+	f := fleettest.New(t, a.UnixTarget(), b.UnixTarget())
+	dyn := fleet.Dynamic{Desired: fleet.Desired{Backend: "dyn", Server: "d1", Addr: netip.MustParseAddr("127.0.0.52"), Port: fleettest.IntP(80), State: haproxy.StateReady}}
 	_, err := f.AddServer(context.Background(), dyn)
 	if !errors.Is(err, fleet.ErrNotDynamic) || !strings.Contains(err.Error(), f.Name(b.UnixTarget())) || !strings.Contains(err.Error(), "dynamic load balancing") && !strings.Contains(err.Error(), "non dynamic load balancing") {
 		t.Fatalf("err = %v", err)
@@ -98,8 +88,8 @@ func TestDynamicServerRefusedByBalanceAlgorithm(t *testing.T) {
 // an error naming the instance.
 func TestDynamicServerRemovalWaitsForARequest(t *testing.T) {
 	a := haproxytest.Start(t)
-	parkTemplate(t, a)
-	f := newFleet(t, a.UnixTarget())
+	fleettest.ParkTemplate(t, a)
+	f := fleettest.New(t, a.UnixTarget())
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name     string
@@ -180,13 +170,13 @@ func TestTwoWritersAddTheSameName(t *testing.T) {
 		var wg sync.WaitGroup
 		start := make(chan struct{})
 		for i := range 2 {
-			f := newFleet(t, a.UnixTarget(), b.UnixTarget())
+			f := fleettest.New(t, a.UnixTarget(), b.UnixTarget())
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				<-start
 				_, errs[i] = f.AddServer(ctx, fleet.Dynamic{Desired: fleet.Desired{Backend: "app", Server: name,
-					Addr: netip.MustParseAddr(addrs[i]), Port: intp(80), State: haproxy.StateMaint}})
+					Addr: netip.MustParseAddr(addrs[i]), Port: fleettest.IntP(80), State: haproxy.StateMaint}})
 			}()
 		}
 		close(start)
@@ -221,9 +211,9 @@ func TestDynamicServerAddedOnSomeSockets(t *testing.T) {
 	pki := haproxytest.NewPKI(t, t.TempDir())
 	a := haproxytest.Start(t, haproxytest.Options{ExtraConfig: "backend tlsref\n    server r1 127.0.0.1:1 ssl verify required ca-file " + pki.CA + " disabled\n"})
 	b := haproxytest.Start(t)
-	f := newFleet(t, a.UnixTarget(), b.UnixTarget())
+	f := fleettest.New(t, a.UnixTarget(), b.UnixTarget())
 	dyn := fleet.Dynamic{
-		Desired: fleet.Desired{Backend: "app", Server: "tls1", Addr: netip.MustParseAddr("127.0.0.56"), Port: intp(443), State: haproxy.StateReady},
+		Desired: fleet.Desired{Backend: "app", Server: "tls1", Addr: netip.MustParseAddr("127.0.0.56"), Port: fleettest.IntP(443), State: haproxy.StateReady},
 		Options: haproxy.ServerOptions{SSL: true, Verify: haproxy.VerifyRequired, CAFile: pki.CA},
 	}
 	out, err := f.AddServer(context.Background(), dyn)
@@ -242,90 +232,5 @@ func TestDynamicServerAddedOnSomeSockets(t *testing.T) {
 	}
 	if b.Has(t, "app", "tls1") {
 		t.Error("added where HAProxy refused it")
-	}
-}
-
-// racingTransport stages a real race on a real HAProxy: just before the
-// fleet's `add server` of a name reaches it, another writer adds that name
-// there first (through its own connection), and does also, if set.
-type racingTransport struct {
-	haproxy.Transport
-	inst *haproxytest.Instance
-	t    *testing.T
-	also func(server string)
-}
-
-func (r racingTransport) Dial(ctx context.Context) (net.Conn, error) {
-	c, err := r.Transport.Dial(ctx)
-	return racingConn{Conn: c, r: r}, err
-}
-
-type racingConn struct {
-	net.Conn
-	r racingTransport
-}
-
-func (c racingConn) Write(p []byte) (int, error) {
-	for _, line := range strings.Split(string(p), "\n") {
-		if f := strings.Fields(line); len(f) > 3 && f[0] == "add" && f[1] == "server" {
-			c.r.inst.Admin(c.r.t, "add server "+f[2]+" 127.0.0.99:9")
-			if c.r.also != nil {
-				c.r.also(f[2])
-			}
-		}
-	}
-	return c.Conn.Write(p)
-}
-
-// A pool member whose add loses a race on the second instance is taken
-// back where it was added: the instances are not left split, nothing of it
-// is recorded, and the other writer's server is untouched.
-func TestDynamicPoolTakesBackAHalfAddedMember(t *testing.T) {
-	a, b := haproxytest.Start(t), haproxytest.Start(t)
-	f, err := fleet.FromTransports([]haproxy.Transport{unixTransport(t, a), racingTransport{unixTransport(t, b), b, t, nil}}, 3*time.Second, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := pool.Dynamic{Backend: "app", Prefix: "api-", Members: map[string]pool.Member{
-		"m1": {Addr: netip.MustParseAddr("127.0.0.57"), Port: 80, State: haproxy.StateReady},
-	}}
-	done, _, _, err := pool.ApplyDynamic(context.Background(), f, p)
-	if err == nil || !strings.Contains(err.Error(), f.Name(b.UnixTarget())) || !strings.Contains(err.Error(), "already exists") {
-		t.Fatalf("err = %v", err)
-	}
-	if len(done) != 0 {
-		t.Errorf("recorded %v although it was taken back", done)
-	}
-	if a.Has(t, "app", "api-m1") {
-		t.Error("the half-added member was left on the first instance")
-	}
-	if s := b.State(t, "app", "api-m1"); s.Addr != "127.0.0.99" {
-		t.Errorf("the other writer's server was changed: %+v", s)
-	}
-}
-
-// When the half-added member no longer holds its address where it was
-// added (a hand edit in the meantime), the take-back leaves it alone there
-// and says so: it is not recorded, and not silently forgotten either.
-func TestDynamicPoolSaysWhatTheTakeBackLeft(t *testing.T) {
-	a, b := haproxytest.Start(t), haproxytest.Start(t)
-	edit := func(server string) { a.Admin(t, "set server "+server+" addr 127.0.0.98 port 98") }
-	f, err := fleet.FromTransports([]haproxy.Transport{unixTransport(t, a), racingTransport{unixTransport(t, b), b, t, edit}}, 3*time.Second, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := pool.Dynamic{Backend: "app", Prefix: "api-", Members: map[string]pool.Member{
-		"m1": {Addr: netip.MustParseAddr("127.0.0.57"), Port: 80, State: haproxy.StateReady},
-	}}
-	_, _, warnings, err := pool.ApplyDynamic(context.Background(), f, p)
-	if err == nil {
-		t.Fatal("a member refused on one instance was reported as added")
-	}
-	said := strings.Join(warnings, "\n")
-	if !strings.Contains(said, "127.0.0.98:98") || !strings.Contains(said, f.Name(a.UnixTarget())) || !strings.Contains(said, "left alone") {
-		t.Fatalf("warnings do not say what was left where: %q", said)
-	}
-	if s := a.State(t, "app", "api-m1"); s.Addr != "127.0.0.98" || s.Admin&1 == 0 {
-		t.Errorf("the edited server was touched, or serves: %+v", s)
 	}
 }

@@ -11,27 +11,16 @@ import (
 	"time"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleet"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleettest"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
-	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/pool"
 )
-
-func newFleet(t *testing.T, targets ...string) *fleet.Fleet {
-	t.Helper()
-	f, err := fleet.New(targets, 3*time.Second, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f
-}
-
-func intp(i int) *int { return &i }
 
 // Reads of many servers of one backend share one `show servers state` per
 // socket; a write drops the shared reply so the next read sees the change.
 func TestObserveSharesReadsAndWritesInvalidate(t *testing.T) {
 	a, b := haproxytest.Start(t), haproxytest.Start(t)
-	f := newFleet(t, a.UnixTarget(), b.TCPTarget())
+	f := fleettest.New(t, a.UnixTarget(), b.TCPTarget())
 	ctx := context.Background()
 
 	var wg sync.WaitGroup
@@ -50,7 +39,7 @@ func TestObserveSharesReadsAndWritesInvalidate(t *testing.T) {
 		t.Fatalf("%d reads of one backend on 2 sockets made %d round trips, want 2", haproxytest.Slots, n)
 	}
 
-	applyEverywhere(t, f, fleet.Desired{Backend: "app", Server: "websrv3", Addr: netip.MustParseAddr("127.0.0.9"), Port: intp(9), State: haproxy.StateMaint})
+	applyEverywhere(t, f, fleet.Desired{Backend: "app", Server: "websrv3", Addr: netip.MustParseAddr("127.0.0.9"), Port: fleettest.IntP(9), State: haproxy.StateMaint})
 	r, err := f.Reconcile("app", "websrv3", nil, f.Observe(ctx, "app", "websrv3"))
 	if err != nil || r.Values.Addr != "127.0.0.9" || r.Values.Port != 9 {
 		t.Fatalf("read after write is stale: %+v %v", r, err)
@@ -62,14 +51,14 @@ func TestObserveSharesReadsAndWritesInvalidate(t *testing.T) {
 // a read afterwards reports the failure instead of a value.
 func TestApplyPartialFailure(t *testing.T) {
 	a, b := haproxytest.Start(t), haproxytest.Start(t)
-	f := newFleet(t, a.UnixTarget(), b.TCPTarget())
+	f := fleettest.New(t, a.UnixTarget(), b.TCPTarget())
 	ctx := context.Background()
 	slots, _, err := f.Preflight(ctx, "app", "websrv1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	b.Kill()
-	d := fleet.Desired{Backend: "app", Server: "websrv1", Addr: netip.MustParseAddr("127.0.0.7"), Port: intp(7), State: haproxy.StateMaint}
+	d := fleet.Desired{Backend: "app", Server: "websrv1", Addr: netip.MustParseAddr("127.0.0.7"), Port: fleettest.IntP(7), State: haproxy.StateMaint}
 	res := f.Apply(ctx, d, slots)
 	if res[0].Err != nil {
 		t.Fatalf("healthy socket failed: %v", res[0].Err)
@@ -91,11 +80,11 @@ func TestApplyPartialFailure(t *testing.T) {
 // A slot that holds someone else's server is left alone.
 func TestParkRestoresOrigins(t *testing.T) {
 	a, b := haproxytest.Start(t), haproxytest.Start(t)
-	f := newFleet(t, a.UnixTarget(), b.TCPTarget())
+	f := fleettest.New(t, a.UnixTarget(), b.TCPTarget())
 	ctx := context.Background()
 	apply := func(addr string, port int) []fleet.SocketView {
 		t.Helper()
-		return applyEverywhere(t, f, fleet.Desired{Backend: "app", Server: "websrv2", Addr: netip.MustParseAddr(addr), Port: intp(port), State: haproxy.StateReady, Weight: intp(30)})
+		return applyEverywhere(t, f, fleet.Desired{Backend: "app", Server: "websrv2", Addr: netip.MustParseAddr(addr), Port: fleettest.IntP(port), State: haproxy.StateReady, Weight: fleettest.IntP(30)})
 	}
 	parked := func(weightOnA int) {
 		t.Helper()
@@ -177,7 +166,7 @@ func TestPreflightFailuresWriteNothing(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			bad := tc.socket()
-			f := newFleet(t, b.UnixTarget(), bad)
+			f := fleettest.New(t, b.UnixTarget(), bad)
 			slots, _, err := f.Preflight(context.Background(), "extra", "e1")
 			if err == nil || slots != nil {
 				t.Fatalf("pre-flight passed: %+v", slots)
@@ -206,7 +195,7 @@ func TestSkipUnreachable(t *testing.T) {
 	if err != nil || len(warnings) != 1 || !strings.Contains(warnings[0], f.Name(dead)) || slots[1].Skipped == nil {
 		t.Fatalf("slots=%+v warnings=%q err=%v", slots, warnings, err)
 	}
-	d := fleet.Desired{Backend: "app", Server: "websrv4", Addr: netip.MustParseAddr("127.0.0.4"), Port: intp(4), State: haproxy.StateMaint}
+	d := fleet.Desired{Backend: "app", Server: "websrv4", Addr: netip.MustParseAddr("127.0.0.4"), Port: fleettest.IntP(4), State: haproxy.StateMaint}
 	res := f.Apply(ctx, d, slots)
 	if res[0].Err != nil || !res[1].Skipped {
 		t.Fatalf("results = %+v", res)
@@ -221,35 +210,6 @@ func TestSkipUnreachable(t *testing.T) {
 	_, err = f.Reconcile("app", "websrv4", nil, []fleet.Observation{{Socket: dead, Err: &haproxy.Error{Kind: haproxy.ErrTransport}, Skipped: true}})
 	if err == nil {
 		t.Fatal("nothing reachable, yet no error")
-	}
-}
-
-// In the batched pool path a refused command stops only its own slot: the
-// member whose weight HAProxy refuses (static-rr) is never made ready, the
-// other member is, and the error names the member and the socket.
-func TestPoolBatchIsolatesFailures(t *testing.T) {
-	cfg := "backend slb\n    balance static-rr\n    server-template s 1-3 127.0.0.1:1 disabled\n"
-	a, b := haproxytest.Start(t, haproxytest.Options{ExtraConfig: cfg}), haproxytest.Start(t, haproxytest.Options{ExtraConfig: cfg})
-	f := newFleet(t, a.UnixTarget(), b.TCPTarget())
-	p := pool.Pool{Backend: "slb", Prefix: "s", Placeholder: netip.MustParseAddrPort("127.0.0.1:1"), Token: pool.NewToken(), Members: map[string]pool.Member{
-		"m1": {Addr: netip.MustParseAddr("127.0.0.11"), Port: 11, State: haproxy.StateReady, Weight: intp(3)},
-		"m2": {Addr: netip.MustParseAddr("127.0.0.12"), Port: 12, State: haproxy.StateReady},
-	}}
-	assigned, _, err := pool.Apply(context.Background(), f, p)
-	if assigned["m1"] != "s1" || assigned["m2"] != "s2" {
-		t.Fatalf("assigned = %v", assigned)
-	}
-	if err == nil || !strings.Contains(err.Error(), `member "m1"`) || !strings.Contains(err.Error(), "static LB") ||
-		!strings.Contains(err.Error(), f.Name(a.UnixTarget())) || !strings.Contains(err.Error(), f.Name(b.TCPTarget())) {
-		t.Fatalf("err = %v", err)
-	}
-	for _, inst := range []*haproxytest.Instance{a, b} {
-		if s := inst.State(t, "slb", "s1"); s.Admin != 5 {
-			t.Fatalf("%s: s1 was put in service although its weight was refused: %+v", inst.AdminSock, s)
-		}
-		if s := inst.State(t, "slb", "s2"); s.Admin != 4 || s.Addr != "127.0.0.12" || s.Port != "12" {
-			t.Fatalf("%s: s2 not applied: %+v", inst.AdminSock, s)
-		}
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleet"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleettest"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
 )
@@ -51,7 +52,7 @@ func TestReplacePatternsIsAtomicUnderLoad(t *testing.T) {
 	old := numberedEntries(n, "old")
 	file := haproxytest.PatternFile(t, "hosts.map", mapFileOf(old))
 	insts := []*haproxytest.Instance{haproxytest.Start(t, mapAnswering(file)), haproxytest.Start(t, mapAnswering(file)), haproxytest.Start(t, mapAnswering(file))}
-	f := newFleet(t, insts[0].UnixTarget(), insts[1].UnixTarget(), insts[2].TCPTarget())
+	f := fleettest.New(t, insts[0].UnixTarget(), insts[1].UnixTarget(), insts[2].TCPTarget())
 	p := haproxy.PatternRef{Kind: haproxy.KindMap, Ref: file}
 
 	var served, bad atomic.Int64
@@ -130,8 +131,8 @@ func TestReplacePatternsPreflightWritesNothing(t *testing.T) {
 	b := haproxytest.Start(t) // loads no map
 	p := haproxy.PatternRef{Kind: haproxy.KindMap, Ref: file}
 	for name, f := range map[string]*fleet.Fleet{
-		"no map":     newFleet(t, a.UnixTarget(), b.UnixTarget()),
-		"level user": newFleet(t, a.UnixTarget(), "unix://"+a.UserSock),
+		"no map":     fleettest.New(t, a.UnixTarget(), b.UnixTarget()),
+		"level user": fleettest.New(t, a.UnixTarget(), "unix://"+a.UserSock),
 	} {
 		_, err := f.ReplacePatterns(context.Background(), p, []haproxy.Entry{{Key: "a.example", Value: "new"}})
 		want := map[string]string{"no map": "HAProxy has no map " + file, "level user": "level is user"}[name]
@@ -145,7 +146,7 @@ func TestReplacePatternsPreflightWritesNothing(t *testing.T) {
 			t.Fatalf("%s: a version was prepared on the healthy instance:\n%s", name, out)
 		}
 	}
-	if _, err := newFleet(t, a.UnixTarget()).ReplacePatterns(context.Background(), p, []haproxy.Entry{{Key: "x;show info", Value: "v"}}); err == nil {
+	if _, err := fleettest.New(t, a.UnixTarget()).ReplacePatterns(context.Background(), p, []haproxy.Entry{{Key: "x;show info", Value: "v"}}); err == nil {
 		t.Fatal("an entry with ; was accepted")
 	}
 }
@@ -156,7 +157,7 @@ func TestReplacePatternsPreflightWritesNothing(t *testing.T) {
 func TestEntryOwnership(t *testing.T) {
 	file := haproxytest.PatternFile(t, "hosts.map", "theirs.example other\n")
 	a, b := haproxytest.Start(t, mapAnswering(file)), haproxytest.Start(t, mapAnswering(file))
-	f := newFleet(t, a.UnixTarget(), b.UnixTarget())
+	f := fleettest.New(t, a.UnixTarget(), b.UnixTarget())
 	p := haproxy.PatternRef{Kind: haproxy.KindMap, Ref: file}
 	ctx := context.Background()
 	show := func(inst *haproxytest.Instance) string { return inst.Admin(t, "show map "+file) }
@@ -213,7 +214,7 @@ func TestReplacePatternsPurgesAKilledRunsVersion(t *testing.T) {
 	if status, _, _ := inst.Get("killed.example", "/"); status != 404 {
 		t.Fatalf("an uncommitted entry answered: %d", status)
 	}
-	f := newFleet(t, inst.UnixTarget())
+	f := fleettest.New(t, inst.UnixTarget())
 	p := haproxy.PatternRef{Kind: haproxy.KindMap, Ref: file}
 	if _, err := f.ReplacePatterns(context.Background(), p, []haproxy.Entry{{Key: "a.example", Value: "new"}}); err != nil {
 		t.Fatal(err)
@@ -249,8 +250,8 @@ func TestReplacePatternsCommitsNowhereWhenOneInstanceHangs(t *testing.T) {
 	file := haproxytest.PatternFile(t, "hosts.map", "a.example old\n")
 	a, b := haproxytest.Start(t, mapAnswering(file)), haproxytest.Start(t, mapAnswering(file))
 	// b answers the pre-flight (level, then `show map`) and the prepare.
-	hung := &hangsAfter{Transport: unixTransport(t, b), n: 3}
-	f, err := fleet.FromTransports([]haproxy.Transport{unixTransport(t, a), hung}, 300*time.Millisecond, nil)
+	hung := &hangsAfter{Transport: fleettest.UnixTransport(t, b), n: 3}
+	f, err := fleet.FromTransports([]haproxy.Transport{fleettest.UnixTransport(t, a), hung}, 300*time.Millisecond, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +276,7 @@ func TestReplacePatternsCommitsNowhereWhenOneInstanceHangs(t *testing.T) {
 		t.Fatalf("the healthy instance kept its prepared version:\n%s", out)
 	}
 	// Either way the next replacement's commit purges it.
-	f2 := newFleet(t, a.UnixTarget(), b.UnixTarget())
+	f2 := fleettest.New(t, a.UnixTarget(), b.UnixTarget())
 	if _, err := f2.ReplacePatterns(context.Background(), p, numberedEntries(3, "again")); err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleet"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleettest"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/poll"
@@ -28,7 +29,7 @@ func TestChangeStatePreflightsEverything(t *testing.T) {
 		inst.Admin(t, "add server app/"+fleet.ClaimMarker("websrv2")+" 127.9.9.9:4000 disabled")
 	}
 	a.Admin(t, "add server app/dyn1 127.0.0.1:9") // on a only
-	f := newFleet(t, a.UnixTarget(), b.TCPTarget())
+	f := fleettest.New(t, a.UnixTarget(), b.TCPTarget())
 	ctx := context.Background()
 	unchanged := func(why string) {
 		t.Helper()

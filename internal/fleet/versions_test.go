@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleet"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleettest"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
 )
@@ -28,7 +29,7 @@ import (
 func TestNoServerServesBeforeItsAddressShows(t *testing.T) {
 	const slots, rounds = 5, 12
 	insts := []*haproxytest.Instance{haproxytest.Start(t), haproxytest.Start(t)}
-	f := newFleet(t, insts[0].UnixTarget(), insts[1].TCPTarget())
+	f := fleettest.New(t, insts[0].UnixTarget(), insts[1].TCPTarget())
 	ctx := context.Background()
 
 	// target[i] is slot i's address this round, as "addr:port"; it changes
@@ -92,7 +93,7 @@ func TestNoServerServesBeforeItsAddressShows(t *testing.T) {
 				addr := fmt.Sprintf("127.0.%d.%d", 10+r, i)
 				round[i].Add(1)
 				target[i].Store(addr + ":" + fmt.Sprint(8000+r))
-				d := fleet.Desired{Backend: "app", Server: server, Addr: netip.MustParseAddr(addr), Port: intp(8000 + r), State: haproxy.StateReady}
+				d := fleet.Desired{Backend: "app", Server: server, Addr: netip.MustParseAddr(addr), Port: fleettest.IntP(8000 + r), State: haproxy.StateReady}
 				pre, _, err := f.Preflight(ctx, "app", server)
 				if err != nil {
 					t.Error(err)
@@ -130,9 +131,9 @@ func TestSeverityOutputSockets(t *testing.T) {
 	for _, mode := range []string{"number", "string"} {
 		t.Run(mode, func(t *testing.T) {
 			inst := haproxytest.Start(t, haproxytest.Options{SeverityOutput: mode})
-			f := newFleet(t, "unix://"+inst.SevSock)
+			f := fleettest.New(t, "unix://"+inst.SevSock)
 			ctx := context.Background()
-			d := fleet.Desired{Backend: "app", Server: "websrv1", Addr: netip.MustParseAddr("127.0.0.5"), Port: intp(5), State: haproxy.StateDrain, Weight: intp(7)}
+			d := fleet.Desired{Backend: "app", Server: "websrv1", Addr: netip.MustParseAddr("127.0.0.5"), Port: fleettest.IntP(5), State: haproxy.StateDrain, Weight: fleettest.IntP(7)}
 			pre, _, err := f.Preflight(ctx, "app", "websrv1")
 			if err != nil {
 				t.Fatal(err)
@@ -187,7 +188,7 @@ func TestDrainWithAFrontendNamedLikeTheBackend(t *testing.T) {
 		return
 	}
 	inst := haproxytest.Start(t, haproxytest.Options{ExtraConfig: cfg})
-	f := newFleet(t, inst.UnixTarget())
+	f := fleettest.New(t, inst.UnixTarget())
 	ctx := context.Background()
 	set := func(addr string, port int, st haproxy.State, g fleet.Grace) {
 		t.Helper()
@@ -272,11 +273,11 @@ func TestStateWeightAndHealthApplyBeforeTheReply(t *testing.T) {
 // nothing is made ready before a read shows it).
 func TestAddressConfirmedInTheWritingSessionWhereItShows(t *testing.T) {
 	inst := haproxytest.Start(t)
-	f := newFleet(t, inst.UnixTarget())
+	f := fleettest.New(t, inst.UnixTarget())
 	ctx := context.Background()
 	lags := haproxytest.Version(t).AtLeast(2, 9)
 	for i, server := range []string{"websrv1", "websrv2"} {
-		d := fleet.Desired{Backend: "app", Server: server, Addr: netip.MustParseAddr("127.0.0.9" + fmt.Sprint(i)), Port: intp(90 + i), State: haproxy.StateReady}
+		d := fleet.Desired{Backend: "app", Server: server, Addr: netip.MustParseAddr("127.0.0.9" + fmt.Sprint(i)), Port: fleettest.IntP(90 + i), State: haproxy.StateReady}
 		views, _, err := f.Preflight(ctx, "app", server)
 		if err != nil {
 			t.Fatal(err)

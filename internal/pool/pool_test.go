@@ -1,15 +1,18 @@
-package fleet_test
+package pool_test
 
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleet"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleettest"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/pool"
@@ -29,7 +32,7 @@ func bigPool(n int) pool.Pool {
 func appliedPool(t *testing.T, n int, targets ...string) pool.Pool {
 	t.Helper()
 	p := bigPool(n)
-	assigned, _, err := pool.Apply(context.Background(), newFleet(t, targets...), p)
+	assigned, _, err := pool.Apply(context.Background(), fleettest.New(t, targets...), p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +75,7 @@ func TestDeletePoolParksInBatches(t *testing.T) {
 		t.Fatalf("setup: %d assigned, markers %d and %d", len(p.Assigned), markers(t, a), markers(t, b))
 	}
 
-	f := newFleet(t, a.UnixTarget(), b.TCPTarget())
+	f := fleettest.New(t, a.UnixTarget(), b.TCPTarget())
 	warnings, err := pool.Delete(context.Background(), f, p)
 	if err != nil || len(warnings) > 0 {
 		t.Fatalf("delete: warnings %v, err %v", warnings, err)
@@ -138,7 +141,7 @@ func TestPoolReclaimsAfterAReloadInBatches(t *testing.T) {
 	if markers(t, b) != 0 {
 		t.Fatalf("setup: the reload kept %d markers", markers(t, b))
 	}
-	f := newFleet(t, a.UnixTarget(), b.UnixTarget())
+	f := fleettest.New(t, a.UnixTarget(), b.UnixTarget())
 	again, warnings, err := pool.Apply(ctx, f, p)
 	if err != nil || len(warnings) > 0 {
 		t.Fatalf("apply after the reload: warnings %v, err %v", warnings, err)
@@ -214,5 +217,185 @@ func TestPoolOneMemberChangeStopsReadingOnceItShows(t *testing.T) {
 		if shown != len(exs)-1 {
 			t.Errorf("%s: %d exchanges after the read that showed the address: %v", inst.AdminSock, len(exs)-1-shown, exs[max(shown, 0):])
 		}
+	}
+}
+
+// The batched pool path waits out the lag too: no member is made ready
+// before a read shows its address.
+func TestPoolWaitsOutTheAddressLag(t *testing.T) {
+	a, b := haproxytest.Start(t), haproxytest.Start(t)
+	la, lb := fleettest.NewLag(fleettest.UnixTransport(t, a), 2), fleettest.NewLag(fleettest.UnixTransport(t, b), 4)
+	f := fleettest.LagFleet(t, 5*time.Second, la, lb)
+	p := pool.Pool{Backend: "app", Prefix: "websrv", Placeholder: netip.MustParseAddrPort("127.0.0.1:1"), Token: pool.NewToken(), Members: map[string]pool.Member{
+		"m1": {Addr: netip.MustParseAddr("127.0.0.11"), Port: 11, State: haproxy.StateReady, Weight: fleettest.IntP(3)},
+		"m2": {Addr: netip.MustParseAddr("127.0.0.12"), Port: 12, State: haproxy.StateDrain},
+		"m3": {Addr: netip.MustParseAddr("127.0.0.13"), Port: 13, State: haproxy.StateReady},
+	}}
+	assigned, _, err := pool.Apply(context.Background(), f, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fleettest.CheckLagged(t, la, lb)
+	for _, inst := range []*haproxytest.Instance{a, b} {
+		for member, want := range map[string]string{"m1": "127.0.0.11", "m2": "127.0.0.12", "m3": "127.0.0.13"} {
+			if s := inst.State(t, "app", assigned[member]); s.Addr != want || s.Admin&1 != 0 {
+				t.Errorf("%s: %s (%s) = %+v", inst.AdminSock, member, assigned[member], s)
+			}
+		}
+	}
+}
+
+// pausable passes connections through to a real HAProxy until paused; then
+// every connection is accepted and never answered, like a hung instance.
+type pausable struct {
+	haproxy.Transport
+	paused atomic.Bool
+}
+
+func (p *pausable) Dial(ctx context.Context) (net.Conn, error) {
+	if p.paused.Load() {
+		c, _ := net.Pipe() // the other end never answers
+		return c, nil
+	}
+	return p.Transport.Dial(ctx)
+}
+
+// A member removed while an instance hangs stays recorded (with its claim)
+// until every instance parked it: the hung one may still serve it. Once the
+// instance answers again, the next apply finishes the removal.
+func TestPoolMemberRemovedWhileAnInstanceHangs(t *testing.T) {
+	a, b := haproxytest.Start(t), haproxytest.Start(t)
+	pb := &pausable{Transport: fleettest.UnixTransport(t, b)}
+	f, err := fleet.FromTransports([]haproxy.Transport{fleettest.UnixTransport(t, a), pb}, 500*time.Millisecond, nil, fleet.SkipUnreachable())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	p := pool.Pool{Backend: "app", Prefix: "websrv", Placeholder: netip.MustParseAddrPort("127.0.0.1:1"), Token: pool.NewToken(), Members: map[string]pool.Member{
+		"m1": {Addr: netip.MustParseAddr("127.0.0.11"), Port: 11, State: haproxy.StateReady},
+		"m2": {Addr: netip.MustParseAddr("127.0.0.12"), Port: 12, State: haproxy.StateReady},
+	}}
+	assigned, _, err := pool.Apply(ctx, f, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slot2 := assigned["m2"]
+
+	pb.paused.Store(true)
+	p.Assigned = assigned
+	delete(p.Members, "m2")
+	assigned, warnings, err := pool.Apply(ctx, f, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if assigned["m2"] != slot2 {
+		t.Fatalf("m2 was forgotten while %s may still serve it: %v", pb, assigned)
+	}
+	if !strings.Contains(strings.Join(warnings, "\n"), "stay recorded") {
+		t.Errorf("no warning says why m2 stays: %v", warnings)
+	}
+	if s := a.State(t, "app", slot2); s.Admin != 5 || s.Addr != "127.0.0.1" {
+		t.Errorf("the answering instance did not park %s: %+v", slot2, s)
+	}
+	if s := b.State(t, "app", slot2); s.Admin != 4 || s.Addr != "127.0.0.12" {
+		t.Errorf("the hung instance changed: %+v", s)
+	}
+
+	pb.paused.Store(false)
+	p.Assigned = assigned
+	assigned, _, err = pool.Apply(ctx, f, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := assigned["m2"]; ok || len(assigned) != 1 {
+		t.Fatalf("after the instance answered again: %v", assigned)
+	}
+	for _, inst := range []*haproxytest.Instance{a, b} {
+		if s := inst.State(t, "app", slot2); s.Admin != 5 || s.Addr != "127.0.0.1" || s.Port != "1" {
+			t.Errorf("%s: %s not parked: %+v", inst.AdminSock, slot2, s)
+		}
+		if out := inst.Admin(t, "show servers state app"); strings.Contains(out, slot2+".claim") {
+			t.Errorf("%s: the claim on %s was not released", inst.AdminSock, slot2)
+		}
+	}
+}
+
+// A member that left, whose slot another pool claimed in the meantime (after
+// a reload dropped this pool's marker), is not parked: the slot is someone
+// else's now. It leaves this pool's record with a warning.
+func TestPoolDoesNotParkAnotherPoolsSlot(t *testing.T) {
+	a := haproxytest.Start(t)
+	f := fleettest.New(t, a.UnixTarget())
+	ctx := context.Background()
+	p := pool.Pool{Backend: "app", Prefix: "websrv", Placeholder: netip.MustParseAddrPort("127.0.0.1:1"), Token: pool.NewToken(), Members: map[string]pool.Member{
+		"m1": {Addr: netip.MustParseAddr("127.0.0.11"), Port: 11, State: haproxy.StateReady},
+		"m2": {Addr: netip.MustParseAddr("127.0.0.12"), Port: 12, State: haproxy.StateReady},
+	}}
+	assigned, _, err := pool.Apply(ctx, f, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slot2 := assigned["m2"]
+	// Another pool holds slot2 now: its marker, its server.
+	a.DeleteServer(t, "app", fleet.ClaimMarker(slot2))
+	a.Admin(t, "add server app/"+fleet.ClaimMarker(slot2)+" 127.9.9.9:9999")
+	a.Admin(t, "set server app/"+slot2+" addr 127.0.0.99 port 99")
+	a.WaitState(t, "app", slot2, func(s haproxytest.Server) bool { return s.Addr == "127.0.0.99" })
+
+	p.Assigned = assigned
+	delete(p.Members, "m2")
+	assigned, warnings, err := pool.Apply(ctx, f, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := assigned["m2"]; ok {
+		t.Errorf("m2 is still recorded: %v", assigned)
+	}
+	if !strings.Contains(strings.Join(warnings, "\n"), "claimed by another pool") {
+		t.Errorf("no warning says whose the slot is: %v", warnings)
+	}
+	if s := a.State(t, "app", slot2); s.Addr != "127.0.0.99" || s.Admin != 4 {
+		t.Fatalf("another pool's server was parked: %+v", s)
+	}
+	if out := a.Admin(t, "show servers state app"); !strings.Contains(out, fleet.ClaimMarker(slot2)+" 127.9.9.9") {
+		t.Fatalf("another pool's claim was released:\n%s", out)
+	}
+}
+
+// A server outside the pool's prefix that exists on some instances only (a
+// dynamic server another resource is adding or deleting at that moment, as
+// Terraform does in parallel with the pool) is none of the pool's business:
+// the pool still applies, reads and deletes. A slot of its own prefix
+// missing on one instance still stops it.
+func TestPoolIgnoresOtherServersOnSomeInstances(t *testing.T) {
+	a, b := haproxytest.Start(t), haproxytest.Start(t)
+	f := fleettest.New(t, a.UnixTarget(), b.TCPTarget())
+	ctx := context.Background()
+	p := pool.Pool{Backend: "app", Prefix: "websrv", Placeholder: netip.MustParseAddrPort("127.0.0.1:1"), Token: pool.NewToken(), Members: map[string]pool.Member{
+		"m1": {Addr: netip.MustParseAddr("127.0.0.11"), Port: 11, State: haproxy.StateReady},
+	}}
+	a.Admin(t, "add server app/dyn1 127.0.0.1:9 disabled")
+	assigned, _, err := pool.Apply(ctx, f, p)
+	if err != nil {
+		t.Fatalf("apply with another server on one instance only: %v", err)
+	}
+	p.Assigned = assigned
+	if _, _, err := pool.Read(ctx, f, p, nil); err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	if _, err := pool.Delete(ctx, f, p); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	for _, inst := range []*haproxytest.Instance{a, b} {
+		if s := inst.State(t, "app", assigned["m1"]); s.Admin&1 == 0 || s.Addr != "127.0.0.1" {
+			t.Fatalf("%s: %s not parked: %+v", inst.AdminSock, assigned["m1"], s)
+		}
+	}
+
+	// One of the pool's own slots missing on one instance: the
+	// configurations differ, and the pool says so.
+	a.DeleteServer(t, "app", "websrv3")
+	if _, _, err := pool.Apply(ctx, f, p); err == nil || !strings.Contains(err.Error(), "websrv3") {
+		t.Fatalf("a slot of the prefix missing on one instance: err = %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package fleet_test
+package pool_test
 
 import (
 	"bufio"
