@@ -263,4 +263,3 @@ func UnixTransport(t testing.TB, inst *haproxytest.Instance) haproxy.Transport {
 	}
 	return tr
 }
-
