@@ -70,7 +70,7 @@ type Result struct {
 	Socket   string
 	After    haproxy.ServerState // what the server holds now (runAndConfirm); valid when Err is nil and not Skipped
 	Err      error
-	Skipped  bool // unreachable at pre-flight; nothing was sent
+	Skipped  error // non-nil: unreachable at pre-flight (SocketView.Skipped); nothing was sent
 	Warnings []string
 }
 
@@ -112,7 +112,7 @@ var (
 func (f *Fleet) Apply(ctx context.Context, d Desired, views []SocketView) []Result {
 	out := make([]Result, len(views))
 	for i, s := range views {
-		out[i] = Result{Socket: f.clients[i].Target(), Skipped: s.Skipped != nil}
+		out[i] = Result{Socket: f.clients[i].Target(), Skipped: s.Skipped}
 	}
 	gated := make([]bool, len(views))
 	f.parallel(views, func(i int, c *haproxy.Client) {

@@ -11,9 +11,9 @@ type ServerOutcome struct {
 	// Views is the pre-flight view of every socket: where each server was
 	// before (the origins a later park returns it to).
 	Views []SocketView
-	// Skipped says, per skipped socket, that it could not be reached and
-	// was left unchanged (SkipUnreachable).
-	Skipped []string
+	// SkipWarnings say, per skipped socket, that it could not be reached
+	// and was left unchanged (SkipUnreachable).
+	SkipWarnings []string
 	// Unfinished says, per socket, that a drain still had sessions at its
 	// timeout and the change went on anyway.
 	Unfinished []string
@@ -42,7 +42,7 @@ type ServerOutcome struct {
 
 // Everywhere reports whether every socket took the change (none failed or
 // was skipped), so none may still hold what it held before.
-func (o ServerOutcome) Everywhere() bool { return len(o.Failed) == 0 && len(o.Skipped) == 0 }
+func (o ServerOutcome) Everywhere() bool { return len(o.Failed) == 0 && len(o.SkipWarnings) == 0 }
 
 // ApplyServer pre-flights every socket for d (see PreflightFor) and, when
 // all pass, applies d to them (see Apply). err is non-nil only when
@@ -57,7 +57,7 @@ func (f *Fleet) ApplyServer(ctx context.Context, d Desired) (ServerOutcome, erro
 	// From here on something may be written: this object is the slot's
 	// writer, whatever else wrote it earlier in this process.
 	f.writers.wrote(d.Backend, d.Server, d.Writer)
-	out := ServerOutcome{Views: views, Skipped: skipped, Origins: f.OriginsOf(views, d)}
+	out := ServerOutcome{Views: views, SkipWarnings: skipped, Origins: f.OriginsOf(views, d)}
 	for i := range views {
 		if views[i].Skipped == nil && out.Seen == nil {
 			out.Seen = &views[i].Current
@@ -67,7 +67,7 @@ func (f *Fleet) ApplyServer(ctx context.Context, d Desired) (ServerOutcome, erro
 	for _, res := range f.Apply(ctx, d, views) {
 		out.Unfinished = append(out.Unfinished, res.Warnings...)
 		switch {
-		case res.Skipped:
+		case res.Skipped != nil:
 		case res.Err != nil:
 			out.Failed = append(out.Failed, SocketError{f.Name(res.Socket), res.Err})
 		default:

@@ -197,7 +197,7 @@ func TestSkipUnreachable(t *testing.T) {
 	}
 	d := fleet.Desired{Backend: "app", Server: "websrv4", Addr: netip.MustParseAddr("127.0.0.4"), Port: fleettest.IntP(4), State: haproxy.StateMaint}
 	res := f.Apply(ctx, d, slots)
-	if res[0].Err != nil || !res[1].Skipped {
+	if res[0].Err != nil || res[1].Skipped == nil {
 		t.Fatalf("results = %+v", res)
 	}
 	r, err := f.Reconcile("app", "websrv4", nil, f.Observe(ctx, "app", "websrv4"))
@@ -207,7 +207,7 @@ func TestSkipUnreachable(t *testing.T) {
 	if _, _, err := f.Preflight(ctx, "app", "nope"); err == nil {
 		t.Fatal("a socket answering `no such server` was skipped")
 	}
-	_, err = f.Reconcile("app", "websrv4", nil, []fleet.Observation{{Socket: dead, Err: &haproxy.Error{Kind: haproxy.ErrTransport}, Skipped: true}})
+	_, err = f.Reconcile("app", "websrv4", nil, []fleet.Observation{{Socket: dead, Skipped: &haproxy.Error{Kind: haproxy.ErrTransport}}})
 	if err == nil {
 		t.Fatal("nothing reachable, yet no error")
 	}

@@ -36,14 +36,16 @@ type Observation struct {
 	Found   bool // false with a nil Err only when HAProxy confirmed the absence
 	Server  haproxy.ServerState
 	Err     error
-	Skipped bool // unreachable, and the fleet was told to go on without it
+	Skipped error // non-nil: unreachable, and the fleet was told to go on without it (Err is then nil)
 }
 
 // Observe reads the server's row from every socket concurrently.
 func (f *Fleet) Observe(ctx context.Context, backend, server string) []Observation {
 	return each(ctx, f, func(ctx context.Context, c *haproxy.Client) Observation {
 		o := f.observeOne(ctx, c, backend, server)
-		o.Skipped = f.skipUnreachable && Unreachable(o.Err)
+		if f.skipUnreachable && Unreachable(o.Err) {
+			o.Skipped, o.Err = o.Err, nil
+		}
 		return o
 	})
 }
@@ -134,8 +136,8 @@ func (f *Fleet) Reconcile(backend, server string, prior *Values, obs []Observati
 	var found, missing []Observation
 	for _, o := range obs {
 		switch {
-		case o.Skipped:
-			skipped = append(skipped, SocketError{f.Name(o.Socket), o.Err})
+		case o.Skipped != nil:
+			skipped = append(skipped, SocketError{f.Name(o.Socket), o.Skipped})
 		case o.Err != nil:
 			failed = append(failed, SocketError{f.Name(o.Socket), o.Err})
 		case o.Found:
@@ -215,7 +217,7 @@ func (v *Values) set(a Attr, from Values) {
 func (f *Fleet) FoundAndMissing(obs []Observation) (found, missing []string) {
 	for _, o := range obs {
 		switch {
-		case o.Err != nil || o.Skipped:
+		case o.Err != nil || o.Skipped != nil:
 		case o.Found:
 			found = append(found, f.Name(o.Socket))
 		default:

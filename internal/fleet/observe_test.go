@@ -82,7 +82,7 @@ func TestReconcileGoneAndErrors(t *testing.T) {
 	// The same socket skipped (unreachable_sockets = "warn"): still not gone,
 	// because it was never read.
 	skipped := down
-	skipped.Skipped = true
+	skipped.Skipped, skipped.Err = down.Err, nil
 	r, err = (&Fleet{}).Reconcile("app", "w1", nil, []Observation{absent, skipped})
 	if err == nil || r.Gone || !strings.Contains(err.Error(), "cannot be called gone") || !strings.Contains(err.Error(), "tcp://b:1") {
 		t.Fatalf("absent where read, one socket skipped: r=%+v err=%v", r, err)

@@ -59,7 +59,7 @@ func (e *readEntry) finished() bool {
 	}
 }
 
-type readSlot struct {
+type backendReads struct {
 	current *readEntry // latest fetch, in flight or done
 	next    *readEntry // queued behind current; starts when it finishes
 	// Completed writes: to the whole backend, to any server, per server.
@@ -69,7 +69,7 @@ type readSlot struct {
 
 // floor is the earliest start a fetch may have to answer a read of servers
 // (nil: of every server).
-func (s *readSlot) floor(servers []string) time.Time {
+func (s *backendReads) floor(servers []string) time.Time {
 	if servers == nil {
 		return s.wroteAny
 	}
@@ -84,12 +84,12 @@ func (s *readSlot) floor(servers []string) time.Time {
 
 type readCache struct {
 	mu    sync.Mutex
-	slots map[readKey]*readSlot
+	backends map[readKey]*backendReads
 	now   func() time.Time
 }
 
 func newReadCache(clk poll.Clock) *readCache {
-	return &readCache{slots: map[readKey]*readSlot{}, now: clk.Now}
+	return &readCache{backends: map[readKey]*backendReads{}, now: clk.Now}
 }
 
 // fetchFunc performs one fetch; it gets its own context because a queued
@@ -101,7 +101,7 @@ type fetchFunc func(ctx context.Context) (snapshot, error)
 // one of servers (nil: any server).
 func (rc *readCache) get(ctx context.Context, key readKey, servers []string, notBefore time.Time, fetch fetchFunc) (snapshot, error) {
 	rc.mu.Lock()
-	s := rc.slot(key)
+	s := rc.backend(key)
 	if f := s.floor(servers); f.After(notBefore) {
 		notBefore = f
 	}
@@ -136,7 +136,7 @@ func (rc *readCache) get(ctx context.Context, key readKey, servers []string, not
 }
 
 // run performs e's fetch and then starts the queued one, if any.
-func (rc *readCache) run(ctx context.Context, key readKey, s *readSlot, e *readEntry, fetch fetchFunc) {
+func (rc *readCache) run(ctx context.Context, key readKey, s *backendReads, e *readEntry, fetch fetchFunc) {
 	e.snap, e.err = fetch(ctx)
 	close(e.done)
 	rc.mu.Lock()
@@ -155,7 +155,7 @@ func (rc *readCache) run(ctx context.Context, key readKey, s *readSlot, e *readE
 func (rc *readCache) wrote(key readKey, servers []string) {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
-	s := rc.slot(key)
+	s := rc.backend(key)
 	now := rc.now()
 	s.wroteAny = now
 	if servers == nil {
@@ -166,12 +166,13 @@ func (rc *readCache) wrote(key readKey, servers []string) {
 	}
 }
 
-// slot returns key's slot, creating it; rc.mu must be held.
-func (rc *readCache) slot(key readKey) *readSlot {
-	s := rc.slots[key]
+// backend returns what the cache keeps of key, creating it; rc.mu must be
+// held.
+func (rc *readCache) backend(key readKey) *backendReads {
+	s := rc.backends[key]
 	if s == nil {
-		s = &readSlot{wrote: map[string]time.Time{}}
-		rc.slots[key] = s
+		s = &backendReads{wrote: map[string]time.Time{}}
+		rc.backends[key] = s
 	}
 	return s
 }

@@ -54,7 +54,7 @@ func TestReadCacheQueuesFreshReadersBehindOneFetch(t *testing.T) {
 	waitFor(t, func() bool { // every caller is queued behind fetch 1
 		rc.mu.Lock()
 		defer rc.mu.Unlock()
-		next := rc.slot(key).next
+		next := rc.backend(key).next
 		return next != nil && next.callers == 10
 	})
 	close(release)
@@ -193,7 +193,7 @@ func TestQueuedReadOutlastsOneTimeout(t *testing.T) {
 	waitFor(t, func() bool {
 		f.reads.mu.Lock()
 		defer f.reads.mu.Unlock()
-		inFlight = f.reads.slot(key).current
+		inFlight = f.reads.backend(key).current
 		return inFlight != nil
 	})
 
@@ -207,7 +207,7 @@ func TestQueuedReadOutlastsOneTimeout(t *testing.T) {
 		t.Fatalf("the queued read has no websrv1: %+v", snap)
 	}
 	f.reads.mu.Lock()
-	served := f.reads.slot(key).current
+	served := f.reads.backend(key).current
 	f.reads.mu.Unlock()
 	if served == inFlight || served.started.Before(asked) {
 		t.Fatalf("the read was answered by a fetch that started before it asked")

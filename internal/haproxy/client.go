@@ -13,7 +13,7 @@ import (
 )
 
 // DefaultMaxConns is how many connections one Client opens at once. The CLI
-// of a whole HAProxy process has ten slots, shared by all its sockets, and
+// of a whole HAProxy process takes ten connections, shared by all its sockets, and
 // Terraform runs ten operations in parallel: three leaves room for operators
 // and for other instances of the provider.
 const DefaultMaxConns = 3
@@ -39,7 +39,7 @@ type Observer func(ctx context.Context, ex Exchange)
 type Client struct {
 	transport  Transport
 	framing    framing
-	slots      chan struct{}
+	permits    chan struct{} // one per connection allowed at a time
 	observe    Observer
 	roundTrips atomic.Uint64
 	name       string
@@ -54,7 +54,7 @@ func WithMaxConns(n int) Option {
 		if n < 1 {
 			n = 1
 		}
-		c.slots = make(chan struct{}, n)
+		c.permits = make(chan struct{}, n)
 	}
 }
 
@@ -67,7 +67,7 @@ func WithObserver(o Observer) Option { return func(c *Client) { c.observe = o } 
 
 // New returns a client for one target.
 func New(t Transport, opts ...Option) *Client {
-	c := &Client{transport: t, framing: framingOf(t), slots: make(chan struct{}, DefaultMaxConns)}
+	c := &Client{transport: t, framing: framingOf(t), permits: make(chan struct{}, DefaultMaxConns)}
 	for _, o := range opts {
 		o(c)
 	}
@@ -252,10 +252,10 @@ func (c *Client) exchange(ctx context.Context, payload string) (string, *Error) 
 	}
 
 	select {
-	case c.slots <- struct{}{}:
-		defer func() { <-c.slots }()
+	case c.permits <- struct{}{}:
+		defer func() { <-c.permits }()
 	case <-ctx.Done():
-		return "", fail(ErrTimeout, "waiting for a free connection slot", ctx.Err())
+		return "", fail(ErrTimeout, "waiting for a free connection (the provider opens only a few at a time per socket)", ctx.Err())
 	}
 
 	c.roundTrips.Add(1)

@@ -30,10 +30,10 @@ type Session struct {
 // target and the commands sent so far.
 func (c *Client) Session(ctx context.Context, fn func(s *Session) error) error {
 	select {
-	case c.slots <- struct{}{}:
-		defer func() { <-c.slots }()
+	case c.permits <- struct{}{}:
+		defer func() { <-c.permits }()
 	case <-ctx.Done():
-		return &Error{Kind: ErrTimeout, Target: c.Name(), Detail: "waiting for a free connection slot", Cause: ctx.Err()}
+		return &Error{Kind: ErrTimeout, Target: c.Name(), Detail: "waiting for a free connection (the provider opens only a few at a time per socket)", Cause: ctx.Err()}
 	}
 	c.roundTrips.Add(1)
 	start := time.Now()

@@ -8,7 +8,7 @@ import (
 
 // MaxLineLength caps any line we send. HAProxy 2.6 leaks a CLI connection
 // forever on lines of about 15.5 KB and more, and the whole CLI has only ten
-// connection slots, so we stay far below that.
+// connections at a time, so we stay far below that.
 const MaxLineLength = 8 * 1024
 
 // MaxNameLength is generous for real configs and keeps lines short.

@@ -378,8 +378,8 @@ func writeServer(ctx context.Context, f *fleet.Fleet, plan *backendServerModel, 
 		diags.AddError(fmt.Sprintf("Pre-flight check failed for %s: nothing was changed on any socket", id), err.Error()+checksHint(err))
 		return out, false
 	}
-	if len(out.Skipped) > 0 {
-		diags.AddWarning(fmt.Sprintf("%s not changed on every HAProxy instance", id), skippedDetail(out.Skipped))
+	if len(out.SkipWarnings) > 0 {
+		diags.AddWarning(fmt.Sprintf("%s not changed on every HAProxy instance", id), skippedDetail(out.SkipWarnings))
 	}
 	if len(out.Unfinished) > 0 {
 		diags.AddWarning(fmt.Sprintf("%s: drain did not finish", id),
