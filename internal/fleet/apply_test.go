@@ -2,6 +2,7 @@ package fleet_test
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"strings"
 	"sync"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleet"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleettest"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
 )
@@ -101,4 +103,50 @@ func TestOnlyAnAddressChangeIsReadBack(t *testing.T) {
 	if s := a.State(t, "app", "websrv1"); s.Wt != 9 || s.Admin&8 == 0 {
 		t.Fatalf("HAProxy does not hold what the empty replies promised: %+v", s)
 	}
+}
+
+// An instance that dies between pre-flight and write: the healthy one takes
+// the change, the dead one reports a transport error naming its socket, and
+// a read afterwards reports the failure instead of a value.
+func TestApplyPartialFailure(t *testing.T) {
+	a, b := haproxytest.Start(t), haproxytest.Start(t)
+	f := fleettest.New(t, a.UnixTarget(), b.TCPTarget())
+	ctx := context.Background()
+	slots, _, err := f.Preflight(ctx, "app", "websrv1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Kill()
+	d := fleet.Desired{Backend: "app", Server: "websrv1", Addr: netip.MustParseAddr("127.0.0.7"), Port: fleettest.IntP(7), State: haproxy.StateMaint}
+	res := f.Apply(ctx, d, slots)
+	if res[0].Err != nil {
+		t.Fatalf("healthy socket failed: %v", res[0].Err)
+	}
+	if s := a.State(t, "app", "websrv1"); s.Addr != "127.0.0.7" || s.Port != "7" {
+		t.Fatalf("healthy socket not changed: %+v", s)
+	}
+	if !errors.Is(res[1].Err, haproxy.ErrTransport) || res[1].Socket != b.TCPTarget() {
+		t.Fatalf("dead socket: %+v", res[1])
+	}
+	_, err = f.Reconcile("app", "websrv1", nil, f.Observe(ctx, "app", "websrv1"))
+	if !errors.Is(err, haproxy.ErrTransport) {
+		t.Fatalf("read with a dead socket: %v", err)
+	}
+}
+
+// applyEverywhere pre-flights d's server and applies d on every socket,
+// failing t on any error; it returns what pre-flight saw.
+func applyEverywhere(t *testing.T, f *fleet.Fleet, d fleet.Desired) []fleet.SocketView {
+	t.Helper()
+	ctx := context.Background()
+	views, _, err := f.Preflight(ctx, d.Backend, d.Server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range f.Apply(ctx, d, views) {
+		if r.Err != nil {
+			t.Fatalf("%s: %v", r.Socket, r.Err)
+		}
+	}
+	return views
 }

@@ -83,9 +83,9 @@ func (s *backendReads) floor(servers []string) time.Time {
 }
 
 type readCache struct {
-	mu    sync.Mutex
+	mu       sync.Mutex
 	backends map[readKey]*backendReads
-	now   func() time.Time
+	now      func() time.Time
 }
 
 func newReadCache(clk poll.Clock) *readCache {

@@ -4,16 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleet"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleettest"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
-	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/poll"
 )
 
 // A state change checks every server on every socket first: one server
@@ -62,53 +59,5 @@ func TestChangeStatePreflightsEverything(t *testing.T) {
 				t.Fatalf("%s on %s should be in drain where it was: %+v", srv, inst.AdminSock, s)
 			}
 		}
-	}
-}
-
-// A drain wait runs on the fleet's clock: with a session held open, a wait
-// of a minute ends in ErrDrainUnfinished after exactly a minute of that
-// clock, polled every 200 ms of it, and takes real time only for the polls.
-// The progress line is told every 2 s of it.
-func TestDrainWaitRunsOnTheFleetsClock(t *testing.T) {
-	a := haproxytest.Start(t)
-	release := make(chan struct{})
-	defer close(release)
-	be := haproxytest.StartHeldHTTP(t, "held", "127.0.0.55", release)
-	a.Admin(t, fmt.Sprintf("set server app/websrv1 addr %s port %d", be.Host, be.Port))
-	a.Admin(t, "set server app/websrv1 state ready")
-	a.WaitState(t, "app", "websrv1", func(s haproxytest.Server) bool { return s.Addr == be.Host })
-	go func() { _, _ = (&http.Client{Timeout: 30 * time.Second}).Get(a.FrontendURL()) }()
-	a.WaitSession(t, "websrv1")
-
-	start := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
-	clk := poll.NewManual(start)
-	f, err := fleet.New([]string{a.UnixTarget()}, 3*time.Second, nil, fleet.Clock(clk))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var told []string
-	began := time.Now()
-	_, err = f.ChangeState(context.Background(), fleet.StateChange{Backend: "app", Servers: []string{"websrv1"}, State: haproxy.StateDrain,
-		WaitSessions: time.Minute, Progress: func(s string) { told = append(told, s) }})
-	took := time.Since(began)
-	if !errors.Is(err, fleet.ErrDrainUnfinished) || !strings.Contains(err.Error(), "1 session(s) still open") {
-		t.Fatalf("err = %v, want the drain to end unfinished with the held session", err)
-	}
-	if waited := clk.Now().Sub(start); waited != time.Minute {
-		t.Fatalf("the wait took %s of the fleet's clock, want exactly 1m0s", waited)
-	}
-	slept := clk.Slept()
-	if len(slept) != 300 || slept[0] != 200*time.Millisecond {
-		t.Fatalf("%d pauses starting %v, want 300 of 200ms", len(slept), slept[:min(3, len(slept))])
-	}
-	if took > 30*time.Second {
-		t.Fatalf("a minute of the fleet's clock took %s of real time", took)
-	}
-	// 2 s, 4 s, … 58 s of waiting, plus the lines before and after.
-	if n := len(told); n < 29 || n > 32 {
-		t.Fatalf("told %d progress lines, want one every 2 s of the wait: %q", n, told)
-	}
-	if s := a.State(t, "app", "websrv1"); s.Admin&8 == 0 {
-		t.Fatalf("websrv1 is not in drain: %+v", s)
 	}
 }

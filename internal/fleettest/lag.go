@@ -257,7 +257,13 @@ func LagFleet(t testing.TB, timeout time.Duration, lags ...*Lag) *fleet.Fleet {
 // UnixTransport is inst's admin socket as a transport.
 func UnixTransport(t testing.TB, inst *haproxytest.Instance) haproxy.Transport {
 	t.Helper()
-	tr, err := haproxy.ParseTarget(inst.UnixTarget())
+	return Transport(t, inst.UnixTarget())
+}
+
+// Transport parses target, failing t when it cannot.
+func Transport(t testing.TB, target string) haproxy.Transport {
+	t.Helper()
+	tr, err := haproxy.ParseTarget(target)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,8 +17,75 @@ import (
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
 )
 
-// Tests of behaviours that differ between HAProxy versions; each runs on
-// every version of the matrix (make test).
+// A confirmation that reads once and trusts what it read fails here: the
+// first reads after an address change still show the old address. The
+// provider polls until the change shows, and sends `state ready` only then.
+func TestConfirmationWaitsOutTheAddressLag(t *testing.T) {
+	a, b := haproxytest.Start(t), haproxytest.Start(t)
+	la, lb := fleettest.NewLag(fleettest.UnixTransport(t, a), 3), fleettest.NewLag(fleettest.UnixTransport(t, b), 5)
+	f := fleettest.LagFleet(t, 5*time.Second, la, lb)
+	applyEverywhere(t, f, fleet.Desired{Backend: "app", Server: "websrv1", Addr: netip.MustParseAddr("127.0.0.7"), Port: fleettest.IntP(7), State: haproxy.StateReady, Weight: fleettest.IntP(20)})
+	fleettest.CheckLagged(t, la, lb)
+	for _, inst := range []*haproxytest.Instance{a, b} {
+		if s := inst.State(t, "app", "websrv1"); s.Addr != "127.0.0.7" || s.Port != "7" || s.Admin != 4 || s.Wt != 20 {
+			t.Errorf("%s: %+v", inst.AdminSock, s)
+		}
+	}
+}
+
+// Where a `show stat` row cannot tell the address (no `addr` column; real
+// HAProxy 2.6–3.4 always has it, so only a test can take it away), the
+// write is confirmed from whole-backend reads instead, and still waits out
+// the lag before the server is made ready.
+func TestConfirmationFallsBackWhenTheStatRowCannotTell(t *testing.T) {
+	a := haproxytest.Start(t)
+	l := fleettest.NewLag(fleettest.UnixTransport(t, a), 3)
+	l.HideStatAddr = true
+	f := fleettest.LagFleet(t, 5*time.Second, l)
+	applyEverywhere(t, f, fleet.Desired{Backend: "app", Server: "websrv3", Addr: netip.MustParseAddr("127.0.0.9"), Port: fleettest.IntP(9), State: haproxy.StateReady})
+	fleettest.CheckLagged(t, l) // every lagged row was a `show servers state` row: stat rows had no address
+	if l.Hidden() == 0 {
+		t.Fatal("no `show stat` reply was read, so the fallback was not what confirmed the write")
+	}
+	if s := a.State(t, "app", "websrv3"); s.Addr != "127.0.0.9" || s.Port != "9" || s.Admin != 4 {
+		t.Fatalf("not applied: %+v", s)
+	}
+}
+
+// When the change never shows, the write fails within the timeout, naming
+// the socket, the command and what was read, and the server is not made
+// ready anywhere.
+func TestConfirmationThatNeverShowsFails(t *testing.T) {
+	a := haproxytest.Start(t)
+	l := fleettest.NewLag(fleettest.UnixTransport(t, a), -1)
+	f := fleettest.LagFleet(t, 400*time.Millisecond, l)
+	ctx := context.Background()
+	d := fleet.Desired{Backend: "app", Server: "websrv2", Addr: netip.MustParseAddr("127.0.0.8"), Port: fleettest.IntP(8), State: haproxy.StateReady}
+	slots, _, err := f.Preflight(ctx, "app", "websrv2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	res := f.Apply(ctx, d, slots)
+	if el := time.Since(start); el > 3*time.Second {
+		t.Errorf("took %s with a 400ms timeout", el)
+	}
+	err = res[0].Err
+	if err == nil {
+		t.Fatal("a change that never showed was reported as applied")
+	}
+	for _, want := range []string{f.Name(a.UnixTarget()), "set server app/websrv2 addr 127.0.0.8 port 8", "address 127.0.0.1 port 1"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
+	}
+	if violations, _ := l.Report(); len(violations) > 0 {
+		t.Errorf("%v", violations)
+	}
+	if s := a.State(t, "app", "websrv2"); s.Admin != 5 {
+		t.Errorf("the server left maint although its address never showed: %+v", s)
+	}
+}
 
 // A second connection watches `show servers state` while servers are taken
 // out of their parked slot, pointed at a new address and made ready, again
@@ -123,101 +190,6 @@ func TestNoServerServesBeforeItsAddressShows(t *testing.T) {
 		t.Fatalf("the watchers read only %d times: the test proved nothing", samples.Load())
 	}
 	t.Logf("%d applies and parks, %d watcher reads, no server out of maint before its address showed", slots*rounds, samples.Load())
-}
-
-// A socket declared with `severity-output` prefixes replies with their level;
-// every operation works through it, and a refused command is still an error.
-func TestSeverityOutputSockets(t *testing.T) {
-	for _, mode := range []string{"number", "string"} {
-		t.Run(mode, func(t *testing.T) {
-			inst := haproxytest.Start(t, haproxytest.Options{SeverityOutput: mode})
-			f := fleettest.New(t, "unix://"+inst.SevSock)
-			ctx := context.Background()
-			d := fleet.Desired{Backend: "app", Server: "websrv1", Addr: netip.MustParseAddr("127.0.0.5"), Port: fleettest.IntP(5), State: haproxy.StateDrain, Weight: fleettest.IntP(7)}
-			pre, _, err := f.Preflight(ctx, "app", "websrv1")
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, r := range f.Apply(ctx, d, pre) {
-				if r.Err != nil {
-					t.Fatal(r.Err)
-				}
-			}
-			if s := inst.State(t, "app", "websrv1"); s.Addr != "127.0.0.5" || s.Port != "5" || s.Admin != 12 || s.Wt != 7 {
-				t.Fatalf("after apply: %+v", s)
-			}
-			r, err := f.Reconcile("app", "websrv1", nil, f.Observe(ctx, "app", "websrv1"))
-			if err != nil || r.Values.Addr != "127.0.0.5" || r.Values.State != haproxy.StateDrain {
-				t.Fatalf("observe: %+v %v", r, err)
-			}
-			owner := fleet.Owner{Recorded: netip.MustParseAddrPort("127.0.0.5:5")}
-			if _, err := f.Park(ctx, "app", "websrv1", f.OriginsOf(pre, fleet.Desired{}), owner, fleet.Grace{}); err != nil {
-				t.Fatal(err)
-			}
-			if s := inst.State(t, "app", "websrv1"); s.Addr != "127.0.0.1" || s.Port != "1" || s.Admin != 5 {
-				t.Fatalf("after park: %+v", s)
-			}
-			// Refusals stay refusals: a disabled backend, a static-rr weight.
-			if _, _, err := f.Preflight(ctx, "off", "o1"); err == nil {
-				t.Fatal("pre-flight of a disabled backend passed")
-			}
-			c := haproxy.New(mustTransport(t, "unix://"+inst.SevSock))
-			weight, _ := haproxy.SetServerWeight("staticlb", "t1", 3)
-			if _, err := c.Run(ctx, weight); err == nil || !strings.Contains(err.Error(), "static LB") {
-				t.Fatalf("refused weight: %v", err)
-			}
-			ready, _ := haproxy.SetServerState("app", "nope", haproxy.StateReady)
-			if _, err := c.Run(ctx, ready); !haproxy.IsGone(err) {
-				t.Fatalf("missing server: %v", err)
-			}
-		})
-	}
-}
-
-// `show stat <name>` finds a frontend before a backend of the same name,
-// which HAProxy allows up to 3.2 (3.3+ refuses such a configuration). The
-// drain wait reads live sessions by backend id, so it works there.
-func TestDrainWithAFrontendNamedLikeTheBackend(t *testing.T) {
-	cfg := "frontend www\n    bind " + haproxytest.FreeAddr(t) + "\n    default_backend www\n\n" +
-		"backend www\n    server-template w 1-3 127.0.0.1:1 disabled\n"
-	if v := haproxytest.Version(t); v.AtLeast(3, 3) {
-		// The defect cannot happen there: the configuration is refused.
-		if err := haproxytest.CheckConfig(t, haproxytest.Options{ExtraConfig: cfg}); err == nil || !strings.Contains(err.Error(), "same name") {
-			t.Fatalf("HAProxy %s accepted a frontend and a backend named alike: %v", v, err)
-		}
-		return
-	}
-	inst := haproxytest.Start(t, haproxytest.Options{ExtraConfig: cfg})
-	f := fleettest.New(t, inst.UnixTarget())
-	ctx := context.Background()
-	set := func(addr string, port int, st haproxy.State, g fleet.Grace) {
-		t.Helper()
-		d := fleet.Desired{Backend: "www", Server: "w2", Addr: netip.MustParseAddr(addr), Port: &port, State: st, Grace: g}
-		pre, _, err := f.Preflight(ctx, "www", "w2")
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range f.Apply(ctx, d, pre) {
-			if r.Err != nil {
-				t.Fatal(r.Err)
-			}
-		}
-	}
-	set("127.0.0.21", 21, haproxy.StateReady, fleet.Grace{})
-	// A move with a drain wait reads `show stat` for the server's sessions.
-	set("127.0.0.22", 22, haproxy.StateReady, fleet.Grace{DrainTimeout: 2 * time.Second, FailOnDrainTimeout: true})
-	if s := inst.State(t, "www", "w2"); s.Addr != "127.0.0.22" || s.Admin != 4 {
-		t.Fatalf("after the move: %+v", s)
-	}
-}
-
-func mustTransport(t *testing.T, target string) haproxy.Transport {
-	t.Helper()
-	tr, err := haproxy.ParseTarget(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tr
 }
 
 // runAndConfirm reads back only an address change (HAProxy 2.9+ applies it
