@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/tfplancheck"
 )
 
 func aclConfig(sockets []string, file string, patterns ...string) string {
@@ -57,7 +58,7 @@ func TestAccACLBlocksPathsOnEveryInstance(t *testing.T) {
 			},
 			{
 				Config:           aclConfig(sockets, block, "/internal") + servers,
-				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{expectChanges("haproxy_acl.block", "patterns")}},
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{tfplancheck.ExpectChanges("haproxy_acl.block", "patterns")}},
 				Check: resource.ComposeTestCheckFunc(
 					expectACL(t, insts, block, "/internal"),
 					expectRoute(insts, "a.example", "/admin/x", "A"),
@@ -67,7 +68,7 @@ func TestAccACLBlocksPathsOnEveryInstance(t *testing.T) {
 			{
 				PreConfig:        func() { a.Admin(t, "add acl "+block+" /") }, // would block everything on a
 				Config:           aclConfig(sockets, block, "/internal") + servers,
-				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{expectChanges("haproxy_acl.block", "patterns")}},
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{tfplancheck.ExpectChanges("haproxy_acl.block", "patterns")}},
 				Check: resource.ComposeTestCheckFunc(
 					expectACL(t, insts, block, "/internal"),
 					expectRoute(insts, "a.example", "/admin/x", "A"),

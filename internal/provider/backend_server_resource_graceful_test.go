@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/tfplancheck"
 )
 
 // load sends requests through the frontends of insts until stopped, at most
@@ -301,7 +302,7 @@ resource "haproxy_backend_server" "one" {
 				PreConfig: func() { a.Admin(t, "enable health app/websrv1") },
 				Config:    prov + serverConfig("one", "websrv1", be1.Host, be1.Port, "  weight = 5\n  health_check = false\n"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply:             []plancheck.PlanCheck{expectChanges("haproxy_backend_server.one", "health_check")},
+					PreApply:             []plancheck.PlanCheck{tfplancheck.ExpectChanges("haproxy_backend_server.one", "health_check")},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{

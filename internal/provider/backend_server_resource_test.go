@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/tfplancheck"
 )
 
 // Admin-state values of a `server-template … disabled` slot: CMAINT (4)
@@ -106,8 +107,8 @@ func TestAccBackendServerLifecycle(t *testing.T) {
 				Config: step(be3, "  state  = \"drain\"\n  weight = 50\n", be2),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						expectChanges("haproxy_backend_server.one", "address", "port"), // in place, not replaced
-						expectChanges("haproxy_backend_server.two", "state", "weight"),
+						tfplancheck.ExpectChanges("haproxy_backend_server.one", "address", "port"), // in place, not replaced
+						tfplancheck.ExpectChanges("haproxy_backend_server.two", "state", "weight"),
 					},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
@@ -124,7 +125,7 @@ func TestAccBackendServerLifecycle(t *testing.T) {
 			{
 				Config: step(be3, "  state  = \"maint\"\n  weight = 50\n", be2),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply:             []plancheck.PlanCheck{expectChanges("haproxy_backend_server.two", "state")},
+					PreApply:             []plancheck.PlanCheck{tfplancheck.ExpectChanges("haproxy_backend_server.two", "state")},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				Check: checkAll(insts, func(inst *haproxytest.Instance) error {
@@ -159,7 +160,7 @@ func TestAccBackendServerLifecycle(t *testing.T) {
 				Config: step(be3, "  state  = \"ready\"\n  weight = 50\n", be2),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						expectChanges("haproxy_backend_server.one", "address", "port", "state"),
+						tfplancheck.ExpectChanges("haproxy_backend_server.one", "address", "port", "state"),
 						plancheck.ExpectResourceAction("haproxy_backend_server.two", plancheck.ResourceActionNoop),
 					},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
@@ -290,7 +291,7 @@ func TestAccBackendServerRecoversFromRestart(t *testing.T) {
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					// be1 listens on 127.0.0.1, the placeholder's address: only
 					// the port and state were reset.
-					PreApply:             []plancheck.PlanCheck{expectChanges("haproxy_backend_server.one", "port", "state")},
+					PreApply:             []plancheck.PlanCheck{tfplancheck.ExpectChanges("haproxy_backend_server.one", "port", "state")},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				Check: bothServe,
@@ -309,7 +310,7 @@ func TestAccBackendServerRecoversFromRestart(t *testing.T) {
 				PreConfig: func() { b.Restart(t) },
 				Config:    warnCfg,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply:             []plancheck.PlanCheck{expectChanges("haproxy_backend_server.one", "port", "state", "weight")},
+					PreApply:             []plancheck.PlanCheck{tfplancheck.ExpectChanges("haproxy_backend_server.one", "port", "state", "weight")},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				Check: checkAll([]*haproxytest.Instance{a, b}, func(inst *haproxytest.Instance) error {
@@ -353,7 +354,7 @@ func TestAccBackendServerRecoversFromReload(t *testing.T) {
 				},
 				Config: providerBlock(a.MasterTarget(), a.TCPTarget()) + serverConfig("one", "websrv1", be1.Host, be1.Port, ""),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply:             []plancheck.PlanCheck{expectChanges("haproxy_backend_server.one", "port", "state")},
+					PreApply:             []plancheck.PlanCheck{tfplancheck.ExpectChanges("haproxy_backend_server.one", "port", "state")},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				Check: serving,

@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/tfplancheck"
 )
 
 func dynamicConfig(name, backend, server string, be httpBackend, extra string) string {
@@ -101,7 +102,7 @@ func TestAccDynamicServerLifecycle(t *testing.T) {
 			{
 				Config: cfg(be2, "  weight = 7\n"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply:             []plancheck.PlanCheck{expectChanges(res, "address", "port", "weight")},
+					PreApply:             []plancheck.PlanCheck{tfplancheck.ExpectChanges(res, "address", "port", "weight")},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				Check: serving(be2, 7),

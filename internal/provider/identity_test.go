@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/tfplancheck"
 )
 
 // A server, a pool and a dynamic server that already serve (set up by
@@ -104,7 +105,7 @@ import {
 				// import records it without replacing the server...
 				Config: strings.Replace(cfg, dyn(""), dyn("  maxconn = 40\n"), 1),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply:             []plancheck.PlanCheck{expectChanges(dynRes, "maxconn")},
+					PreApply:             []plancheck.PlanCheck{tfplancheck.ExpectChanges(dynRes, "maxconn")},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				Check: serving,

@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/tfplancheck"
 )
 
 func mapEntryConfig(sockets []string, file, key, value string) string {
@@ -63,7 +64,7 @@ func TestAccMapEntryOwnsOnlyItsKey(t *testing.T) {
 			},
 			{
 				Config:           cfg("app"),
-				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{expectChanges("haproxy_map_entry.b", "value")}},
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{tfplancheck.ExpectChanges("haproxy_map_entry.b", "value")}},
 				Check: resource.ComposeTestCheckFunc(
 					expectMap(t, insts, hosts, "a.example app", "b.example app"),
 					expectRoute(insts, "b.example", "/", "A"),

@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/tfplancheck"
 )
 
 // routedBy is a fixture whose frontend sends each request to the backend
@@ -128,7 +129,7 @@ func TestAccMapRoutesTrafficOnEveryInstance(t *testing.T) {
 			},
 			{
 				Config:           cfg(moved),
-				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{expectChanges("haproxy_map.hosts", "entries")}},
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{tfplancheck.ExpectChanges("haproxy_map.hosts", "entries")}},
 				Check: resource.ComposeTestCheckFunc(
 					expectMap(t, insts, hosts, "a.example app", "b.example app", "c.example plain"),
 					expectRoute(insts, "b.example", "/", "A"),
@@ -139,7 +140,7 @@ func TestAccMapRoutesTrafficOnEveryInstance(t *testing.T) {
 				// A hand edit on one instance: the plan shows it, apply converges.
 				PreConfig:        func() { b.Admin(t, "set map "+hosts+" b.example plain") },
 				Config:           cfg(moved),
-				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{expectChanges("haproxy_map.hosts", "entries")}},
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{tfplancheck.ExpectChanges("haproxy_map.hosts", "entries")}},
 				Check: resource.ComposeTestCheckFunc(
 					expectMap(t, insts, hosts, "a.example app", "b.example app", "c.example plain"),
 					expectRoute(insts, "b.example", "/", "A"),
@@ -156,7 +157,7 @@ func TestAccMapRoutesTrafficOnEveryInstance(t *testing.T) {
 					}
 				},
 				Config:           cfg(moved),
-				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{expectChanges("haproxy_map.hosts", "entries")}},
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{tfplancheck.ExpectChanges("haproxy_map.hosts", "entries")}},
 				Check: resource.ComposeTestCheckFunc(
 					expectMap(t, insts, hosts, "a.example app", "b.example app", "c.example plain"),
 					expectRoute(insts, "c.example", "/", "B"),

@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/tfplancheck"
 )
 
 // The full lifecycle with one instance reached over ssh:// (a real sshd
@@ -64,7 +65,7 @@ func TestAccRemoteSockets(t *testing.T) {
 				},
 				Config: good + serverConfig("one", "websrv1", be1.Host, be1.Port, ""),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply:             []plancheck.PlanCheck{expectChanges("haproxy_backend_server.one", "state")},
+					PreApply:             []plancheck.PlanCheck{tfplancheck.ExpectChanges("haproxy_backend_server.one", "state")},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				Check: serving(be1, "be1"),

@@ -1,19 +1,24 @@
-package provider
+// Package tfplancheck holds the provider's own plan checks for acceptance
+// tests, beside terraform-plugin-testing's plancheck (as
+// terraform-provider-time keeps its in timetesting), each tested against
+// plans built by hand (changes_test.go).
+package tfplancheck
 
 import (
 	"context"
 	"fmt"
-	"maps"
 	"reflect"
 	"slices"
 
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 )
 
-// expectChanges asserts that the plan updates resource in place and that
+// ExpectChanges asserts that the plan updates resource in place and that
 // exactly attrs (top-level attributes) change: a drift step says which
-// values drifted, not only that something did.
-func expectChanges(resource string, attrs ...string) plancheck.PlanCheck {
+// values drifted, not only that something did. An attribute changes when
+// its value differs before and after, when it is unknown after, or when it
+// is present on one side only.
+func ExpectChanges(resource string, attrs ...string) plancheck.PlanCheck {
 	return changesCheck{resource, attrs}
 }
 
@@ -34,9 +39,17 @@ func (c changesCheck) CheckPlan(_ context.Context, req plancheck.CheckPlanReques
 		before, _ := rc.Change.Before.(map[string]any)
 		after, _ := rc.Change.After.(map[string]any)
 		unknown, _ := rc.Change.AfterUnknown.(map[string]any)
+		keys := map[string]bool{}
+		for _, m := range []map[string]any{before, after, unknown} {
+			for k := range m {
+				keys[k] = true
+			}
+		}
 		var changed []string
-		for k := range maps.Keys(before) {
-			if u, _ := unknown[k].(bool); u || !reflect.DeepEqual(before[k], after[k]) {
+		for k := range keys {
+			b, inBefore := before[k]
+			a, inAfter := after[k]
+			if u, _ := unknown[k].(bool); u || inBefore != inAfter || !reflect.DeepEqual(b, a) {
 				changed = append(changed, k)
 			}
 		}
