@@ -74,15 +74,15 @@ type Result struct {
 	Warnings []string
 }
 
-// NeedsChecks reports whether d can only be applied to a server whose
+// needsChecks reports whether d can only be applied to a server whose
 // health checks are configured (and enabled, unless d enables them): Preflight
 // verifies that on every socket before anything is written.
-func (d Desired) NeedsChecks() bool { return d.Grace.WaitHealthy > 0 && d.State == haproxy.StateReady }
+func (d Desired) needsChecks() bool { return d.Grace.WaitHealthy > 0 && d.State == haproxy.StateReady }
 
-// Requirements are the pre-flight conditions d adds: waiting for a health
+// requirements are the pre-flight conditions d adds: waiting for a health
 // check needs checks that are configured, and enabled unless d enables them.
-func (d Desired) Requirements() []func(haproxy.ServerState) error {
-	if !d.NeedsChecks() {
+func (d Desired) requirements() []func(haproxy.ServerState) error {
+	if !d.needsChecks() {
 		return nil
 	}
 	return []func(haproxy.ServerState) error{func(s haproxy.ServerState) error {
@@ -197,7 +197,7 @@ func (f *Fleet) applyOne(ctx context.Context, c *haproxy.Client, view SocketView
 	}
 	moving := cur.Addr != d.Addr || cur.Port != port
 	curState := cur.Admin.UserState()
-	gate := d.NeedsChecks() && (moving || curState != haproxy.StateReady)
+	gate := d.needsChecks() && (moving || curState != haproxy.StateReady)
 	fail := func(err error) (Result, bool) { res.Err = err; return res, false }
 
 	// A serving server leaves rotation before it moves, when asked to be gentle.

@@ -44,13 +44,13 @@ type ServerOutcome struct {
 // was skipped), so none may still hold what it held before.
 func (o ServerOutcome) Everywhere() bool { return len(o.Failed) == 0 && len(o.SkipWarnings) == 0 }
 
-// ApplyServer pre-flights every socket for d (see PreflightFor) and, when
+// ApplyServer pre-flights every socket for d (see preflightFor) and, when
 // all pass, applies d to them (see Apply). err is non-nil only when
 // pre-flight failed: then nothing was written anywhere. A write that fails
 // on some sockets is in the outcome's Failed, beside what was applied.
 func (f *Fleet) ApplyServer(ctx context.Context, d Desired) (ServerOutcome, error) {
 	defer f.writers.lock(d.Backend, d.Server)()
-	views, skipped, err := f.PreflightFor(ctx, d)
+	views, skipped, err := f.preflightFor(ctx, d)
 	if err != nil {
 		return ServerOutcome{}, err
 	}

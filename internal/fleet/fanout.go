@@ -34,7 +34,7 @@ func gather[T any](ctx context.Context, f *Fleet, skippable bool, fn func(ctx co
 		out[i] = answer[T]{c: f.clients[i], v: r.v}
 		switch {
 		case r.err == nil:
-		case skippable && f.skipUnreachable && Unreachable(r.err):
+		case skippable && f.skipUnreachable && unreachable(r.err):
 			out[i].skipped = r.err
 			skipped = append(skipped, SocketError{f.clients[i].Name(), r.err})
 		default:

@@ -64,9 +64,9 @@ func Clock(clk poll.Clock) Option { return func(f *Fleet) { f.clock = clk } }
 // MaxConns caps concurrent connections per socket (default haproxy.DefaultMaxConns).
 func MaxConns(n int) Option { return func(f *Fleet) { f.maxConns = n } }
 
-// Unreachable reports whether err means the socket could not be talked to at
+// unreachable reports whether err means the socket could not be talked to at
 // all, as opposed to HAProxy answering with an error.
-func Unreachable(err error) bool {
+func unreachable(err error) bool {
 	return errors.Is(err, haproxy.ErrTransport) || errors.Is(err, haproxy.ErrTimeout)
 }
 

@@ -19,7 +19,7 @@ import (
 // leaves it serving and says so. The same holds for a dynamic server
 // (whose replacement adopts the server, same name and address) and for a
 // pool's slots (whose replacement, with the same configuration, has the
-// same claim token: see PoolToken). Without the lock, a destroy could park
+// same claim token: see pool.TokenFor). Without the lock, a destroy could park
 // the slot between the replacement's address check and its `state ready`.
 
 // guard takes the slot's lock for a take-out by owner (Park, RemoveServer)

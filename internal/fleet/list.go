@@ -16,7 +16,7 @@ type Listing struct {
 	Socket  string
 	Servers []haproxy.ServerState // without claim markers
 	// Claims maps a slot to the address:port of its claim marker (see
-	// claim.go), for the slots that have one on this socket.
+	// pool/claim.go), for the slots that have one on this socket.
 	Claims map[string]netip.AddrPort
 	// byName indexes Servers by name. A pool looks up each of its slots in
 	// every socket's listing: without an index that is members × servers ×

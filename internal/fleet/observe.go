@@ -43,7 +43,7 @@ type Observation struct {
 func (f *Fleet) Observe(ctx context.Context, backend, server string) []Observation {
 	return each(ctx, f, func(ctx context.Context, c *haproxy.Client) Observation {
 		o := f.observeOne(ctx, c, backend, server)
-		if f.skipUnreachable && Unreachable(o.Err) {
+		if f.skipUnreachable && unreachable(o.Err) {
 			o.Skipped, o.Err = o.Err, nil
 		}
 		return o

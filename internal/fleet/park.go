@@ -104,7 +104,7 @@ func (f *Fleet) takeOutEverywhere(ctx context.Context, only []string, why string
 			return nil, nil
 		}
 		w, err := fn(ctx, c)
-		if err != nil && f.skipUnreachable && Unreachable(err) && ProcessGone(err) {
+		if err != nil && f.skipUnreachable && unreachable(err) && ProcessGone(err) {
 			return append(w, fmt.Sprintf("%s is not running (%v): %s", c.Name(), err, why)), nil
 		}
 		return w, err

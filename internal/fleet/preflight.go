@@ -26,7 +26,7 @@ type SocketView struct {
 // With SkipUnreachable, sockets that cannot be reached are marked Skipped
 // and reported in warnings instead; at least one socket must pass.
 // Each of needs is one more condition the server must meet on every socket
-// (see Desired.Requirements).
+// (see Desired.requirements).
 func (f *Fleet) Preflight(ctx context.Context, backend, server string, needs ...func(haproxy.ServerState) error) (views []SocketView, warnings []string, err error) {
 	return f.preflight(ctx, backend, server, false, needs...)
 }
@@ -59,11 +59,11 @@ func (f *Fleet) preflight(ctx context.Context, backend, server string, claimedTo
 	return views, skipWarnings(skippedOf(answers), " (nothing was changed there; the next plan shows the difference once it answers)"), nil
 }
 
-// PreflightFor is Preflight for writing d: besides d's own requirements,
+// preflightFor is Preflight for writing d: besides d's own requirements,
 // the server must be this resource's on every socket. It holds d's recorded
 // address, the address asked for, or the placeholder, and no pool has
 // claimed it; otherwise it is someone else's and nothing is written.
-func (f *Fleet) PreflightFor(ctx context.Context, d Desired) ([]SocketView, []string, error) {
+func (f *Fleet) preflightFor(ctx context.Context, d Desired) ([]SocketView, []string, error) {
 	owned := func(s haproxy.ServerState) error {
 		held := netip.AddrPortFrom(s.Addr, uint16(s.Port))
 		port := s.Port
@@ -76,7 +76,7 @@ func (f *Fleet) PreflightFor(ctx context.Context, d Desired) ([]SocketView, []st
 		return fmt.Errorf("the server holds %s, which is neither this resource's address nor the placeholder %s: it seems to belong to someone else (another workspace, or a hand edit), so it is left alone; import it to take it over",
 			held, f.placeholder)
 	}
-	return f.Preflight(ctx, d.Backend, d.Server, append(d.Requirements(), owned)...)
+	return f.Preflight(ctx, d.Backend, d.Server, append(d.requirements(), owned)...)
 }
 
 // preflightOne reads the server from a shared read at most `freshness`

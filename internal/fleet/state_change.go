@@ -55,7 +55,7 @@ func (f *Fleet) ChangeState(ctx context.Context, ch StateChange) (warnings []str
 			return nil
 		})
 		if ch.WaitHealthy > 0 {
-			needs = append(needs, Desired{State: haproxy.StateReady, Grace: Grace{WaitHealthy: ch.WaitHealthy}}.Requirements()...)
+			needs = append(needs, Desired{State: haproxy.StateReady, Grace: Grace{WaitHealthy: ch.WaitHealthy}}.requirements()...)
 		}
 	}
 	views := make([][]SocketView, len(ch.Servers))

@@ -9,28 +9,11 @@ import (
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
 )
 
-// applyPoolBatched applies a whole pool to each socket in batched phases
-// instead of a few connections per member, so a pool of a thousand members
-// costs a few dozen connections per socket:
-//
-//  1. state changes that reduce traffic (ready → drain/maint, parking),
-//  2. address changes, for slots whose phase 1 succeeded, then reads until
-//     every moved slot shows its new address (HAProxy 2.9+ applies an
-//     address after replying),
-//  3. weight and health-check changes, for slots whose address showed,
-//  4. state changes that add traffic, for slots whose phase 3 succeeded,
-//
-// each phase one group of safeOrder's (order.go) for every slot,
-//
-// then reads until every slot shows what it must: every slot written since
-// a read last showed it whole (a read is the only proof of an address; the
-// other values are checked too). A slot nothing was sent to held what it
-// must in the listing, and one whose address read already showed it all
-// needs no second read: a one-member change of a large pool reads the
-// backend twice per socket, not three times. A failed command stops
-// only its own slot: HAProxy runs the rest of a batch, so each command's
-// reply is checked before the next phase includes that slot. It is used when
-// no drain wait or health wait is asked for (those need per-server pacing).
+// applyPoolBatched applies a whole pool to every socket that has a listing
+// at once, each in the batched phases of fleet.ApplyBatch: a pool of a
+// thousand members costs a few dozen connections per socket, not a few per
+// member. It is used when no drain wait is asked for (that needs per-server
+// pacing: applyPoolPaced).
 func (f pools) applyPoolBatched(ctx context.Context, p Pool, assigned map[string]string, removed []string, listings []fleet.Listing) []error {
 	perSocket := make([][]error, len(f.Clients()))
 	var wg sync.WaitGroup
