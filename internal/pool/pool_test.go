@@ -18,13 +18,29 @@ import (
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/pool"
 )
 
-// bigPool is a pool of n members on 127.0.0.x, one port each, all ready.
-func bigPool(n int) pool.Pool {
+// poolOf is a pool of n members, member i as member(i) says.
+func poolOf(n int, member func(i int) (string, pool.Member)) pool.Pool {
 	p := pool.Pool{Backend: "app", Prefix: "websrv", Placeholder: fleet.DefaultPlaceholder, Token: pool.NewToken(), Members: map[string]pool.Member{}}
 	for i := 1; i <= n; i++ {
-		p.Members[fmt.Sprintf("m%03d", i)] = pool.Member{Addr: netip.MustParseAddr("127.0.0.2"), Port: 20000 + i, State: haproxy.StateReady}
+		key, m := member(i)
+		p.Members[key] = m
 	}
 	return p
+}
+
+// bigPool is a pool of n members on 127.0.0.2, one port each, all ready.
+func bigPool(n int) pool.Pool {
+	return poolOf(n, func(i int) (string, pool.Member) {
+		return fmt.Sprintf("m%03d", i), pool.Member{Addr: netip.MustParseAddr("127.0.0.2"), Port: 20000 + i, State: haproxy.StateReady}
+	})
+}
+
+// readyPool is a pool of n (at most 9) ready members m1…mn, member i on
+// 127.0.0.1i port 1i.
+func readyPool(n int) pool.Pool {
+	return poolOf(n, func(i int) (string, pool.Member) {
+		return fmt.Sprintf("m%d", i), pool.Member{Addr: netip.MustParseAddr(fmt.Sprintf("127.0.0.1%d", i)), Port: 10 + i, State: haproxy.StateReady}
+	})
 }
 
 // appliedPool applies bigPool(n) through a fleet of its own on targets and
@@ -271,10 +287,7 @@ func TestPoolMemberRemovedWhileAnInstanceHangs(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	p := pool.Pool{Backend: "app", Prefix: "websrv", Placeholder: netip.MustParseAddrPort("127.0.0.1:1"), Token: pool.NewToken(), Members: map[string]pool.Member{
-		"m1": {Addr: netip.MustParseAddr("127.0.0.11"), Port: 11, State: haproxy.StateReady},
-		"m2": {Addr: netip.MustParseAddr("127.0.0.12"), Port: 12, State: haproxy.StateReady},
-	}}
+	p := readyPool(2)
 	assigned, _, err := pool.Apply(ctx, f, p)
 	if err != nil {
 		t.Fatal(err)
@@ -327,10 +340,7 @@ func TestPoolDoesNotParkAnotherPoolsSlot(t *testing.T) {
 	a := haproxytest.Start(t)
 	f := fleettest.New(t, a.UnixTarget())
 	ctx := context.Background()
-	p := pool.Pool{Backend: "app", Prefix: "websrv", Placeholder: netip.MustParseAddrPort("127.0.0.1:1"), Token: pool.NewToken(), Members: map[string]pool.Member{
-		"m1": {Addr: netip.MustParseAddr("127.0.0.11"), Port: 11, State: haproxy.StateReady},
-		"m2": {Addr: netip.MustParseAddr("127.0.0.12"), Port: 12, State: haproxy.StateReady},
-	}}
+	p := readyPool(2)
 	assigned, _, err := pool.Apply(ctx, f, p)
 	if err != nil {
 		t.Fatal(err)
@@ -371,9 +381,7 @@ func TestPoolIgnoresOtherServersOnSomeInstances(t *testing.T) {
 	a, b := haproxytest.Start(t), haproxytest.Start(t)
 	f := fleettest.New(t, a.UnixTarget(), b.TCPTarget())
 	ctx := context.Background()
-	p := pool.Pool{Backend: "app", Prefix: "websrv", Placeholder: netip.MustParseAddrPort("127.0.0.1:1"), Token: pool.NewToken(), Members: map[string]pool.Member{
-		"m1": {Addr: netip.MustParseAddr("127.0.0.11"), Port: 11, State: haproxy.StateReady},
-	}}
+	p := readyPool(1)
 	a.Admin(t, "add server app/dyn1 127.0.0.1:9 disabled")
 	assigned, _, err := pool.Apply(ctx, f, p)
 	if err != nil {
