@@ -74,6 +74,7 @@ func poolWorker(raw string) int {
 		out, _ := json.Marshal(r)
 		fmt.Println(string(out))
 	}
+	fmt.Println(workerReady) // waiting at the barrier
 	if _, err := in.ReadByte(); err != nil {
 		return 2
 	}
@@ -130,6 +131,20 @@ func (w *worker) result(t *testing.T) workerResult {
 	return r
 }
 
+// workerReady is the line a worker prints once it waits at the barrier.
+const workerReady = "ready"
+
+// waitReady reads each worker's ready line: the barrier is released only
+// once every worker waits at it, or the race would not be one.
+func waitReady(t *testing.T, ws []*worker) {
+	t.Helper()
+	for _, w := range ws {
+		if !w.out.Scan() || w.out.Text() != workerReady {
+			t.Fatalf("worker %d did not reach the barrier: %q", w.cmd.Process.Pid, w.out.Text())
+		}
+	}
+}
+
 // release writes the barrier byte to every worker at once.
 func release(t *testing.T, ws []*worker) {
 	t.Helper()
@@ -172,7 +187,7 @@ func TestPoolClaimRaceBetweenProcesses(t *testing.T) {
 		for i := range ws {
 			ws[i] = startWorker(t, specs[i])
 		}
-		time.Sleep(50 * time.Millisecond) // let every worker reach the barrier
+		waitReady(t, ws)
 		release(t, ws)
 		holder := map[string]string{}
 		for i, w := range ws {
