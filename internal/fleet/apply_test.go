@@ -112,13 +112,13 @@ func TestApplyPartialFailure(t *testing.T) {
 	a, b := haproxytest.Start(t), haproxytest.Start(t)
 	f := fleettest.New(t, a.UnixTarget(), b.TCPTarget())
 	ctx := context.Background()
-	slots, _, err := f.Preflight(ctx, "app", "websrv1")
+	views, _, err := f.Preflight(ctx, "app", "websrv1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	b.Kill()
 	d := fleet.Desired{Backend: "app", Server: "websrv1", Addr: netip.MustParseAddr("127.0.0.7"), Port: fleettest.IntP(7), State: haproxy.StateMaint}
-	res := f.Apply(ctx, d, slots)
+	res := f.Apply(ctx, d, views)
 	if res[0].Err != nil {
 		t.Fatalf("healthy socket failed: %v", res[0].Err)
 	}

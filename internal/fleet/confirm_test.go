@@ -61,12 +61,12 @@ func TestConfirmationThatNeverShowsFails(t *testing.T) {
 	f := fleettest.LagFleet(t, 400*time.Millisecond, l)
 	ctx := context.Background()
 	d := fleet.Desired{Backend: "app", Server: "websrv2", Addr: netip.MustParseAddr("127.0.0.8"), Port: fleettest.IntP(8), State: haproxy.StateReady}
-	slots, _, err := f.Preflight(ctx, "app", "websrv2")
+	views, _, err := f.Preflight(ctx, "app", "websrv2")
 	if err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	res := f.Apply(ctx, d, slots)
+	res := f.Apply(ctx, d, views)
 	if el := time.Since(start); el > 3*time.Second {
 		t.Errorf("took %s with a 400ms timeout", el)
 	}

@@ -24,12 +24,12 @@ func TestSkipUnreachable(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	slots, warnings, err := f.Preflight(ctx, "app", "websrv4")
-	if err != nil || len(warnings) != 1 || !strings.Contains(warnings[0], f.Name(dead)) || slots[1].Skipped == nil {
-		t.Fatalf("slots=%+v warnings=%q err=%v", slots, warnings, err)
+	views, warnings, err := f.Preflight(ctx, "app", "websrv4")
+	if err != nil || len(warnings) != 1 || !strings.Contains(warnings[0], f.Name(dead)) || views[1].Skipped == nil {
+		t.Fatalf("views=%+v warnings=%q err=%v", views, warnings, err)
 	}
 	d := fleet.Desired{Backend: "app", Server: "websrv4", Addr: netip.MustParseAddr("127.0.0.4"), Port: fleettest.IntP(4), State: haproxy.StateMaint}
-	res := f.Apply(ctx, d, slots)
+	res := f.Apply(ctx, d, views)
 	if res[0].Err != nil || res[1].Skipped == nil {
 		t.Fatalf("results = %+v", res)
 	}

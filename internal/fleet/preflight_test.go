@@ -40,9 +40,9 @@ func TestPreflightFailuresWriteNothing(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			bad := tc.socket()
 			f := fleettest.New(t, b.UnixTarget(), bad)
-			slots, _, err := f.Preflight(context.Background(), "extra", "e1")
-			if err == nil || slots != nil {
-				t.Fatalf("pre-flight passed: %+v", slots)
+			views, _, err := f.Preflight(context.Background(), "extra", "e1")
+			if err == nil || views != nil {
+				t.Fatalf("pre-flight passed: %+v", views)
 			}
 			if !strings.Contains(err.Error(), f.Name(bad)) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error does not name %s and say %q: %v", bad, tc.want, err)
