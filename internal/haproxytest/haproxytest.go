@@ -626,6 +626,7 @@ func (i *Instance) DeleteServer(t testing.TB, backend, server string) {
 		if time.Now().After(deadline) {
 			t.Fatalf("haproxytest: del server %s/%s: %q", backend, server, out)
 		}
+		t.Logf("haproxytest: del server %s/%s refused (%q); trying again", backend, server, strings.TrimSpace(out))
 		time.Sleep(20 * time.Millisecond)
 	}
 }
