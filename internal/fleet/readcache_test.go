@@ -172,16 +172,16 @@ func (c *slowConn) Read(p []byte) (int, error) {
 // A read that needs a fetch started after it asked queues behind the fetch
 // in flight and waits for the one that serves it, however long that takes in
 // all, not for one timeout: a slow but healthy socket is never taken for
-// unreachable (and skipped, in warn mode). Each fetch here takes 700 ms of a
-// 1 s timeout; the queued read waits for the rest of the first and all of
-// the second.
+// unreachable (and skipped, in warn mode). Each fetch here takes 1.5 s of a
+// 2 s timeout (room for a loaded machine); the queued read waits for the
+// rest of the first and all of the second.
 func TestQueuedReadOutlastsOneTimeout(t *testing.T) {
 	a := haproxytest.Start(t)
 	tr, err := haproxy.ParseTarget(a.UnixTarget())
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := FromTransports([]haproxy.Transport{slowTransport{Transport: tr, delay: 700 * time.Millisecond}}, time.Second, nil, SkipUnreachable())
+	f, err := FromTransports([]haproxy.Transport{slowTransport{Transport: tr, delay: 1500 * time.Millisecond}}, 2*time.Second, nil, SkipUnreachable())
 	if err != nil {
 		t.Fatal(err)
 	}
