@@ -58,13 +58,6 @@ type Grace struct {
 	Progress func(string)
 }
 
-// progressEvery is how often a wait tells Grace.Progress where it stands.
-const progressEvery = 2 * time.Second
-
-// pollEvery is how often drain and health waits re-read a socket. Each poll
-// is a new, short connection: nothing is held open while waiting.
-const pollEvery = 200 * time.Millisecond
-
 // Result is one socket's outcome of a write.
 type Result struct {
 	Socket   string

@@ -43,8 +43,8 @@ func (e ServerError) Unwrap() error { return e.Err }
 // all needs no second read: a one-member change of a large pool reads the
 // backend twice per socket, not three times. A failed command stops only
 // its own server: HAProxy runs the rest of a batch, so each command's reply
-// is checked before the next phase includes that server. Each connection is
-// bounded by the fleet's timeout (Batch). The errors are ServerErrors. It
+// is checked before the next phase includes that server. Each phase goes
+// out through RunBatch: each connection bounded by the fleet's timeout. The errors are ServerErrors. It
 // is for servers with no drain or health wait (those need per-server
 // pacing: Apply).
 func (f *Fleet) ApplyBatch(ctx context.Context, c *haproxy.Client, backend string, changes []Change) []error {
@@ -72,8 +72,7 @@ func (f *Fleet) ApplyBatch(ctx context.Context, c *haproxy.Client, backend strin
 		if len(cmds) == 0 {
 			return
 		}
-		each, err := c.RunEach(f.batch(ctx), cmds...)
-		f.reads.wrote(readKey{c.Target(), backend}, nil)
+		each, err := f.RunBatch(ctx, c, backend, cmds...)
 		for i, slot := range owners {
 			switch {
 			case err != nil && failed[slot] == nil:

@@ -10,6 +10,13 @@ import (
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/poll"
 )
 
+// progressEvery is how often a wait tells Grace.Progress where it stands.
+const progressEvery = 2 * time.Second
+
+// pollEvery is how often drain and health waits re-read a socket. Each poll
+// is a new, short connection: nothing is held open while waiting.
+const pollEvery = 200 * time.Millisecond
+
 // waitDrained polls `show stat` until the server has no sessions or
 // g.DrainTimeout passes. Sessions left at the timeout are a warning, or an
 // error with FailOnDrainTimeout. Live session counts are not in
