@@ -34,6 +34,7 @@ type Instance struct {
 	Dir        string // holds the config, sockets and log
 	AdminSock  string // unix socket path, level admin
 	UserSock   string // unix socket path, level user
+	OperSock   string // unix socket path, level operator
 	AdminTCP   string // host:port of the admin TCP socket
 	SevSock    string // with Options.SeverityOutput: an admin unix socket whose replies carry severity prefixes
 	MasterSock string // with Options.MasterWorker: the master CLI socket (`-S`)
@@ -112,6 +113,7 @@ var configTemplate = template.Must(template.New("cfg").Parse(`global
     noreuseport
     stats socket {{.AdminSock}} mode 600 level admin
     stats socket {{.UserSock}} mode 600 level user
+    stats socket {{.OperSock}} mode 600 level operator
     stats socket ipv4@{{.AdminTCP}} level admin
 {{- if .Severity}}
     stats socket {{.SevSock}} mode 600 level admin severity-output {{.Severity}}
@@ -238,6 +240,7 @@ func prepare(t testing.TB, o Options) (*Instance, string, error) {
 		Dir:        dir,
 		AdminSock:  filepath.Join(dir, "a.sock"),
 		UserSock:   filepath.Join(dir, "u.sock"),
+		OperSock:   filepath.Join(dir, "o.sock"),
 		AdminTCP:   FreeAddr(t),
 		Frontend:   FreeAddr(t),
 		ConfigPath: filepath.Join(dir, "haproxy.cfg"),
@@ -257,7 +260,7 @@ func prepare(t testing.TB, o Options) (*Instance, string, error) {
 	}
 	var cfg bytes.Buffer
 	err = configTemplate.Execute(&cfg, map[string]any{
-		"AdminSock": inst.AdminSock, "UserSock": inst.UserSock, "AdminTCP": inst.AdminTCP,
+		"AdminSock": inst.AdminSock, "UserSock": inst.UserSock, "OperSock": inst.OperSock, "AdminTCP": inst.AdminTCP,
 		"Frontend": inst.Frontend, "Slots": o.Slots, "Extra": o.ExtraConfig, "Check": o.check(),
 		"SevSock": inst.SevSock, "Severity": o.SeverityOutput, "TLSAddr": inst.TLSAddr, "PKI": inst.PKI,
 		"Rules": o.FrontendRules,
