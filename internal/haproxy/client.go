@@ -200,7 +200,12 @@ func (c *Client) roundTrip(ctx context.Context, lines []string) ([]string, error
 	if ioErr != nil {
 		ioErr.Command = sent
 		err = ioErr
-	} else if bodies, err = splitPromptReply(c.framing.whole(reply), len(lines), c.framing.mark()); err != nil {
+	} else if whole := c.framing.whole(reply); reply != "" && !strings.HasPrefix(whole, c.framing.mark()) {
+		// A stats socket answers `prompt` with its prompt before anything
+		// else; whatever answered here speaks another protocol.
+		err = &Error{Kind: ErrNotStatsSocket, Target: c.Name(), Command: sent, Reply: reply,
+			Detail: "it answered, but without the CLI prompt (an HTTP port or another service?); `sockets` must name a `stats socket` of haproxy.cfg"}
+	} else if bodies, err = splitPromptReply(whole, len(lines), c.framing.mark()); err != nil {
 		err = &Error{Kind: ErrTransport, Target: c.Name(), Command: sent, Reply: reply, Detail: err.Error()}
 	}
 	if c.observe != nil {

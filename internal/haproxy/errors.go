@@ -43,6 +43,10 @@ var (
 	// ErrNoSuchVersion: a `commit` or `clear` of a map version that does not
 	// exist (another writer committed a newer one in between).
 	ErrNoSuchVersion = errors.New("no such map version")
+	// ErrNotStatsSocket: something answered, but not as a HAProxy stats
+	// socket does (an HTTP port, another service): never "unreachable", so
+	// never skipped.
+	ErrNotStatsSocket = errors.New("not a HAProxy stats socket")
 	// ErrUnexpectedReply: a reply that is none of the known successes or
 	// failures, or one that cannot be parsed. Never treated as success.
 	ErrUnexpectedReply = errors.New("unexpected reply")
@@ -73,7 +77,11 @@ func (e *Error) Error() string {
 		b.WriteString(e.Detail)
 	}
 	if r := strings.TrimSpace(e.Reply); r != "" {
-		fmt.Fprintf(&b, " (HAProxy replied %q)", shorten(r, 300))
+		who := "HAProxy"
+		if e.Kind == ErrNotStatsSocket {
+			who = "it"
+		}
+		fmt.Fprintf(&b, " (%s replied %q)", who, shorten(r, 300))
 	}
 	if e.Cause != nil {
 		b.WriteString(": ")
