@@ -200,9 +200,10 @@ func (c *Client) roundTrip(ctx context.Context, lines []string) ([]string, error
 	if ioErr != nil {
 		ioErr.Command = sent
 		err = ioErr
-	} else if whole := c.framing.whole(reply); reply != "" && !strings.HasPrefix(whole, c.framing.mark()) {
+	} else if whole := c.framing.whole(reply); reply != "" && !strings.HasPrefix(whole, c.framing.mark()) && !strings.HasPrefix(c.framing.mark(), whole) {
 		// A stats socket answers `prompt` with its prompt before anything
-		// else; whatever answered here speaks another protocol.
+		// else; whatever answered here speaks another protocol. A reply cut
+		// within that first prompt is a broken connection, not that.
 		err = &Error{Kind: ErrNotStatsSocket, Target: c.Name(), Command: sent, Reply: reply,
 			Detail: "it answered, but without the CLI prompt (an HTTP port or another service?); `sockets` must name a `stats socket` of haproxy.cfg"}
 	} else if bodies, err = splitPromptReply(whole, len(lines), c.framing.mark()); err != nil {

@@ -89,15 +89,18 @@ func TestTruncatedAndGarbledReplies(t *testing.T) {
 		reply string
 		want  error
 	}{
-		"cut mid-row":      {full[:len(full)/2], ErrTransport},
-		"no final prompt":  {full[:len(full)-3], ErrTransport},
-		"closed at once":   {"", ErrTransport},
-		"help text":        {"\n> Unknown command. Please enter one of the following commands only:\n  help\n\n> ", ErrUnknownCommand},
-		"empty data":       {"\n> \n> ", ErrUnexpectedReply},
-		"wrong version":    {"\n> 2\n" + header25 + "\n\n> ", ErrUnexpectedReply},
-		"ragged rows":      {"\n> 1\n" + header25 + "\n3 app 1 websrv1\n\n> ", ErrUnexpectedReply},
-		"binary noise":     {"\x00\xff\xfe garbage", ErrNotStatsSocket},
-		"too many prompts": {"\n> a\n> b\n> c\n> ", ErrTransport},
+		"cut mid-row":     {full[:len(full)/2], ErrTransport},
+		"no final prompt": {full[:len(full)-3], ErrTransport},
+		"closed at once":  {"", ErrTransport},
+		// Cut within the first prompt: a broken stats socket, not another service.
+		"closed after one byte":  {"\n", ErrTransport},
+		"closed within a prompt": {"\n>", ErrTransport},
+		"help text":              {"\n> Unknown command. Please enter one of the following commands only:\n  help\n\n> ", ErrUnknownCommand},
+		"empty data":             {"\n> \n> ", ErrUnexpectedReply},
+		"wrong version":          {"\n> 2\n" + header25 + "\n\n> ", ErrUnexpectedReply},
+		"ragged rows":            {"\n> 1\n" + header25 + "\n3 app 1 websrv1\n\n> ", ErrUnexpectedReply},
+		"binary noise":           {"\x00\xff\xfe garbage", ErrNotStatsSocket},
+		"too many prompts":       {"\n> a\n> b\n> c\n> ", ErrTransport},
 		// Whatever answers without the prompt did not take `prompt`: it is
 		// not a stats socket (an HTTP port, a proxy in front of one).
 		"plain mode answer": {"1\n" + header25 + "\n\n", ErrNotStatsSocket},
