@@ -78,7 +78,7 @@ func (e *Error) Error() string {
 	}
 	if r := strings.TrimSpace(e.Reply); r != "" {
 		who := "HAProxy"
-		if e.Kind == ErrNotStatsSocket {
+		if errors.Is(e.Kind, ErrNotStatsSocket) {
 			who = "it"
 		}
 		fmt.Fprintf(&b, " (%s replied %q)", who, shorten(r, 300))
