@@ -22,15 +22,20 @@ type Desired struct {
 	Weight  *int  // nil: leave HAProxy's weight alone
 	Health  *bool // nil: leave health checks alone; else enable or disable them
 	Grace   Grace
-	// Recorded is the address:port the resource last recorded (zero on
-	// create). The server is written only where it holds this, the value
-	// asked for, or the placeholder: anything else is someone else's.
-	Recorded netip.AddrPort
-	// Wrote are the address:ports this resource wrote (Owner.Wrote): a slot
-	// holding one is also the resource's.
-	Wrote []netip.AddrPort
-	// Writer identifies the resource object that writes (see handover.go).
-	Writer string
+	// Owner is what the resource can show that the server is its own
+	// (owner.go); the value asked for is added to it by the write itself.
+	// The server is written only where Owner.Mine says so.
+	Owner Owner
+}
+
+// claim is d's owner claim for a write: its own, plus the value asked for.
+func (d Desired) claim() Claim {
+	c := d.Owner.Claim
+	c.Asked, c.AskedPort = d.Addr, 0
+	if d.Port != nil {
+		c.AskedPort = *d.Port
+	}
+	return c
 }
 
 // holdsOwn reports whether s holds the address:port d asks for (with d's
@@ -192,6 +197,10 @@ func (f *Fleet) applyOne(ctx context.Context, c *haproxy.Client, view SocketView
 	curState := cur.Admin.UserState()
 	gate := d.needsChecks() && (moving || curState != haproxy.StateReady)
 	fail := func(err error) (Result, bool) { res.Err = err; return res, false }
+	// The last guard before any write: pre-flight refused this already.
+	if err := f.offPlaceholder(d)(cur); err != nil {
+		return fail(fmt.Errorf("%s: %s/%s: %w", c.Name(), d.Backend, d.Server, err))
+	}
 
 	// A serving server leaves rotation before it moves, when asked to be gentle.
 	if moving && curState == haproxy.StateReady && (d.Grace.DrainTimeout > 0 || gate) {

@@ -56,7 +56,7 @@ func (f *Fleet) ApplyServer(ctx context.Context, d Desired) (ServerOutcome, erro
 	}
 	// From here on something may be written: this object is the slot's
 	// writer, whatever else wrote it earlier in this process.
-	f.writers.wrote(d.Backend, d.Server, d.Writer)
+	f.writers.wrote(d.Backend, d.Server, d.Owner.Writer)
 	out := ServerOutcome{Views: views, SkipWarnings: skipped, Origins: f.OriginsOf(views, d)}
 	for i := range views {
 		if views[i].Skipped == nil && out.Seen == nil {

@@ -172,7 +172,7 @@ func TestNoServerServesBeforeItsAddressShows(t *testing.T) {
 						return
 					}
 				}
-				owner := fleet.Owner{Recorded: netip.AddrPortFrom(d.Addr, uint16(*d.Port))}
+				owner := fleet.Holding("", netip.AddrPortFrom(d.Addr, uint16(*d.Port)))
 				if _, err := f.Park(ctx, "app", server, f.OriginsOf(pre, fleet.Desired{}), owner, fleet.Grace{}); err != nil {
 					t.Errorf("round %d: park: %v", r, err)
 					return

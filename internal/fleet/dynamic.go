@@ -100,7 +100,7 @@ func (f *Fleet) AddServer(ctx context.Context, dyn Dynamic) (out ServerOutcome, 
 		return out, nil
 	}
 
-	d.Recorded = netip.AddrPortFrom(d.Addr, uint16(*d.Port))
+	d.Owner.Recorded = append(d.Owner.Recorded, netip.AddrPortFrom(d.Addr, uint16(*d.Port)))
 	applied, err := f.ApplyServer(ctx, d)
 	if err != nil { // the servers were added: their failure is the outcome's
 		applied.Failed = Errors{{"every socket", err}}
@@ -133,7 +133,7 @@ func (f *Fleet) preflightAdd(ctx context.Context, d Desired) (adopted map[string
 			return false, err
 		}
 		if cur, ok := snap.st.Find(backend, server); ok {
-			if d.holdsOwn(cur) {
+			if d.claim().Mine(ActAdopt, netip.AddrPortFrom(cur.Addr, uint16(cur.Port)), f.placeholder).Ok() {
 				return true, nil
 			}
 			return false, fmt.Errorf("%s: %s/%s already exists (it holds %s port %d): %w; nothing was added", c.Name(), backend, server, cur.Addr, cur.Port, ErrNameTaken)
@@ -175,7 +175,7 @@ func (f *Fleet) enableAgent(ctx context.Context, backend, server string) Errors 
 }
 
 // RemoveServer deletes a dynamic server from the given sockets (as
-// configured; nil: all). On each, the server must hold owner.Recorded;
+// configured; nil: all). On each, the server must be owner's (owner.go);
 // one that holds anything else is someone else's and is left alone, with
 // a warning. Its agent is stopped first (it could bring the server back),
 // then it is taken out of service as Park does (drain with g.DrainTimeout,
@@ -203,9 +203,8 @@ func (f *Fleet) removeOne(ctx context.Context, c *haproxy.Client, backend, serve
 	case !ok:
 		return gone, nil
 	}
-	if held := netip.AddrPortFrom(cur.Addr, uint16(cur.Port)); held != owner.Recorded {
-		return []string{fmt.Sprintf("%s: %s/%s holds %s, not this resource's %s: it seems to belong to someone else (another workspace re-added the name, or a hand edit), so it was left alone",
-			c.Name(), backend, server, held, owner.Recorded)}, nil
+	if held := netip.AddrPortFrom(cur.Addr, uint16(cur.Port)); !owner.Mine(ActRemove, held, f.placeholder).Ok() {
+		return []string{fmt.Sprintf("%s: %s, and was not deleted", c.Name(), owner.foreign(backend+"/"+server, ActRemove, held, f.placeholder))}, nil
 	}
 	if cur.AgentPort > 0 {
 		var b batch

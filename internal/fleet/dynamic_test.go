@@ -47,7 +47,7 @@ func TestDynamicServerLifecycle(t *testing.T) {
 			t.Errorf("%s: traffic %v", inst.AdminSock, hits)
 		}
 	}
-	warnings, err := f.RemoveServer(ctx, "app", "dyn1", out.Added, fleet.Owner{Recorded: netip.AddrPortFrom(dyn.Addr, uint16(be.Port))}, fleet.Grace{})
+	warnings, err := f.RemoveServer(ctx, "app", "dyn1", out.Added, fleet.Holding("", netip.AddrPortFrom(dyn.Addr, uint16(be.Port))), fleet.Grace{})
 	if err != nil || len(warnings) > 0 {
 		t.Fatalf("remove: %v %v", warnings, err)
 	}
@@ -125,7 +125,7 @@ func TestDynamicServerRemovalWaitsForARequest(t *testing.T) {
 			var warnings []string
 			go func() {
 				var err error
-				warnings, err = f.RemoveServer(ctx, "app", dyn.Server, nil, fleet.Owner{Recorded: netip.AddrPortFrom(dyn.Addr, uint16(be.Port))},
+				warnings, err = f.RemoveServer(ctx, "app", dyn.Server, nil, fleet.Holding("", netip.AddrPortFrom(dyn.Addr, uint16(be.Port))),
 					fleet.Grace{DrainTimeout: 1500 * time.Millisecond})
 				done <- err
 			}()

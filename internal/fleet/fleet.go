@@ -32,6 +32,7 @@ type Fleet struct {
 	names           map[string]string // socket → the short name messages use
 	procs           processes
 	writers         slotWriters
+	planned         plannedSlots
 	clock           poll.Clock // every wait and the read cache run on it
 }
 

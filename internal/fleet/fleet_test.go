@@ -71,7 +71,7 @@ func TestSeverityOutputSockets(t *testing.T) {
 			if err != nil || r.Values.Addr != "127.0.0.5" || r.Values.State != haproxy.StateDrain {
 				t.Fatalf("observe: %+v %v", r, err)
 			}
-			owner := fleet.Owner{Recorded: netip.MustParseAddrPort("127.0.0.5:5")}
+			owner := fleet.Holding("", netip.MustParseAddrPort("127.0.0.5:5"))
 			if _, err := f.Park(ctx, "app", "websrv1", f.OriginsOf(pre, fleet.Desired{}), owner, fleet.Grace{}); err != nil {
 				t.Fatal(err)
 			}

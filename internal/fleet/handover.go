@@ -24,9 +24,9 @@ import (
 
 // guard takes the slot's lock for a take-out by owner (Park, RemoveServer)
 // and says why it must hand the slot over instead, if it must. A pool's
-// take-out (owner.Claimed) is serialised by the pool's own lock.
+// take-out (owner.Marker) is serialised by the pool's own lock.
 func (f *Fleet) guard(backend, server string, owner Owner) (unlock func(), why string) {
-	if owner.Claimed {
+	if owner.Marker {
 		return func() {}, ""
 	}
 	unlock = f.writers.lock(backend, server)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -101,6 +102,15 @@ type SocketValues struct {
 	Socket string // as configured (the key)
 	Name   string // as messages call it
 	Values Values
+	// Parked: in maint on the placeholder (a reload reset it, or it was
+	// never pointed anywhere). Its address and port are the placeholder's,
+	// not the server's, so it contributes nothing to the reading's values.
+	Parked bool `json:"-"`
+}
+
+// parked reports whether v is a slot parked on placeholder.
+func (v Values) parked(placeholder netip.AddrPort) bool {
+	return v.State == haproxy.StateMaint && v.Addr == placeholder.Addr().String() && v.Port == int(placeholder.Port())
 }
 
 // Unmanaged is a socket where the server is also in a state the caller
@@ -124,9 +134,22 @@ type Reading struct {
 func (r Reading) Splits(a Attr) bool { return slices.Contains(r.Split, a) }
 
 // Reconcile merges per-socket observations. prior is what Terraform last
-// recorded (nil on import). Where sockets disagree on a value, the one that
-// differs from prior wins, so the plan shows a change and the next apply
-// converges every socket; Split and PerSocket say which socket holds what.
+// recorded, or what the resource last wrote (nil on import).
+//
+// A parked instance (in maint on the placeholder: reloaded, or never
+// pointed anywhere) contributes nothing while another instance is not
+// parked: the values are the serving instances', and the parked one shows
+// as drift, so the plan restores it from them. When every instance is
+// parked, the address and port are prior's (the placeholder's are not the
+// server's); on import they are the placeholder's, which no plan may make
+// serve.
+//
+// Where the contributing sockets disagree on a value, Split names it and
+// PerSocket says which socket holds what; the values then hold the one
+// that differs from prior, so the plan shows a change that converges every
+// socket to what the configuration (or the resource's own last write)
+// says. On import (prior nil) nothing decides: the values hold the first
+// socket's, and the caller must not take them for the fleet's (see Split).
 //
 // A socket that could not be read is an error, never "gone"; a server found
 // on some sockets but not others is an error too, because the HAProxy
@@ -167,17 +190,30 @@ func (f *Fleet) Reconcile(backend, server string, prior *Values, obs []Observati
 	}
 
 	r := Reading{Skipped: skipped}
+	var serving []SocketValues
 	for _, o := range found {
-		r.PerSocket = append(r.PerSocket, SocketValues{Socket: o.Socket, Name: f.Name(o.Socket), Values: ValuesOf(o.Server)})
+		sv := SocketValues{Socket: o.Socket, Name: f.Name(o.Socket), Values: ValuesOf(o.Server)}
+		sv.Parked = sv.Values.parked(f.placeholder)
+		r.PerSocket = append(r.PerSocket, sv)
+		if !sv.Parked {
+			serving = append(serving, sv)
+		}
 		if extra := o.Server.Admin.NotForced(); len(extra) > 0 {
 			r.Unmanaged = append(r.Unmanaged, Unmanaged{Socket: f.Name(o.Socket), States: extra})
 		}
 	}
-	r.Values = r.PerSocket[0].Values
+	allParked := len(serving) == 0
+	if allParked {
+		serving = r.PerSocket
+	}
+	r.Values = serving[0].Values
+	if allParked && prior != nil {
+		r.Values.Addr, r.Values.Port = prior.Addr, prior.Port
+	}
 	for _, a := range Attrs {
-		first := r.PerSocket[0].Values.Get(a)
+		first := serving[0].Values.Get(a)
 		agree := true
-		for _, sv := range r.PerSocket[1:] {
+		for _, sv := range serving[1:] {
 			agree = agree && sv.Values.Get(a) == first
 		}
 		if agree {
@@ -186,8 +222,8 @@ func (f *Fleet) Reconcile(backend, server string, prior *Values, obs []Observati
 		r.Split = append(r.Split, a)
 		// The first value that differs from prior wins, so the plan shows
 		// a change that converges every socket.
-		for _, sv := range r.PerSocket {
-			if prior == nil || sv.Values.Get(a) != prior.Get(a) {
+		for _, sv := range serving {
+			if prior != nil && sv.Values.Get(a) != prior.Get(a) {
 				r.Values.set(a, sv.Values)
 				break
 			}

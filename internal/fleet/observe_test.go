@@ -144,3 +144,38 @@ func TestReconcileHealthSplit(t *testing.T) {
 		t.Fatalf("r=%+v err=%v", r, err)
 	}
 }
+
+// A parked instance (maint on the placeholder: reloaded, or never pointed
+// anywhere) contributes nothing to the values while another serves; when
+// every instance is parked, the address and port are prior's, or on import
+// the placeholder's.
+func TestReconcileParkedContributesNothing(t *testing.T) {
+	f := &Fleet{placeholder: DefaultPlaceholder}
+	parked := found("unix:///a", row("127.0.0.1", 1, 5, 1))
+	serving := found("tcp://b:1", row("127.0.0.1", 8080, 4, 1))
+	prior := &Values{Addr: "127.0.0.1", Port: 8080, State: haproxy.StateReady, Weight: 1}
+	for name, tc := range map[string]struct {
+		prior *Values
+		obs   []Observation
+		want  Values
+		split []Attr
+	}{
+		"import, parked first":   {nil, []Observation{parked, serving}, Values{Addr: "127.0.0.1", Port: 8080, State: haproxy.StateReady, Weight: 1}, nil},
+		"refresh, parked second": {prior, []Observation{serving, parked}, *prior, nil},
+		"import, every instance parked": {nil, []Observation{parked, parked},
+			Values{Addr: "127.0.0.1", Port: 1, State: haproxy.StateMaint, Weight: 1}, nil},
+		"refresh, every instance parked": {prior, []Observation{parked, parked},
+			Values{Addr: "127.0.0.1", Port: 8080, State: haproxy.StateMaint, Weight: 1}, nil},
+	} {
+		r, err := f.Reconcile("app", "w1", tc.prior, tc.obs)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if r.Values != tc.want || !slices.Equal(r.Split, tc.split) {
+			t.Errorf("%s: values %+v split %v, want %+v split %v", name, r.Values, r.Split, tc.want, tc.split)
+		}
+		if !r.PerSocket[0].Parked && tc.obs[0].Server.Port == 1 {
+			t.Errorf("%s: the parked instance is not marked parked", name)
+		}
+	}
+}

@@ -43,28 +43,25 @@ func (f *Fleet) OriginsOf(views []SocketView, d Desired) map[string]Origin {
 	return out
 }
 
-// Owner says when a slot is the caller's to park. A slot holding someone
-// else's server is never parked, redirected or taken out of service.
+// Owner is the object that writes, parks or removes a server: what it can
+// show the server is its own (the one rule, owner.go), and its writer id
+// (handover.go): a slot another object wrote in this process is handed over
+// to that one instead of parked.
 type Owner struct {
-	// Recorded is the address:port the resource last recorded. A slot
-	// holding it, its origin or the placeholder is the resource's.
-	Recorded netip.AddrPort
-	// Wrote are the address:ports the resource itself wrote, as it recorded
-	// them when its last write returned. A refresh may since have recorded
-	// another socket's value (a parked or hand-edited instance), but a
-	// socket still holding one of these holds what this resource put there.
-	Wrote []netip.AddrPort
-	// Writer identifies the resource object that parks (see handover.go):
-	// a slot another object wrote in this process is handed over to it.
+	Claim
 	Writer string
-	// Claimed: the caller proved ownership with a claim marker (pools), so
-	// the slot's address is not checked.
-	Claimed bool
 }
 
-// owns reports whether a slot holding cur may be parked by o.
-func (o Owner) owns(cur, origin, placeholder netip.AddrPort) bool {
-	return o.Claimed || cur == o.Recorded || cur == origin || cur == placeholder || slices.Contains(o.Wrote, cur)
+// Holding is the owner whose state records recorded (any zero value is
+// dropped), with writer id writer.
+func Holding(writer string, recorded ...netip.AddrPort) Owner {
+	o := Owner{Writer: writer}
+	for _, ap := range recorded {
+		if ap.IsValid() {
+			o.Recorded = append(o.Recorded, ap)
+		}
+	}
+	return o
 }
 
 // Park takes the server out of service on every socket (`state maint`) and
@@ -131,9 +128,10 @@ func (f *Fleet) parkOne(ctx context.Context, c *haproxy.Client, backend, server 
 	}
 	origin, _ := netip.ParseAddr(o.Addr)
 	held := netip.AddrPortFrom(cur.Addr, uint16(cur.Port))
-	if !owner.owns(held, netip.AddrPortFrom(origin, uint16(o.Port)), f.placeholder) {
-		return []string{fmt.Sprintf("%s: %s/%s holds %s, which is neither this resource's address (%s) nor the placeholder (%s): it seems to belong to someone else, so it was left alone",
-			c.Name(), backend, server, held, owner.Recorded, f.placeholder)}, nil
+	claim := owner.Claim
+	claim.Origin = netip.AddrPortFrom(origin, uint16(o.Port))
+	if !claim.Mine(ActPark, held, f.placeholder).Ok() {
+		return []string{fmt.Sprintf("%s: %s, and was left alone", c.Name(), claim.foreign(backend+"/"+server, ActPark, held, f.placeholder))}, nil
 	}
 
 	warnings, err = f.takeOut(ctx, c, cur, g)

@@ -35,17 +35,3 @@ func TestOriginsOfSkipsTheResourcesOwnAddress(t *testing.T) {
 		t.Errorf("origins = %v, want none", got)
 	}
 }
-
-func TestOwnerAcceptsWhatItWrote(t *testing.T) {
-	ap := netip.MustParseAddrPort
-	placeholder, origin := ap("127.0.0.1:1"), ap("127.0.0.9:90")
-	o := Owner{Recorded: placeholder, Wrote: []netip.AddrPort{ap("127.0.0.3:8080"), ap("127.0.0.4:8080")}}
-	for held, want := range map[netip.AddrPort]bool{
-		ap("127.0.0.3:8080"): true, ap("127.0.0.4:8080"): true, placeholder: true, origin: true,
-		ap("127.0.0.5:8080"): false, ap("127.0.0.3:8081"): false,
-	} {
-		if got := o.owns(held, origin, placeholder); got != want {
-			t.Errorf("owns(%s) = %v, want %v", held, got, want)
-		}
-	}
-}

@@ -42,7 +42,7 @@ func TestParkRestoresOrigins(t *testing.T) {
 	if o, ok := origins[a.UnixTarget()]; len(origins) != 1 || !ok || o.Weight != 7 || o.Addr != "127.0.0.1" || o.Port != 1 {
 		t.Fatalf("origins = %+v, want only %s at 127.0.0.1:1 weight 7", origins, a.UnixTarget())
 	}
-	owner := fleet.Owner{Recorded: netip.MustParseAddrPort("127.0.0.8:8")}
+	owner := fleet.Holding("", netip.MustParseAddrPort("127.0.0.8:8"))
 	if warnings, err := f.Park(ctx, "app", "websrv2", origins, owner, fleet.Grace{}); err != nil || len(warnings) != 0 {
 		t.Fatalf("park: %v %v", warnings, err)
 	}
@@ -51,7 +51,7 @@ func TestParkRestoresOrigins(t *testing.T) {
 
 	// No origin at all, or an invalid one: the placeholder.
 	apply("127.0.0.9", 9)
-	owner.Recorded = netip.MustParseAddrPort("127.0.0.9:9")
+	owner = fleet.Holding("", netip.MustParseAddrPort("127.0.0.9:9"))
 	bad := map[string]fleet.Origin{a.UnixTarget(): {Addr: "invalid IP", Port: 0, Weight: 1}}
 	if warnings, err := f.Park(ctx, "app", "websrv2", bad, owner, fleet.Grace{}); err != nil || len(warnings) != 0 {
 		t.Fatalf("park without origin: %v %v", warnings, err)
@@ -62,7 +62,7 @@ func TestParkRestoresOrigins(t *testing.T) {
 	apply("127.0.0.10", 10)
 	b.Admin(t, "set server app/websrv2 addr 127.0.0.77 port 77")
 	b.WaitState(t, "app", "websrv2", func(s haproxytest.Server) bool { return s.Addr == "127.0.0.77" })
-	owner.Recorded = netip.MustParseAddrPort("127.0.0.10:10")
+	owner = fleet.Holding("", netip.MustParseAddrPort("127.0.0.10:10"))
 	warnings, err := f.Park(ctx, "app", "websrv2", nil, owner, fleet.Grace{})
 	if err != nil || len(warnings) != 1 || !strings.Contains(warnings[0], "127.0.0.77:77") || !strings.Contains(warnings[0], f.Name(b.TCPTarget())) {
 		t.Fatalf("park of a foreign slot: %v %v", warnings, err)

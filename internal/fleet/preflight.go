@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"slices"
+	"strings"
 	"time"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
@@ -64,19 +64,62 @@ func (f *Fleet) preflight(ctx context.Context, backend, server string, claimedTo
 // address, the address asked for, or the placeholder, and no pool has
 // claimed it; otherwise it is someone else's and nothing is written.
 func (f *Fleet) preflightFor(ctx context.Context, d Desired) ([]SocketView, []string, error) {
+	claim := d.claim()
 	owned := func(s haproxy.ServerState) error {
 		held := netip.AddrPortFrom(s.Addr, uint16(s.Port))
+		if claim.Mine(ActWrite, held, f.placeholder).Ok() {
+			return nil
+		}
+		return fmt.Errorf("%s; if that server is yours to manage here, `terraform import` it (or free the slot by hand)",
+			claim.foreign("the server", ActWrite, held, f.placeholder))
+	}
+	return f.Preflight(ctx, d.Backend, d.Server, append(d.requirements(), f.offPlaceholder(d), owned)...)
+}
+
+// PlanCheck is the pre-flight of a write to d, made when the write is
+// planned: read-only, from the read cache (one read per socket and backend
+// serves every resource of the plan), with the same rules and errors the
+// apply's own pre-flight has. A plan that passes it applies unless
+// something changes in between.
+func (f *Fleet) PlanCheck(ctx context.Context, d Desired) (warnings []string, err error) {
+	_, warnings, err = f.preflightFor(ctx, d)
+	return warnings, err
+}
+
+// PlaceholderCheck is the placeholder rule for d on its own, before any
+// socket is read: d asks for the placeholder's address and port and a
+// state that serves.
+func (f *Fleet) PlaceholderCheck(d Desired) error {
+	return f.offPlaceholder(d)(haproxy.ServerState{})
+}
+
+// ErrServesPlaceholder: a write would put a server into service (ready or
+// drain) on the placeholder, where free slots are parked: traffic to
+// nowhere, and a slot that looks free to every other writer.
+var ErrServesPlaceholder = errors.New("the server would serve on the placeholder")
+
+// offPlaceholder is the requirement that d never makes the server serve on
+// the placeholder: asked for explicitly, or by leaving the port as it is on
+// a slot that holds the placeholder (whose port is not a server's).
+func (f *Fleet) offPlaceholder(d Desired) func(haproxy.ServerState) error {
+	return func(s haproxy.ServerState) error {
+		if d.State == haproxy.StateMaint {
+			return nil
+		}
 		port := s.Port
 		if d.Port != nil {
 			port = *d.Port
 		}
-		if held == d.Recorded || held == f.placeholder || held == netip.AddrPortFrom(d.Addr, uint16(port)) || slices.Contains(d.Wrote, held) {
-			return nil
+		switch {
+		case netip.AddrPortFrom(d.Addr, uint16(port)) == f.placeholder:
+			return fmt.Errorf("%w: %s:%d is the placeholder %s (where free slots are parked), and state = %q would send traffic there; give the server's own address and port, or state = \"maint\"",
+				ErrServesPlaceholder, d.Addr, port, f.placeholder, d.State)
+		case d.Port == nil && netip.AddrPortFrom(s.Addr, uint16(s.Port)) == f.placeholder:
+			return fmt.Errorf("%w: port is unset, so the server would keep the port the slot holds, but the slot holds the placeholder %s, whose port %d is not a server's; set port",
+				ErrServesPlaceholder, f.placeholder, s.Port)
 		}
-		return fmt.Errorf("the server holds %s, which is neither this resource's address nor the placeholder %s: it seems to belong to someone else (another workspace, or a hand edit), so it is left alone; import it to take it over",
-			held, f.placeholder)
+		return nil
 	}
-	return f.Preflight(ctx, d.Backend, d.Server, append(d.requirements(), owned)...)
 }
 
 // preflightOne reads the server from a shared read at most `freshness`
@@ -92,7 +135,7 @@ func (f *Fleet) preflightOne(ctx context.Context, c *haproxy.Client, backend, se
 		return slot, fmt.Errorf("%s: the socket's level is %q; writes need `level admin` on the stats socket", c.Name(), snap.level)
 	}
 	if errors.Is(err, haproxy.ErrNoSuchBackend) {
-		return slot, fmt.Errorf("%s: backend %q does not exist", c.Name(), backend)
+		return slot, fmt.Errorf("%s: backend %q does not exist%s", c.Name(), backend, f.nearBackends(ctx, c, backend))
 	}
 	if err != nil {
 		return slot, err
@@ -100,7 +143,7 @@ func (f *Fleet) preflightOne(ctx context.Context, c *haproxy.Client, backend, se
 	cur, ok := snap.st.Find(backend, server)
 	switch {
 	case !ok:
-		return slot, fmt.Errorf("%s: backend %q has no server %q", c.Name(), backend, server)
+		return slot, fmt.Errorf("%s: backend %q has no server %q (its servers: %s)", c.Name(), backend, server, serverRanges(serverNames(snap.st, backend), 6))
 	case cur.ID == 0:
 		return slot, fmt.Errorf("%s: backend %q is disabled in the HAProxy configuration", c.Name(), backend)
 	case !cur.HasInetAddr():
@@ -112,6 +155,33 @@ func (f *Fleet) preflightOne(ctx context.Context, c *haproxy.Client, backend, se
 	}
 	slot.Current = cur
 	return slot, nil
+}
+
+// serverNames lists the backend's servers, without claim markers.
+func serverNames(st *haproxy.ServersState, backend string) []string {
+	var out []string
+	for _, s := range st.Servers {
+		if s.Backend == backend && !isClaimMarker(s.Name) {
+			out = append(out, s.Name)
+		}
+	}
+	return out
+}
+
+// nearBackends words the backends nearest to a missing one, for its error
+// (one more read, on the error path only).
+func (f *Fleet) nearBackends(ctx context.Context, c *haproxy.Client, backend string) string {
+	ctx, cancel := f.op(ctx)
+	defer cancel()
+	names, err := c.Backends(ctx)
+	switch near := closest(backend, names, 3); {
+	case err != nil:
+		return ""
+	case len(near) > 0:
+		return fmt.Sprintf(" (closest: %s)", strings.Join(near, ", "))
+	default:
+		return fmt.Sprintf(" (its backends: %s)", serverRanges(names, 8))
+	}
 }
 
 // read returns the socket's level and the backend's servers, from a fetch

@@ -262,6 +262,9 @@ func ShowStatServer(backendID, serverID int) (Command, error) {
 // ShowInfo builds `show info`.
 func ShowInfo() Command { return Command{line: "show info", reply: dataReply("Name: ")} }
 
+// ShowBackends builds `show backend`, which lists every backend by name.
+func ShowBackends() Command { return Command{line: "show backend", reply: dataReply("# name\n")} }
+
 // ShowVersion builds `show version`.
 func ShowVersion() Command {
 	return Command{line: "show version", reply: func(msg string) (string, error) {

@@ -2,6 +2,7 @@ package haproxy
 
 import (
 	"context"
+	"strings"
 )
 
 // This file holds one-command conveniences over Run. Callers that want
@@ -124,4 +125,21 @@ func (c *Client) Patterns(ctx context.Context, p PatternRef) ([]Entry, error) {
 	}
 	entries, err := ParseEntries(p.Kind, body)
 	return entries, c.parsed(cmd, body, err)
+}
+
+// Backends runs `show backend` and returns the backend names, in the order
+// HAProxy lists them (2.6 to 3.4: a `# name` header, then a name a line).
+func (c *Client) Backends(ctx context.Context) ([]string, error) {
+	cmd := ShowBackends()
+	body, err := c.exec(ctx, cmd, nil)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, l := range strings.Split(body, "\n")[1:] {
+		if l = strings.TrimSpace(l); l != "" {
+			names = append(names, l)
+		}
+	}
+	return names, nil
 }

@@ -75,7 +75,7 @@ func (f pools) applyDynamic(ctx context.Context, p Dynamic) (done map[string]str
 	run := newBounded(dynamicPoolParallelism)
 	for _, key := range slices.Sorted(maps.Keys(p.Leaving)) {
 		run.do(func() {
-			w, err := f.RemoveServer(ctx, p.Backend, p.ServerName(key), nil, fleet.Owner{Recorded: p.Leaving[key], Writer: p.Writer}, p.Grace)
+			w, err := f.RemoveServer(ctx, p.Backend, p.ServerName(key), nil, fleet.Holding(p.Writer, p.Leaving[key]), p.Grace)
 			note(key, err, w...)
 			if err == nil {
 				mu.Lock()
@@ -113,9 +113,9 @@ func (f pools) applyDynamic(ctx context.Context, p Dynamic) (done map[string]str
 // somewhere: it is the caller's to record.
 func (f pools) applyDynamicMember(ctx context.Context, p Dynamic, key string) (exists bool, warnings []string, err error) {
 	m := p.Members[key]
-	d := fleet.Desired{Backend: p.Backend, Server: p.ServerName(key), Addr: m.Addr, Port: &m.Port, State: m.State, Weight: m.Weight, Grace: p.Grace, Writer: p.Writer}
+	d := fleet.Desired{Backend: p.Backend, Server: p.ServerName(key), Addr: m.Addr, Port: &m.Port, State: m.State, Weight: m.Weight, Grace: p.Grace, Owner: fleet.Holding(p.Writer)}
 	if recorded, ok := p.Recorded[key]; ok {
-		d.Recorded = recorded
+		d.Owner.Recorded = append(d.Owner.Recorded, recorded)
 		out, err := f.ApplyServer(ctx, d)
 		if err == nil && len(out.Failed) > 0 {
 			err = out.Failed
@@ -134,7 +134,7 @@ func (f pools) applyDynamicMember(ctx context.Context, p Dynamic, key string) (e
 	if len(out.Added) > 0 && len(out.Added) < len(f.Clients()) {
 		// A server left alone there (someone else's address by now) is
 		// said, not silently forgotten.
-		w, rerr := f.RemoveServer(ctx, p.Backend, d.Server, out.Added, fleet.Owner{Recorded: netip.AddrPortFrom(m.Addr, uint16(m.Port)), Writer: p.Writer}, fleet.Grace{})
+		w, rerr := f.RemoveServer(ctx, p.Backend, d.Server, out.Added, fleet.Holding(p.Writer, netip.AddrPortFrom(m.Addr, uint16(m.Port))), fleet.Grace{})
 		warnings = append(warnings, w...)
 		if rerr == nil {
 			out.Added = nil

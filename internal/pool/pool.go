@@ -218,7 +218,7 @@ func (f pools) applyPoolPaced(ctx context.Context, p Pool, assigned map[string]s
 	run := newBounded(8)
 	for _, slot := range removed {
 		run.do(func() {
-			w, err := f.Park(ctx, p.Backend, slot, parkedOrigins(slot, listings, p.Placeholder), fleet.Owner{Claimed: true}, p.Grace)
+			w, err := f.Park(ctx, p.Backend, slot, parkedOrigins(slot, listings, p.Placeholder), fleet.Owner{Claim: fleet.Claim{Marker: true}}, p.Grace)
 			collect(slot, w, err)
 		})
 	}

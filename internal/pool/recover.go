@@ -48,7 +48,7 @@ func (f pools) recoverOwn(ctx context.Context, p Pool, listings []fleet.Listing,
 		switch contested := len(f.claimStateOf(listings, slot, p.Token).foreign) > 0; {
 		case contested, parkedEverywhere(held, p.Placeholder):
 		case onPlaceholder(held, p.Placeholder):
-			w, err := f.Park(ctx, p.Backend, slot, parkedOrigins(slot, listings, p.Placeholder), fleet.Owner{Claimed: true}, p.Grace)
+			w, err := f.Park(ctx, p.Backend, slot, parkedOrigins(slot, listings, p.Placeholder), fleet.Owner{Claim: fleet.Claim{Marker: true}}, p.Grace)
 			warnings = append(warnings, w...)
 			if err != nil {
 				return nil, warnings, fmt.Errorf("slot %s/%s, claimed by an earlier run of this pool that did not finish: %w", p.Backend, slot, err)

@@ -297,7 +297,7 @@ func (r *backendServerResource) Create(ctx context.Context, req resource.CreateR
 	var configuredHealth types.Bool
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("health_check"), &configuredHealth)...)
 	applied := appliedRecord{Writer: newWriterID()}
-	out, ok := writeServer(ctx, r.fleet, &plan, configuredHealth, ownership{applied: applied}, &resp.Diagnostics)
+	out, ok := writeServer(ctx, r.fleet, &plan, configuredHealth, fleet.Holding(applied.Writer), &resp.Diagnostics)
 	if !ok {
 		return // pre-flight failed: nothing was written, nothing to record
 	}
@@ -323,7 +323,9 @@ func (r *backendServerResource) Update(ctx context.Context, req resource.UpdateR
 	if applied.Writer == "" { // recorded before writer ids existed
 		applied.Writer = newWriterID()
 	}
-	out, ok := writeServer(ctx, r.fleet, &plan, configuredHealth, ownership{recorded: prior.recorded(), applied: applied}, &resp.Diagnostics)
+	owner := serverOwner(ctx, prior.recorded(), req.Private)
+	owner.Writer = applied.Writer
+	out, ok := writeServer(ctx, r.fleet, &plan, configuredHealth, owner, &resp.Diagnostics)
 	if !ok {
 		resp.Diagnostics.Append(resp.State.Set(ctx, &prior)...)
 		return
@@ -341,23 +343,18 @@ func (r *backendServerResource) Update(ctx context.Context, req resource.UpdateR
 func updatedPrivate(ctx context.Context, f *fleet.Fleet, req resource.UpdateRequest, resp *resource.UpdateResponse, out fleet.ServerOutcome) {
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateConverge, nil)...)
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateDrift, nil)...)
+	if out.Everywhere() { // no socket may still hold what the import found
+		resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateImportedAt, nil)...)
+	}
 	processes := getProcesses(ctx, req.Private, f.Sockets())
 	maps.Copy(processes, recordOf(out.Processes))
 	setProcesses(ctx, resp.Private, processes, &resp.Diagnostics)
 }
 
-// ownership is what a write may take for the resource's own besides the
-// placeholder and the address asked for: what the state records and what
-// the resource itself last wrote.
-type ownership struct {
-	recorded netip.AddrPort
-	applied  appliedRecord
-}
-
 // writeServer applies the plan on every socket through the fleet and words the
 // outcome. ok is false when pre-flight failed and nothing was written. plan
 // receives the confirmed values.
-func writeServer(ctx context.Context, f *fleet.Fleet, plan *backendServerModel, configuredHealth types.Bool, own ownership, diags *diag.Diagnostics) (out fleet.ServerOutcome, ok bool) {
+func writeServer(ctx context.Context, f *fleet.Fleet, plan *backendServerModel, configuredHealth types.Bool, owner fleet.Owner, diags *diag.Diagnostics) (out fleet.ServerOutcome, ok bool) {
 	if !requireFleet(f, diags) {
 		return out, false
 	}
@@ -366,7 +363,7 @@ func writeServer(ctx context.Context, f *fleet.Fleet, plan *backendServerModel, 
 		diags.AddError("Invalid value", err.Error())
 		return out, false
 	}
-	d.Recorded, d.Wrote, d.Writer = own.recorded, own.applied.wrote(), own.applied.Writer
+	d.Owner = owner
 	id := d.Backend + "/" + d.Server
 	plan.ID = types.StringValue(id) // the plan may leave it unknown to converge split instances
 	if benchStub {
@@ -463,6 +460,7 @@ func refreshServer(ctx context.Context, f *fleet.Fleet, state *backendServerMode
 	// would flip back after a `-refresh-only` recorded the odd instance's
 	// value, and the plan would be empty while the instances stay split.
 	ref := getApplied(ctx, private).values()
+	own := ref != nil // what this object wrote decides an unset value
 	if ref == nil {
 		ref = prior
 	}
@@ -481,11 +479,18 @@ func refreshServer(ctx context.Context, f *fleet.Fleet, state *backendServerMode
 	}
 	noteDrift(ctx, f, prior, reading, private, resp)
 
+	if prior == nil { // the Read of an import
+		setPrivateJSON(ctx, resp.Private, privateImportedAt, importedValues(reading), &resp.Diagnostics)
+		warnImported(id, reading, &resp.Diagnostics)
+	}
+
+	// Only this object's own write decides a value the instances disagree
+	// on; after an import nothing does, and the plan asks (refuseUndecided).
 	var converge convergeValues
-	if ref != nil && reading.Splits(fleet.AttrPort) {
+	if own && reading.Splits(fleet.AttrPort) {
 		converge.Port = types.Int64Value(int64(ref.Port)).ValueInt64Pointer()
 	}
-	if ref != nil && reading.Splits(fleet.AttrWeight) {
+	if own && reading.Splits(fleet.AttrWeight) {
 		converge.Weight = types.Int64Value(int64(ref.Weight)).ValueInt64Pointer()
 	}
 	var raw []byte
@@ -531,12 +536,16 @@ func noteDrift(ctx context.Context, f *fleet.Fleet, prior *fleet.Values, reading
 // then words what the refresh saw differ (see drift.go), now that what
 // apply will do is known.
 func (r *backendServerResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	modifyServerPlan(ctx, req, resp)
+	modifyServerPlan(ctx, r.fleet, req, resp)
+	if !resp.Diagnostics.HasError() {
+		preflightPlan(ctx, r.fleet, req, resp)
+	}
 }
 
 // modifyServerPlan is ModifyPlan for every resource with serverAttributes.
-func modifyServerPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.Plan.Raw.IsNull() || req.State.Raw.IsNull() {
+func modifyServerPlan(ctx context.Context, f *fleet.Fleet, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	planOneSlot(ctx, f, req, resp)
+	if req.Plan.Raw.IsNull() || req.State.Raw.IsNull() || resp.Diagnostics.HasError() {
 		return
 	}
 	converge := getPrivateJSON[convergeValues](ctx, req.Private, privateConverge)
@@ -557,6 +566,12 @@ func modifyServerPlan(ctx context.Context, req resource.ModifyPlanRequest, resp 
 	var cfgHealth types.Bool
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("health_check"), &cfgHealth)...)
 	configured[fleet.AttrHealth] = !cfgHealth.IsNull()
+	var id types.String
+	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("id"), &id)...)
+	refuseUndecided(ctx, id.ValueString(), rep, configured, req, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
 	configured[fleet.AttrAddress], configured[fleet.AttrState] = true, true
 	var unmanaged []fleet.Attr
 	for _, a := range fleet.Attrs {
@@ -616,8 +631,7 @@ func (r *backendServerResource) Delete(ctx context.Context, req resource.DeleteR
 	// What this resource wrote counts as its own whatever the last refresh
 	// recorded: after a destroy that parked one instance and not another,
 	// the state may hold the parked instance's placeholder.
-	applied := getApplied(ctx, req.Private)
-	owner := fleet.Owner{Recorded: state.recorded(), Wrote: applied.wrote(), Writer: applied.Writer}
+	owner := serverOwner(ctx, state.recorded(), req.Private)
 	warnings, err := r.fleet.Park(ctx, backend, server, origins, owner, grace(state))
 	for _, w := range warnings {
 		resp.Diagnostics.AddWarning(fmt.Sprintf("Parking %s/%s", backend, server), w)

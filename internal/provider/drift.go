@@ -30,6 +30,7 @@ type driftReport struct {
 type driftInstance struct {
 	Name   string       `json:"name"`
 	Values fleet.Values `json:"values"`
+	Parked bool         `json:"parked,omitempty"` // contributes nothing (fleet.SocketValues.Parked)
 }
 
 // hclName is an attribute's name in the configuration.
@@ -68,7 +69,7 @@ func newDriftReport(recorded *fleet.Values, r fleet.Reading) *driftReport {
 		return nil
 	}
 	for _, sv := range r.PerSocket {
-		rep.Instances = append(rep.Instances, driftInstance{Name: sv.Name, Values: sv.Values})
+		rep.Instances = append(rep.Instances, driftInstance{Name: sv.Name, Values: sv.Values, Parked: sv.Parked})
 	}
 	return rep
 }
@@ -81,6 +82,40 @@ func (rep *driftReport) split(a fleet.Attr) bool {
 		}
 	}
 	return false
+}
+
+// splitServing reports whether the instances that are not parked disagree
+// on a.
+func (rep *driftReport) splitServing(a fleet.Attr) bool {
+	first := ""
+	for _, i := range rep.perInstanceServing() {
+		switch v := hclValue(a, i.Values); {
+		case first == "":
+			first = v
+		case v != first:
+			return true
+		}
+	}
+	return false
+}
+
+func (rep *driftReport) perInstanceServing() []driftInstance {
+	var out []driftInstance
+	for _, i := range rep.Instances {
+		if !i.Parked {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// perInstance words each serving instance's value of a: "8080 on lb1".
+func (rep *driftReport) perInstance(a fleet.Attr) []string {
+	var out []string
+	for _, i := range rep.perInstanceServing() {
+		out = append(out, fmt.Sprintf("%s on %s", hclValue(a, i.Values), i.Name))
+	}
+	return out
 }
 
 // without drops the attributes apply leaves alone on which every instance

@@ -288,7 +288,7 @@ func (r *dynamicServerResource) Create(ctx context.Context, req resource.CreateR
 	// A replacement adopts the server (same name and address): the writer id
 	// tells it from the object it replaces (see fleet/handover.go).
 	writer := newWriterID()
-	d.Writer = writer
+	d.Owner.Writer = writer
 	out, err := r.fleet.AddServer(ctx, fleet.Dynamic{Desired: d, Options: plan.options()})
 	if err != nil {
 		resp.Diagnostics.AddError(fmt.Sprintf("Cannot add %s: nothing was added on any socket", id), err.Error()+checksHint(err))
@@ -340,7 +340,7 @@ func (r *dynamicServerResource) Update(ctx context.Context, req resource.UpdateR
 	if writer.Writer == "" { // added before writer ids existed
 		writer.Writer = newWriterID()
 	}
-	out, ok := writeServer(ctx, r.fleet, &plan.backendServerModel, plan.health(configuredHealth), ownership{recorded: prior.recorded(), applied: writer}, &resp.Diagnostics)
+	out, ok := writeServer(ctx, r.fleet, &plan.backendServerModel, plan.health(configuredHealth), fleet.Holding(writer.Writer, prior.recorded()), &resp.Diagnostics)
 	if !ok {
 		resp.Diagnostics.Append(resp.State.Set(ctx, &prior)...)
 		return
@@ -415,7 +415,7 @@ func (r *dynamicServerResource) Read(ctx context.Context, req resource.ReadReque
 }
 
 func (r *dynamicServerResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	modifyServerPlan(ctx, req, resp)
+	modifyServerPlan(ctx, r.fleet, req, resp)
 }
 
 func (r *dynamicServerResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -427,7 +427,7 @@ func (r *dynamicServerResource) Delete(ctx context.Context, req resource.DeleteR
 	// Imported servers have no record of where they were added: every
 	// socket, where the address still proves them ours.
 	added := getPrivateJSON[[]string](ctx, req.Private, privateAdded)
-	warnings, err := r.fleet.RemoveServer(ctx, backend, server, added, fleet.Owner{Recorded: state.recorded(), Writer: getApplied(ctx, req.Private).Writer}, grace(state.backendServerModel))
+	warnings, err := r.fleet.RemoveServer(ctx, backend, server, added, fleet.Holding(getApplied(ctx, req.Private).Writer, state.recorded()), grace(state.backendServerModel))
 	for _, w := range warnings {
 		resp.Diagnostics.AddWarning(fmt.Sprintf("Deleting %s/%s", backend, server), w)
 	}

@@ -93,3 +93,40 @@ func (a appliedRecord) after(v fleet.Values, everywhere bool) appliedRecord {
 func setApplied(ctx context.Context, p privateSetter, a appliedRecord, diags *diag.Diagnostics) {
 	setPrivateJSON(ctx, p, privateApplied, a, diags)
 }
+
+// privateImportedAt holds, after an import, the address:port every instance
+// that was not parked held then (a list): instances that disagreed are each
+// this object's, not only the one the state's single value names. Written
+// by the Read of an import alone (a later refresh must not make a hand edit
+// the object's), and dropped once a write took the object's values on
+// every socket.
+const privateImportedAt = "imported_at"
+
+// serverOwner is what a server resource object can show a slot is its own
+// (fleet.Claim): the value its state records, every instance's value an
+// import found, and what it wrote itself; with its writer id.
+func serverOwner(ctx context.Context, recorded netip.AddrPort, p privateGetter) fleet.Owner {
+	applied := getApplied(ctx, p)
+	owner := fleet.Holding(applied.Writer, recorded)
+	for _, s := range getPrivateJSON[[]string](ctx, p, privateImportedAt) {
+		if ap, err := netip.ParseAddrPort(s); err == nil && !slices.Contains(owner.Recorded, ap) {
+			owner.Recorded = append(owner.Recorded, ap)
+		}
+	}
+	owner.Wrote = applied.wrote()
+	return owner
+}
+
+// importedValues lists what the instances that are not parked hold.
+func importedValues(r fleet.Reading) []string {
+	var out []string
+	for _, sv := range r.PerSocket {
+		if addr, err := netip.ParseAddr(sv.Values.Addr); err == nil && !sv.Parked {
+			ap := netip.AddrPortFrom(addr, uint16(sv.Values.Port)).String()
+			if !slices.Contains(out, ap) {
+				out = append(out, ap)
+			}
+		}
+	}
+	return out
+}
