@@ -86,6 +86,11 @@ func (f *Fleet) ApplyBatch(ctx context.Context, c *haproxy.Client, backend strin
 	// group of every slot per phase.
 	ws := make(map[string]writes, len(changes))
 	for _, ch := range changes {
+		if f.servesPlaceholder(ch.Want) { // the last guard before any write
+			failed[ch.Server] = fmt.Errorf("%w: %s:%d is the placeholder (where free slots are parked), and state %q would send traffic there",
+				ErrServesPlaceholder, ch.Want.Addr, ch.Want.Port, ch.Want.State)
+			continue
+		}
 		w, err := safeOrder(backend, ch.Server, ch.Cur, ch.Want, false)
 		if err != nil {
 			failed[ch.Server] = err

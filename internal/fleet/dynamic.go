@@ -55,6 +55,9 @@ func (f *Fleet) AddServer(ctx context.Context, dyn Dynamic) (out ServerOutcome, 
 	if err != nil {
 		return out, err
 	}
+	if err := f.PlaceholderCheck(d); err != nil {
+		return out, fmt.Errorf("%s/%s: %w; nothing was added", d.Backend, d.Server, err)
+	}
 	adopted, err := f.preflightAdd(ctx, d)
 	if err != nil {
 		return out, err
@@ -204,7 +207,7 @@ func (f *Fleet) removeOne(ctx context.Context, c *haproxy.Client, backend, serve
 		return gone, nil
 	}
 	if held := netip.AddrPortFrom(cur.Addr, uint16(cur.Port)); !owner.Mine(ActRemove, held, f.placeholder).Ok() {
-		return []string{fmt.Sprintf("%s: %s, and was not deleted", c.Name(), owner.foreign(backend+"/"+server, ActRemove, held, f.placeholder))}, nil
+		return []string{fmt.Sprintf("%s: %s", c.Name(), owner.Foreign(backend+"/"+server, ActRemove, held, f.placeholder))}, nil
 	}
 	if cur.AgentPort > 0 {
 		var b batch

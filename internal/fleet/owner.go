@@ -33,6 +33,11 @@ func (a Act) String() string {
 	return [...]string{"write", "park", "remove", "adopt"}[a]
 }
 
+// done words the act as what was not done: "not written".
+func (a Act) done() string {
+	return [...]string{"written", "parked", "deleted", "adopted"}[a]
+}
+
 // Claim is everything one object can show that a server is its own.
 type Claim struct {
 	// Recorded are the values the object's state records: the one value
@@ -100,15 +105,15 @@ func (c Claim) Mine(act Act, held, placeholder netip.AddrPort) Verdict {
 // Ok reports whether the verdict makes the server the object's.
 func (v Verdict) Ok() bool { return v.Why != "" }
 
-// foreign words why an object leaves a server alone: what it holds, and
+// Foreign words why an object leaves a server alone: what it holds, and
 // what the object could have shown.
-func (c Claim) foreign(name string, act Act, held, placeholder netip.AddrPort) string {
+func (c Claim) Foreign(name string, act Act, held, placeholder netip.AddrPort) string {
 	own := "nothing recorded"
 	if len(c.Recorded) > 0 {
 		own = joinAddrPorts(c.Recorded)
 	}
-	return fmt.Sprintf("%s holds %s, which is neither this resource's (%s) nor the placeholder %s: it belongs to someone else (another workspace, or a hand edit), so nothing was done to it (%s)",
-		name, held, own, placeholder, act)
+	return fmt.Sprintf("%s holds %s, which is neither this resource's (%s) nor the placeholder %s: it belongs to someone else (another workspace, or a hand edit), so it was left alone (not %s)",
+		name, held, own, placeholder, act.done())
 }
 
 func joinAddrPorts(aps []netip.AddrPort) string {

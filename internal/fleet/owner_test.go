@@ -63,8 +63,8 @@ func TestClaimMine(t *testing.T) {
 func TestClaimForeignWording(t *testing.T) {
 	ap := netip.MustParseAddrPort
 	c := Claim{Recorded: []netip.AddrPort{ap("127.0.0.3:80"), ap("127.0.0.3:81")}}
-	got := c.foreign("app/websrv1", ActPark, ap("127.0.0.7:70"), ap("127.0.0.1:1"))
-	want := "app/websrv1 holds 127.0.0.7:70, which is neither this resource's (127.0.0.3:80, 127.0.0.3:81) nor the placeholder 127.0.0.1:1: it belongs to someone else (another workspace, or a hand edit), so nothing was done to it (park)"
+	got := c.Foreign("app/websrv1", ActPark, ap("127.0.0.7:70"), ap("127.0.0.1:1"))
+	want := "app/websrv1 holds 127.0.0.7:70, which is neither this resource's (127.0.0.3:80, 127.0.0.3:81) nor the placeholder 127.0.0.1:1: it belongs to someone else (another workspace, or a hand edit), so it was left alone (not parked)"
 	if got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}

@@ -131,7 +131,7 @@ func (f *Fleet) parkOne(ctx context.Context, c *haproxy.Client, backend, server 
 	claim := owner.Claim
 	claim.Origin = netip.AddrPortFrom(origin, uint16(o.Port))
 	if !claim.Mine(ActPark, held, f.placeholder).Ok() {
-		return []string{fmt.Sprintf("%s: %s, and was left alone", c.Name(), claim.foreign(backend+"/"+server, ActPark, held, f.placeholder))}, nil
+		return []string{fmt.Sprintf("%s: %s", c.Name(), claim.Foreign(backend+"/"+server, ActPark, held, f.placeholder))}, nil
 	}
 
 	warnings, err = f.takeOut(ctx, c, cur, g)

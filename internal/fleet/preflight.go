@@ -71,7 +71,7 @@ func (f *Fleet) preflightFor(ctx context.Context, d Desired) ([]SocketView, []st
 			return nil
 		}
 		return fmt.Errorf("%s; if that server is yours to manage here, `terraform import` it (or free the slot by hand)",
-			claim.foreign("the server", ActWrite, held, f.placeholder))
+			claim.Foreign("the server", ActWrite, held, f.placeholder))
 	}
 	return f.Preflight(ctx, d.Backend, d.Server, append(d.requirements(), f.offPlaceholder(d), owned)...)
 }
@@ -120,6 +120,13 @@ func (f *Fleet) offPlaceholder(d Desired) func(haproxy.ServerState) error {
 		}
 		return nil
 	}
+}
+
+// servesPlaceholder reports whether want puts a server into service on the
+// placeholder (the batched writers' form of offPlaceholder).
+func (f *Fleet) servesPlaceholder(want Values) bool {
+	addr, err := netip.ParseAddr(want.Addr)
+	return err == nil && want.State != haproxy.StateMaint && netip.AddrPortFrom(addr, uint16(want.Port)) == f.placeholder
 }
 
 // preflightOne reads the server from a shared read at most `freshness`

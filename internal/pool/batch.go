@@ -2,6 +2,7 @@ package pool
 
 import (
 	"context"
+	"net/netip"
 	"sort"
 	"sync"
 
@@ -14,7 +15,7 @@ import (
 // thousand members costs a few dozen connections per socket, not a few per
 // member. It is used when no drain wait is asked for (that needs per-server
 // pacing: applyPoolPaced).
-func (f pools) applyPoolBatched(ctx context.Context, p Pool, assigned map[string]string, removed []string, listings []fleet.Listing) []error {
+func (f pools) applyPoolBatched(ctx context.Context, p Pool, assigned map[string]string, removed []string, leaving map[string]string, listings []fleet.Listing, warnings *[]string) []error {
 	perSocket := make([][]error, len(f.Clients()))
 	var wg sync.WaitGroup
 	for i, c := range f.Clients() {
@@ -22,10 +23,14 @@ func (f pools) applyPoolBatched(ctx context.Context, p Pool, assigned map[string
 			if l.Socket != c.Target() {
 				continue
 			}
+			changes, left := poolChanges(p, assigned, removed, leaving, l)
+			for _, why := range left {
+				*warnings = append(*warnings, f.Name(c.Target())+": "+why)
+			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				perSocket[i] = f.ApplyBatch(ctx, c, p.Backend, poolChanges(p, assigned, removed, l))
+				perSocket[i] = f.ApplyBatch(ctx, c, p.Backend, changes)
 			}()
 		}
 	}
@@ -38,13 +43,13 @@ func (f pools) applyPoolBatched(ctx context.Context, p Pool, assigned map[string
 }
 
 // poolChanges lists, for one socket, what every owned or removed slot must
-// become, in slot order.
-func poolChanges(p Pool, assigned map[string]string, removed []string, l fleet.Listing) []fleet.Change {
+// become, in slot order. A removed slot that is not the leaver's any more
+// on this socket (the one owner rule) is left out; left says why.
+func poolChanges(p Pool, assigned map[string]string, removed []string, leaving map[string]string, l fleet.Listing) (out []fleet.Change, left []string) {
 	rows := map[string]haproxy.ServerState{}
 	for _, s := range l.Servers {
 		rows[s.Name] = s
 	}
-	var out []fleet.Change
 	for member, slot := range assigned {
 		m, cur := p.Members[member], rows[slot]
 		want := fleet.Values{Addr: m.Addr.String(), Port: m.Port, State: m.State, Weight: cur.UserWeight, Health: fleet.ValuesOf(cur).Health}
@@ -55,11 +60,16 @@ func poolChanges(p Pool, assigned map[string]string, removed []string, l fleet.L
 	}
 	for _, slot := range removed {
 		cur := rows[slot]
+		held := netip.AddrPortFrom(cur.Addr, uint16(cur.Port))
+		if owner := p.leaver(leaving[slot]); !owner.Mine(fleet.ActPark, held, p.Placeholder).Ok() {
+			left = append(left, owner.Foreign(p.Backend+"/"+slot, fleet.ActPark, held, p.Placeholder))
+			continue
+		}
 		out = append(out, fleet.Change{Server: slot, Cur: cur, Want: fleet.Values{
 			Addr: p.Placeholder.Addr().String(), Port: int(p.Placeholder.Port()), State: haproxy.StateMaint,
 			Weight: cur.InitialWeight, Health: fleet.ValuesOf(cur).Health,
 		}})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Server < out[j].Server })
-	return out
+	return out, left
 }

@@ -31,7 +31,11 @@ type Pool struct {
 	Placeholder netip.AddrPort    // where free slots are parked
 	Members     map[string]Member // by member key
 	Assigned    map[string]string // member key → slot, as recorded in state
-	Grace       fleet.Grace
+	// Recorded is each member's address and port as the state records
+	// them (members that leave included): a leaver's slot is parked only
+	// while it still holds that value or the placeholder.
+	Recorded map[string]netip.AddrPort
+	Grace    fleet.Grace
 	// Token is the address:port of this pool's claim markers (see claim.go).
 	Token netip.AddrPort
 	// Adopt replaces other pools' markers on the recorded slots: set on the
@@ -63,6 +67,9 @@ func Apply(ctx context.Context, fl *fleet.Fleet, p Pool) (assigned map[string]st
 func (f pools) apply(ctx context.Context, p Pool) (assigned map[string]string, warnings []string, err error) {
 	if !p.Token.IsValid() {
 		return nil, nil, errors.New("the pool has no claim token")
+	}
+	if err := p.PlaceholderCheck(f.Placeholder()); err != nil {
+		return nil, nil, err
 	}
 	lock := poolLock(p.Backend, p.Prefix)
 	lock.Lock()
@@ -146,9 +153,9 @@ func (f pools) apply(ctx context.Context, p Pool) (assigned map[string]string, w
 
 	var errs []error
 	if p.Grace.DrainTimeout == 0 {
-		errs = f.applyPoolBatched(ctx, p, assigned, removed, listings)
+		errs = f.applyPoolBatched(ctx, p, assigned, removed, leaving, listings, &warnings)
 	} else {
-		errs = f.applyPoolPaced(ctx, p, assigned, removed, listings, &warnings)
+		errs = f.applyPoolPaced(ctx, p, assigned, removed, leaving, listings, &warnings)
 	}
 	// A removed member's claim is released once its slot is parked.
 	failed := failedSlots(errs)
@@ -204,7 +211,7 @@ func (f pools) pickUnclaimed(ctx context.Context, p Pool, newcomers []string, ta
 
 // applyPoolPaced applies member by member, for drain waits that pace each
 // server on its own.
-func (f pools) applyPoolPaced(ctx context.Context, p Pool, assigned map[string]string, removed []string, listings []fleet.Listing, warnings *[]string) []error {
+func (f pools) applyPoolPaced(ctx context.Context, p Pool, assigned map[string]string, removed []string, leaving map[string]string, listings []fleet.Listing, warnings *[]string) []error {
 	var mu sync.Mutex
 	var errs []error
 	collect := func(slot string, w []string, err error) {
@@ -218,7 +225,7 @@ func (f pools) applyPoolPaced(ctx context.Context, p Pool, assigned map[string]s
 	run := newBounded(8)
 	for _, slot := range removed {
 		run.do(func() {
-			w, err := f.Park(ctx, p.Backend, slot, parkedOrigins(slot, listings, p.Placeholder), fleet.Owner{Claim: fleet.Claim{Marker: true}}, p.Grace)
+			w, err := f.Park(ctx, p.Backend, slot, parkedOrigins(slot, listings, p.Placeholder), p.leaver(leaving[slot]), p.Grace)
 			collect(slot, w, err)
 		})
 	}
@@ -248,6 +255,39 @@ func (f pools) applyMember(ctx context.Context, p Pool, member, slot string, lis
 		return warnings, fmt.Errorf("member %q (%s/%s):\n%w", member, p.Backend, slot, failed)
 	}
 	return warnings, nil
+}
+
+// PlaceholderCheck refuses, before anything is written, members that would
+// serve (ready or drain) on the pool's placeholder or the provider's:
+// traffic to nowhere, on a slot every writer takes for free.
+func (p Pool) PlaceholderCheck(provider netip.AddrPort) error {
+	var bad []string
+	for _, key := range slices.Sorted(maps.Keys(p.Members)) {
+		m := p.Members[key]
+		ap := netip.AddrPortFrom(m.Addr, uint16(m.Port))
+		if m.State != haproxy.StateMaint && (ap == p.Placeholder || ap == provider) {
+			bad = append(bad, fmt.Sprintf("%q (%s, %s)", key, ap, m.State))
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: members %s are on the placeholder, where free slots are parked; give each its own address and port, or state = \"maint\"; nothing was changed",
+		fleet.ErrServesPlaceholder, strings.Join(bad, ", "))
+}
+
+// leaver is the owner of the slot of a member that left: the pool's claim
+// marker proves the slot's name, and the member's recorded value what the
+// slot may hold. A slot edited by hand since holds neither it nor the
+// placeholder, and is left alone (the one owner rule, fleet/owner.go).
+// Without a recorded value (a leaver kept over from an unfinished apply)
+// the marker alone speaks for it.
+func (p Pool) leaver(member string) fleet.Owner {
+	o := fleet.Owner{Claim: fleet.Claim{Marker: true}}
+	if ap, ok := p.Recorded[member]; ok && ap.IsValid() {
+		o.Recorded = []netip.AddrPort{ap}
+	}
+	return o
 }
 
 // parkedOrigins parks a slot on the placeholder with its configured weight.
@@ -370,11 +410,15 @@ func Delete(ctx context.Context, fl *fleet.Fleet, p Pool) ([]string, error) {
 		}
 		park = append(park, slot)
 	}
+	leaving := map[string]string{}
+	for member, slot := range p.Assigned {
+		leaving[slot] = member
+	}
 	var errs []error
 	if p.Grace.DrainTimeout == 0 {
-		errs = f.applyPoolBatched(ctx, p, nil, park, listings)
+		errs = f.applyPoolBatched(ctx, p, nil, park, leaving, listings, &warnings)
 	} else {
-		errs = f.applyPoolPaced(ctx, p, nil, park, listings, &warnings)
+		errs = f.applyPoolPaced(ctx, p, nil, park, leaving, listings, &warnings)
 	}
 	if hung := hungSockets(skipped); len(hung) > 0 {
 		return warnings, errors.Join(append(errs, fmt.Errorf("%s did not answer: the pool's slots may still be served there, so the pool stays in the state until a destroy parks them on every socket",

@@ -407,3 +407,65 @@ func TestPoolIgnoresOtherServersOnSomeInstances(t *testing.T) {
 		t.Fatalf("a slot of the prefix missing on one instance: err = %v", err)
 	}
 }
+
+// A member that left, whose slot was edited by hand since (it holds neither
+// the member's recorded value nor the placeholder), is someone else's now:
+// the pool leaves it serving, says so, and forgets the member. Batched (no
+// drain wait) and paced (a drain wait) alike, and so does a destroy.
+func TestPoolLeaverEditedByHandIsLeftAlone(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		grace   fleet.Grace
+		destroy bool
+	}{
+		{"batched", fleet.Grace{}, false},
+		{"paced", fleet.Grace{DrainTimeout: time.Second}, false},
+		{"destroy", fleet.Grace{}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := haproxytest.Start(t)
+			f := fleettest.New(t, a.UnixTarget())
+			ctx := context.Background()
+			p := readyPool(2)
+			p.Grace = tc.grace
+			assigned, _, err := pool.Apply(ctx, f, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			slot2 := assigned["m2"]
+			p.Assigned = assigned
+			p.Recorded = map[string]netip.AddrPort{}
+			for key, m := range p.Members {
+				p.Recorded[key] = netip.AddrPortFrom(m.Addr, uint16(m.Port))
+			}
+			a.Admin(t, "set server app/"+slot2+" addr 127.0.0.99 port 99")
+			a.WaitState(t, "app", slot2, func(s haproxytest.Server) bool { return s.Addr == "127.0.0.99" })
+
+			var warnings []string
+			if tc.destroy {
+				warnings, err = pool.Delete(ctx, f, p)
+			} else {
+				delete(p.Members, "m2")
+				assigned, warnings, err = pool.Apply(ctx, f, p)
+				if _, ok := assigned["m2"]; ok {
+					t.Errorf("m2 is still recorded: %v", assigned)
+				}
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			said := strings.Join(warnings, "\n")
+			if !strings.Contains(said, "127.0.0.99:99") || !strings.Contains(said, "left alone") {
+				t.Errorf("no warning says the edited slot was left alone: %q", said)
+			}
+			if s := a.State(t, "app", slot2); s.Addr != "127.0.0.99" || s.Port != "99" || s.Admin != 4 {
+				t.Fatalf("the hand-edited slot was parked: %+v", s)
+			}
+			if tc.destroy { // the member that still held its value is parked
+				if s := a.State(t, "app", assigned["m1"]); s.Admin&1 == 0 || s.Addr != "127.0.0.1" {
+					t.Errorf("m1 not parked: %+v", s)
+				}
+			}
+		})
+	}
+}

@@ -247,6 +247,7 @@ func (r *backendPoolResource) ModifyPlan(ctx context.Context, req resource.Modif
 	if placeholder.IsUnknown() && r.fleet != nil {
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("placeholder"), r.fleet.Placeholder().String())...)
 	}
+	r.refuseServingPlaceholder(ctx, resp.Plan, &resp.Diagnostics)
 	if req.State.Raw.IsNull() {
 		return
 	}
@@ -268,6 +269,23 @@ func (r *backendPoolResource) ModifyPlan(ctx context.Context, req resource.Modif
 		}
 	}
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("slots"), types.MapValueMust(types.StringType, next))...)
+}
+
+// refuseServingPlaceholder stops the plan of a pool whose member would
+// serve on the placeholder: apply would refuse it before any write.
+func (r *backendPoolResource) refuseServingPlaceholder(ctx context.Context, plan tfsdk.Plan, diags *diag.Diagnostics) {
+	var m backendPoolModel
+	if d := plan.Get(ctx, &m); d.HasError() || m.Members == nil || m.Placeholder.IsUnknown() || r.fleet == nil {
+		return // unknown values are checked once they are known, at apply
+	}
+	for _, mem := range m.Members {
+		if mem.Address.IsUnknown() || mem.Port.IsUnknown() || mem.State.IsUnknown() {
+			return
+		}
+	}
+	if err := m.pool().PlaceholderCheck(r.fleet.Placeholder()); err != nil {
+		diags.AddAttributeError(path.Root("members"), "A member would serve on the placeholder", err.Error())
+	}
 }
 
 func slotMap(m types.Map) map[string]string {
@@ -301,7 +319,20 @@ func (m backendPoolModel) pool() pool.Pool {
 		}
 		p.Members[key] = pm
 	}
+	p.Recorded = m.values()
 	return p
+}
+
+// values are the members' addresses and ports as the model holds them: of
+// the prior state, what a leaver's slot may still hold (pool.Pool.Recorded).
+func (m backendPoolModel) values() map[string]netip.AddrPort {
+	out := map[string]netip.AddrPort{}
+	for key, mem := range m.Members {
+		if addr, err := haproxy.ParseAddress(mem.Address.ValueString()); err == nil && haproxy.ValidatePort(int(mem.Port.ValueInt64())) == nil {
+			out[key] = netip.AddrPortFrom(addr, uint16(mem.Port.ValueInt64()))
+		}
+	}
+	return out
 }
 
 func (r *backendPoolResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
@@ -319,7 +350,7 @@ func (r *backendPoolResource) Create(ctx context.Context, req resource.CreateReq
 	// killed recognises its claims (see pool.TokenFor).
 	p := plan.pool()
 	token := pool.TokenFor(p.Backend, p.Prefix, p.Members)
-	if r.apply(ctx, &plan, token, false, nil, resp.Private, &resp.State, &resp.Diagnostics) {
+	if r.apply(ctx, &plan, nil, token, false, nil, resp.Private, &resp.State, &resp.Diagnostics) {
 		setIdentity(ctx, resp.Identity, identitySlotPrefix, plan.Backend, plan.SlotPrefix, &resp.Diagnostics)
 	}
 	saveClaimToken(ctx, resp.Private, token, false, &resp.Diagnostics)
@@ -338,7 +369,7 @@ func (r *backendPoolResource) Update(ctx context.Context, req resource.UpdateReq
 		return
 	}
 	token, adopt := claimToken(ctx, req.Private, &resp.Diagnostics)
-	if r.apply(ctx, &plan, token, adopt, req.Private, resp.Private, &resp.State, &resp.Diagnostics) {
+	if r.apply(ctx, &plan, state.values(), token, adopt, req.Private, resp.Private, &resp.State, &resp.Diagnostics) {
 		adopt = false // the recorded slots' markers are this pool's now
 		setIdentity(ctx, resp.Identity, identitySlotPrefix, plan.Backend, plan.SlotPrefix, &resp.Diagnostics)
 	}
@@ -355,7 +386,7 @@ func (r *backendPoolResource) Update(ctx context.Context, req resource.UpdateReq
 // kept in private state (privateLeavingSlots); the next refresh shows it in
 // `slots` again, so that the next plan removes it once more and the next
 // apply finishes the job.
-func (r *backendPoolResource) apply(ctx context.Context, plan *backendPoolModel, token netip.AddrPort, adopt bool, reqPriv privateGetter, respPriv privateSetter, st *tfsdk.State, diags *diag.Diagnostics) bool {
+func (r *backendPoolResource) apply(ctx context.Context, plan *backendPoolModel, prior map[string]netip.AddrPort, token netip.AddrPort, adopt bool, reqPriv privateGetter, respPriv privateSetter, st *tfsdk.State, diags *diag.Diagnostics) bool {
 	if benchStub {
 		return stubPoolApply(ctx, plan, st, diags)
 	}
@@ -364,6 +395,7 @@ func (r *backendPoolResource) apply(ctx context.Context, plan *backendPoolModel,
 	}
 	p := plan.pool()
 	p.Token, p.Adopt = token, adopt
+	p.Recorded = prior // a leaver's slot is parked only while it holds its recorded value
 	p.Writer = poolWriter(ctx, reqPriv, respPriv, diags)
 	if reqPriv != nil {
 		for key, slot := range getPrivateJSON[map[string]string](ctx, reqPriv, privateLeavingSlots) {

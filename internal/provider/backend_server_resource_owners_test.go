@@ -34,7 +34,7 @@ func TestAccBackendServerLeavesSomeoneElsesSlot(t *testing.T) {
 			{
 				Config: providerBlock(a.UnixTarget(), b.TCPTarget()) + serverConfig("mine", "websrv4", be1.Host, be1.Port, ""),
 				ExpectError: regexp.MustCompile(`(?s)Pre-flight check failed.*` + regexp.QuoteMeta(named(b.TCPTarget(), a.UnixTarget(), b.TCPTarget())) +
-					`.*` + regexp.QuoteMeta(fmt.Sprintf("%s:%d", theirs.Host, theirs.Port)) + `.*belong\s+to\s+someone\s+else`),
+					`.*` + regexp.QuoteMeta(fmt.Sprintf("%s:%d", theirs.Host, theirs.Port)) + `.*belongs\s+to\s+someone\s+else`),
 			},
 			{
 				Config: providerBlock(a.UnixTarget(), b.TCPTarget()),

@@ -151,8 +151,10 @@ func TestAccBackendServerLifecycle(t *testing.T) {
 				ImportStateVerify: true,
 			},
 			{
-				// Someone parks websrv1 by hand on instance b only: the plan
-				// shows exactly what drifted, and apply converges it.
+				// Someone parks websrv1 by hand on instance b only: a parked
+				// instance's placeholder is not the server's, so the state
+				// keeps a's values, and the plan is an update that restores
+				// b (its id is re-confirmed), which apply does.
 				PreConfig: func() {
 					b.Admin(t, "set server app/websrv1 state maint")
 					b.Admin(t, "set server app/websrv1 addr 127.0.0.1 port 1")
@@ -160,7 +162,8 @@ func TestAccBackendServerLifecycle(t *testing.T) {
 				Config: step(be3, "  state  = \"ready\"\n  weight = 50\n", be2),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
-						tfplancheck.ExpectChanges("haproxy_backend_server.one", "address", "port", "state"),
+						tfplancheck.ExpectChanges("haproxy_backend_server.one", "id"),
+						plancheck.ExpectResourceAction("haproxy_backend_server.one", plancheck.ResourceActionUpdate),
 						plancheck.ExpectResourceAction("haproxy_backend_server.two", plancheck.ResourceActionNoop),
 					},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
@@ -289,9 +292,13 @@ func TestAccBackendServerRecoversFromRestart(t *testing.T) {
 				PreConfig: func() { b.Restart(t) },
 				Config:    cfg,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					// be1 listens on 127.0.0.1, the placeholder's address: only
-					// the port and state were reset.
-					PreApply:             []plancheck.PlanCheck{tfplancheck.ExpectChanges("haproxy_backend_server.one", "port", "state")},
+					// b is parked on the placeholder: that is not the server's
+					// value, so the state keeps a's, and the plan is an update
+					// that restores b.
+					PreApply: []plancheck.PlanCheck{
+						tfplancheck.ExpectChanges("haproxy_backend_server.one", "id"),
+						plancheck.ExpectResourceAction("haproxy_backend_server.one", plancheck.ResourceActionUpdate),
+					},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				Check: bothServe,
@@ -310,7 +317,10 @@ func TestAccBackendServerRecoversFromRestart(t *testing.T) {
 				PreConfig: func() { b.Restart(t) },
 				Config:    warnCfg,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply:             []plancheck.PlanCheck{tfplancheck.ExpectChanges("haproxy_backend_server.one", "port", "state", "weight")},
+					PreApply: []plancheck.PlanCheck{
+						tfplancheck.ExpectChanges("haproxy_backend_server.one", "id"),
+						plancheck.ExpectResourceAction("haproxy_backend_server.one", plancheck.ResourceActionUpdate),
+					},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				Check: checkAll([]*haproxytest.Instance{a, b}, func(inst *haproxytest.Instance) error {
@@ -352,9 +362,12 @@ func TestAccBackendServerRecoversFromReload(t *testing.T) {
 						t.Errorf("the reload did not reset the slot: %+v", s)
 					}
 				},
+				// Every socket shows the slot parked: its placeholder port
+				// is not the server's, so the state keeps the recorded
+				// address and port, and only the state is to be restored.
 				Config: providerBlock(a.MasterTarget(), a.TCPTarget()) + serverConfig("one", "websrv1", be1.Host, be1.Port, ""),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply:             []plancheck.PlanCheck{tfplancheck.ExpectChanges("haproxy_backend_server.one", "port", "state")},
+					PreApply:             []plancheck.PlanCheck{tfplancheck.ExpectChanges("haproxy_backend_server.one", "state")},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				Check: serving,
@@ -364,8 +377,9 @@ func TestAccBackendServerRecoversFromReload(t *testing.T) {
 }
 
 // A server deleted from every instance (here by hand, `del server` works on
-// template slots) leaves the state with a warning, and the plan shows it
-// being created again; Read must still answer with the resource identity.
+// template slots) leaves the state with a warning, and the plan to create
+// it again stops at plan time: the server to write no longer exists, so
+// apply would fail. Read must still answer with the resource identity.
 func TestAccBackendServerGoneEverywhere(t *testing.T) {
 	preCheck(t)
 	a, b := haproxytest.Start(t), haproxytest.Start(t)
@@ -381,9 +395,9 @@ func TestAccBackendServerGoneEverywhere(t *testing.T) {
 						inst.DeleteServer(t, "app", "websrv1")
 					}
 				},
-				Config:             prov + serverConfig("one", "websrv1", be1.Host, be1.Port, ""),
-				PlanOnly:           true,
-				ExpectNonEmptyPlan: true,
+				Config:      prov + serverConfig("one", "websrv1", be1.Host, be1.Port, ""),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)Pre-flight check failed for app/websrv1.*has no server "websrv1"`),
 			},
 			{Config: prov},
 		},

@@ -32,10 +32,19 @@ func planOneSlot(ctx context.Context, f *fleet.Fleet, req resource.ModifyPlanReq
 	if backend.IsUnknown() || server.IsUnknown() || resp.Diagnostics.HasError() {
 		return
 	}
-	if err := f.PlanWrite(backend.ValueString(), server.ValueString()); err != nil {
+	shown := getPrivateJSON[string](ctx, req.Private, privatePlanToken)
+	token, err := f.PlanWrite(backend.ValueString(), server.ValueString(), shown)
+	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("server"), "One server, one resource", err.Error())
+		return
 	}
+	setPrivateJSON(ctx, resp.Private, privatePlanToken, token, &resp.Diagnostics)
 }
+
+// privatePlanToken carries the token of fleet.PlanWrite from Terraform's
+// first plan of a replacement to its second (see fleet/planned.go). It
+// means nothing outside the run that wrote it.
+const privatePlanToken = "plan_token"
 
 // preflightPlan checks at plan time what apply's pre-flight would: the
 // placeholder rule for every planned write, and for a create or a move the
@@ -90,11 +99,11 @@ var undecidedAttrs = []fleet.Attr{fleet.AttrPort, fleet.AttrWeight, fleet.AttrHe
 
 // refuseUndecided stops the plan where the instances disagree on an
 // attribute the configuration leaves unset and no write of this object
-// decides it (after an import, or for an object recorded before writes
-// were recorded): it names each instance's value and asks the user to
+// decides it (after an import, until a write took the object's values on
+// every socket): it names each instance's value and asks the user to
 // choose, as the configuration `terraform query` generates does.
 func refuseUndecided(ctx context.Context, id string, rep *driftReport, converging map[fleet.Attr]bool, req resource.ModifyPlanRequest, diags *diag.Diagnostics) {
-	if rep == nil || getApplied(ctx, req.Private).values() != nil {
+	if rep == nil || !importedHere(ctx, req.Private) {
 		return
 	}
 	for _, a := range undecidedAttrs {

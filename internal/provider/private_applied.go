@@ -102,6 +102,13 @@ func setApplied(ctx context.Context, p privateSetter, a appliedRecord, diags *di
 // every socket.
 const privateImportedAt = "imported_at"
 
+// importedHere reports whether the object was imported and no write has
+// since taken its values on every socket (privateImportedAt is set).
+func importedHere(ctx context.Context, p privateGetter) bool {
+	raw, _ := p.GetKey(ctx, privateImportedAt)
+	return len(raw) > 0
+}
+
 // serverOwner is what a server resource object can show a slot is its own
 // (fleet.Claim): the value its state records, every instance's value an
 // import found, and what it wrote itself; with its writer id.
