@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"crypto/rand"
 	"fmt"
 	"sync"
 )
@@ -24,7 +25,6 @@ import (
 type plannedSlots struct {
 	mu    sync.Mutex
 	slots map[string]string
-	n     int
 }
 
 // PlanWrite notes that a resource object plans to write backend/server.
@@ -46,8 +46,9 @@ func (f *Fleet) PlanWrite(backend, server, shown string) (token string, err erro
 	if p.slots == nil {
 		p.slots = map[string]string{}
 	}
-	p.n++
-	token = fmt.Sprintf("%p/%d", f, p.n) // unique to this Fleet, so to this run
+	// Random, so that a token an earlier run left in some object's private
+	// state never equals one of this run's.
+	token = rand.Text()
 	p.slots[key] = token
 	return token, nil
 }
