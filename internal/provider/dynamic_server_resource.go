@@ -416,6 +416,9 @@ func (r *dynamicServerResource) Read(ctx context.Context, req resource.ReadReque
 
 func (r *dynamicServerResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	modifyServerPlan(ctx, r.fleet, req, resp)
+	if !resp.Diagnostics.HasError() {
+		refuseDynamicOnPlaceholder(ctx, r.fleet, req, resp)
+	}
 }
 
 func (r *dynamicServerResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {

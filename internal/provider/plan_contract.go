@@ -57,6 +57,24 @@ func preflightPlan(ctx context.Context, f *fleet.Fleet, req resource.ModifyPlanR
 	}
 	var plan backendServerModel
 	resp.Diagnostics.Append(resp.Plan.Get(ctx, &plan)...)
+	checkPlannedWrite(ctx, f, plan, true, req, resp)
+}
+
+// refuseDynamicOnPlaceholder is the placeholder rule of the plan for a
+// dynamic server (its add has its own pre-flight at apply: the name must
+// not exist yet).
+func refuseDynamicOnPlaceholder(ctx context.Context, f *fleet.Fleet, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if f == nil || req.Plan.Raw.IsNull() {
+		return
+	}
+	var plan dynamicServerModel
+	resp.Diagnostics.Append(resp.Plan.Get(ctx, &plan)...)
+	checkPlannedWrite(ctx, f, plan.backendServerModel, false, req, resp)
+}
+
+// checkPlannedWrite refuses a plan that would serve on the placeholder and,
+// with sockets, runs the pre-flight of a create or a move.
+func checkPlannedWrite(ctx context.Context, f *fleet.Fleet, plan backendServerModel, sockets bool, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if resp.Diagnostics.HasError() || plan.Backend.IsUnknown() || plan.Server.IsUnknown() || plan.Address.IsUnknown() || plan.State.IsUnknown() {
 		return // known at apply, where its own pre-flight checks it
 	}
@@ -69,6 +87,9 @@ func preflightPlan(ctx context.Context, f *fleet.Fleet, req resource.ModifyPlanR
 	id := d.Backend + "/" + d.Server
 	if err := f.PlaceholderCheck(d); err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("address"), fmt.Sprintf("%s would serve on the placeholder", id), err.Error())
+		return
+	}
+	if !sockets {
 		return
 	}
 	var prior backendServerModel

@@ -179,6 +179,24 @@ func TestCLIPlanRefusesServingOnThePlaceholder(t *testing.T) {
 			expectParked(t, k.insts())
 		})
 	}
+	// Every other writer: a pool member, a dynamic server.
+	for name, tc := range map[string]struct{ config, says string }{
+		"pool member": {"resource \"haproxy_backend_pool\" \"p\" {\n  backend     = \"app\"\n  slot_prefix = \"websrv\"\n  members = {\n    m1 = { address = \"127.0.0.1\", port = 1 }\n  }\n}\n",
+			`members "m1" (127.0.0.1:1, ready) are on the placeholder`},
+		"dynamic server": {"resource \"haproxy_dynamic_server\" \"d\" {\n  backend = \"app\"\n  server  = \"dyn1\"\n  address = \"127.0.0.1\"\n  port    = 1\n}\n",
+			`state = "ready" would send traffic there`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			k.c.write(k.block + tc.config)
+			k.c.mustFail([]string{"plan"}, "serve on the placeholder", tc.says)
+			expectParked(t, k.insts())
+			for _, inst := range k.insts() {
+				if inst.Has(t, "app", "dyn1") || strings.Contains(inst.Admin(t, "show servers state app"), ".claim") {
+					t.Errorf("%s: something was added", inst.AdminSock)
+				}
+			}
+		})
+	}
 }
 
 // Case 4: pre-flight at plan time. Each mistake is an error of the plan
