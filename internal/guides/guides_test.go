@@ -1,0 +1,234 @@
+package guides_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/guides"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/localbuild"
+)
+
+// Every guide runs as an operator would copy it: the HAProxy configurations
+// it shows are started as they are, the Terraform configurations are
+// applied with this build through the real CLI, and traffic goes through
+// the frontends after each step. Only the directories /run/haproxy and
+// /etc/haproxy are moved into the test's own (everything else is
+// verbatim), so the test needs no root and leaves nothing behind.
+func TestGuidesRunAsWritten(t *testing.T) {
+	if os.Getenv("TF_ACC") == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("TF_ACC is not set but CI is: the guides must run in CI (use `make test`)")
+		}
+		t.Skip("runs the guides through terraform: set TF_ACC=1 (make test does)")
+	}
+	if _, err := exec.LookPath(localbuild.Terraform()); err != nil {
+		t.Fatalf("%s is not on PATH", localbuild.Terraform())
+	}
+	bin := haproxytest.Binary(t)
+	files, err := filepath.Glob("../../docs/guides/*.md")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no guides found: %v", err)
+	}
+	ran := 0
+	for _, file := range files {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		steps, err := guides.Parse(string(raw))
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		if len(steps) == 0 {
+			continue
+		}
+		ran++
+		t.Run(strings.TrimSuffix(filepath.Base(file), ".md"), func(t *testing.T) {
+			g := &guide{t: t, bin: bin, root: t.TempDir()}
+			g.work = localbuild.Use(t, "../..")
+			for _, st := range steps {
+				g.run(st)
+			}
+		})
+	}
+	if ran == 0 {
+		t.Fatal("no guide marks a runnable step: the guides are not tested")
+	}
+}
+
+type guide struct {
+	t    *testing.T
+	bin  string
+	root string // stands in for / where the guide names /run/haproxy or /etc/haproxy
+	work string // the Terraform working directory's parent (localbuild)
+}
+
+// local moves the guide's system paths under the test's directory.
+func (g *guide) local(text string) string {
+	for _, dir := range []string{"/run/haproxy", "/etc/haproxy"} {
+		text = strings.ReplaceAll(text, dir, filepath.Join(g.root, dir))
+	}
+	return text
+}
+
+func (g *guide) run(st guides.Step) {
+	t := g.t
+	t.Logf("line %d: %s %s", st.Line, st.Kind, strings.Join(st.Args, " "))
+	switch st.Kind {
+	case "haproxy":
+		g.startHAProxy(st.Args[0], g.local(st.Body))
+	case "file":
+		g.write(g.local(st.Args[0]), g.local(st.Body))
+	case "serve":
+		g.serve(st.Args[0], st.Args[1])
+	case "apply":
+		g.write(filepath.Join(g.work, "tf", "main.tf"), g.local(st.Body))
+		g.terraform(st, "apply", "-auto-approve", "-input=false")
+		if out, code := g.terraformCode("plan", "-detailed-exitcode", "-input=false"); code != 0 {
+			t.Fatalf("line %d: the plan after apply is not empty (exit %d):\n%s", st.Line, code, out)
+		}
+	case "destroy":
+		g.terraform(st, "destroy", "-auto-approve", "-input=false")
+	case "expect":
+		g.expect(st)
+	default:
+		t.Fatalf("line %d: step %q has no runner", st.Line, st.Kind)
+	}
+}
+
+func (g *guide) write(path, content string) {
+	g.t.Helper()
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(g.root, path)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		g.t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		g.t.Fatal(err)
+	}
+}
+
+var statsSocket = regexp.MustCompile(`(?m)^\s*stats socket (/\S+)`)
+
+// startHAProxy checks and starts one configuration as the guide shows it
+// (in the foreground, stopped when the test ends) and waits until every
+// unix stats socket it declares answers.
+func (g *guide) startHAProxy(name, cfg string) {
+	t := g.t
+	path := filepath.Join(g.root, "etc", "haproxy", name+".cfg")
+	g.write(path, cfg)
+	for _, m := range statsSocket.FindAllStringSubmatch(cfg, -1) {
+		if err := os.MkdirAll(filepath.Dir(m[1]), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out, err := exec.Command(g.bin, "-c", "-f", path).CombinedOutput(); err != nil || strings.Contains(string(out), "[WARNING]") {
+		t.Fatalf("haproxy -c of %s (as the guide shows it): %v\n%s", name, err, out)
+	}
+	cmd := exec.Command(g.bin, "-db", "-f", path)
+	var stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	deadline := time.Now().Add(10 * time.Second)
+	for _, m := range statsSocket.FindAllStringSubmatch(cfg, -1) {
+		for {
+			c, err := net.Dial("unix", m[1])
+			if err == nil {
+				c.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %s does not answer: %v\n%s", name, m[1], err, stderr.String())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+}
+
+// serve answers every request at addr (loopback only) with name.
+func (g *guide) serve(addr, name string) {
+	host, _, err := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+		g.t.Fatalf("serve %s: guides serve on loopback only", addr)
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		g.t.Fatalf("serve %s: %v", addr, err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, name) }), ReadHeaderTimeout: time.Second}
+	go func() { _ = srv.Serve(l) }()
+	g.t.Cleanup(func() { _ = srv.Close() })
+}
+
+func (g *guide) terraformCode(args ...string) (string, int) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, localbuild.Terraform(), append(args, "-no-color")...)
+	cmd.Dir = filepath.Join(g.work, "tf")
+	out, err := cmd.CombinedOutput()
+	if err != nil && cmd.ProcessState == nil {
+		g.t.Fatalf("terraform %s: %v", args[0], err)
+	}
+	return string(out), cmd.ProcessState.ExitCode()
+}
+
+func (g *guide) terraform(st guides.Step, args ...string) {
+	if out, code := g.terraformCode(args...); code != 0 {
+		g.t.Fatalf("line %d: terraform %s: exit %d\n%s", st.Line, args[0], code, out)
+	}
+}
+
+// expect sends requests to the URL until the answers seen are exactly the
+// names given ("503": no server available), bounded in count and time.
+func (g *guide) expect(st guides.Step) {
+	url, want := st.Args[0], slices.Sorted(slices.Values(st.Args[1:]))
+	client := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.Now().Add(15 * time.Second)
+	var seen []string
+	for round := 0; round < 30; round++ {
+		got := map[string]bool{}
+		for range 20 {
+			resp, err := client.Get(url)
+			if err != nil {
+				got["error: "+err.Error()] = true
+				continue
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				got[strings.TrimSpace(string(body))] = true
+			} else {
+				got[fmt.Sprint(resp.StatusCode)] = true
+			}
+		}
+		seen = seen[:0]
+		for k := range got {
+			seen = append(seen, k)
+		}
+		sort.Strings(seen)
+		if slices.Equal(seen, want) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	if !slices.Equal(seen, want) {
+		g.t.Fatalf("line %d: %s answered %q, the guide promises %q", st.Line, url, seen, want)
+	}
+}
