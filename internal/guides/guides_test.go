@@ -57,7 +57,7 @@ func TestGuidesRunAsWritten(t *testing.T) {
 		}
 		ran++
 		t.Run(strings.TrimSuffix(filepath.Base(file), ".md"), func(t *testing.T) {
-			g := &guide{t: t, bin: bin, root: t.TempDir()}
+			g := &guide{t: t, bin: bin, root: t.TempDir(), procs: map[string]*proc{}}
 			g.work = localbuild.Use(t, "../..")
 			for _, st := range steps {
 				g.run(st)
@@ -70,15 +70,24 @@ func TestGuidesRunAsWritten(t *testing.T) {
 }
 
 type guide struct {
-	t    *testing.T
-	bin  string
-	root string // stands in for / where the guide names /run/haproxy or /etc/haproxy
-	work string // the Terraform working directory's parent (localbuild)
+	t     *testing.T
+	bin   string
+	root  string // stands in for / where the guide names /run/haproxy or /etc/haproxy
+	work  string // the Terraform working directory's parent (localbuild)
+	procs map[string]*proc
+}
+
+// proc is one running HAProxy of the guide.
+type proc struct {
+	cfg    string // as localised
+	path   string
+	cmd    *exec.Cmd
+	stderr *strings.Builder
 }
 
 // local moves the guide's system paths under the test's directory.
 func (g *guide) local(text string) string {
-	for _, dir := range []string{"/run/haproxy", "/etc/haproxy"} {
+	for _, dir := range []string{"/run/haproxy", "/etc/haproxy", "/var/lib/haproxy"} {
 		text = strings.ReplaceAll(text, dir, filepath.Join(g.root, dir))
 	}
 	return text
@@ -102,6 +111,12 @@ func (g *guide) run(st guides.Step) {
 		}
 	case "destroy":
 		g.terraform(st, "destroy", "-auto-approve", "-input=false")
+	case "plan-empty":
+		if out, code := g.terraformCode("plan", "-detailed-exitcode", "-input=false"); code != 0 {
+			t.Fatalf("line %d: the plan is not empty (exit %d):\n%s", st.Line, code, out)
+		}
+	case "reload":
+		g.reload(st.Args[0])
 	case "expect":
 		g.expect(st)
 	default:
@@ -136,18 +151,30 @@ func (g *guide) startHAProxy(name, cfg string) {
 			t.Fatal(err)
 		}
 	}
+	if m := stateFile.FindStringSubmatch(cfg); m != nil {
+		if err := os.MkdirAll(filepath.Dir(m[1]), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if out, err := exec.Command(g.bin, "-c", "-f", path).CombinedOutput(); err != nil || strings.Contains(string(out), "[WARNING]") {
 		t.Fatalf("haproxy -c of %s (as the guide shows it): %v\n%s", name, err, out)
 	}
-	cmd := exec.Command(g.bin, "-db", "-f", path)
-	var stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
-	if err := cmd.Start(); err != nil {
+	p := &proc{cfg: cfg, path: path}
+	g.launch(name, p)
+	g.procs[name] = p
+	t.Cleanup(func() { g.stop(p) })
+}
+
+func (g *guide) launch(name string, p *proc) {
+	t := g.t
+	p.cmd = exec.Command(g.bin, "-db", "-f", p.path)
+	p.stderr = &strings.Builder{}
+	p.cmd.Stdout, p.cmd.Stderr = io.Discard, p.stderr
+	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	deadline := time.Now().Add(10 * time.Second)
-	for _, m := range statsSocket.FindAllStringSubmatch(cfg, -1) {
+	for _, m := range statsSocket.FindAllStringSubmatch(p.cfg, -1) {
 		for {
 			c, err := net.Dial("unix", m[1])
 			if err == nil {
@@ -155,11 +182,53 @@ func (g *guide) startHAProxy(name, cfg string) {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("%s: %s does not answer: %v\n%s", name, m[1], err, stderr.String())
+				t.Fatalf("%s: %s does not answer: %v\n%s", name, m[1], err, p.stderr.String())
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
+}
+
+func (g *guide) stop(p *proc) {
+	if p.cmd != nil && p.cmd.Process != nil {
+		_ = p.cmd.Process.Kill()
+		_ = p.cmd.Wait()
+	}
+}
+
+var stateFile = regexp.MustCompile(`(?m)^\s*server-state-file (/\S+)`)
+
+// reload does what the guide's reload block does: dump `show servers
+// state` through the first stats socket into the server-state-file, then
+// replace the process by a new one from the same configuration (what
+// `systemctl reload` does to the workers).
+func (g *guide) reload(name string) {
+	t := g.t
+	p, ok := g.procs[name]
+	if !ok {
+		t.Fatalf("reload %s: no such instance in the guide", name)
+	}
+	sock := statsSocket.FindStringSubmatch(p.cfg)
+	file := stateFile.FindStringSubmatch(p.cfg)
+	if sock == nil || file == nil {
+		t.Fatalf("reload %s: the configuration has no stats socket or no server-state-file", name)
+	}
+	c, err := net.Dial("unix", sock[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(c, "show servers state\n"); err != nil {
+		t.Fatal(err)
+	}
+	dump, err := io.ReadAll(c)
+	c.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.write(file[1], string(dump))
+	g.stop(p)
+	g.launch(name, p)
 }
 
 // serve answers every request at addr (loopback only) with name.

@@ -12,6 +12,8 @@
 //	<!-- guide-test: apply -->           the next fenced block is the whole Terraform configuration: apply it
 //	<!-- guide-test: expect http://127.0.0.1:8001/ app1 app2 -->  requests there reach exactly these
 //	<!-- guide-test: destroy -->         terraform destroy
+//	<!-- guide-test: reload lb1 -->      dump `show servers state` to lb1's server-state-file, then reload lb1
+//	<!-- guide-test: plan-empty -->      terraform plan shows no change
 //
 // Steps run in the order the guide gives them.
 package guides
@@ -24,7 +26,7 @@ import (
 
 // Step is one marked step of a guide.
 type Step struct {
-	Kind string   // haproxy, file, serve, apply, expect, destroy
+	Kind string   // haproxy, file, serve, apply, expect, destroy, reload, plan-empty
 	Args []string // what follows the kind in the marker
 	Body string   // the fenced block that follows (haproxy, file, apply)
 	Line int      // the marker's line, 1-based, for errors
@@ -38,12 +40,14 @@ var kinds = map[string]struct {
 	body bool
 	args int
 }{
-	"haproxy": {true, 1},
-	"file":    {true, 1},
-	"serve":   {false, 2},
-	"apply":   {true, 0},
-	"expect":  {false, -1},
-	"destroy": {false, 0},
+	"haproxy":    {true, 1},
+	"file":       {true, 1},
+	"serve":      {false, 2},
+	"apply":      {true, 0},
+	"expect":     {false, -1},
+	"destroy":    {false, 0},
+	"reload":     {false, 1},
+	"plan-empty": {false, 0},
 }
 
 // Parse returns the marked steps of a guide, in order. A marker of an
