@@ -143,8 +143,8 @@ func (f *Fleet) Apply(ctx context.Context, d Desired, views []SocketView) []Resu
 			return
 		}
 		if len(unhealthy) > 0 {
-			out[i].Err = fmt.Errorf("%s: %s/%s passed its health check here but is held in drain: it has not passed on %s",
-				c.Name(), d.Backend, d.Server, strings.Join(unhealthy, ", "))
+			out[i].Err = fmt.Errorf("%s: %s/%s passed its health check here, but not on %s; it holds %s port %d now, %s",
+				c.Name(), d.Backend, d.Server, strings.Join(unhealthy, ", "), out[i].After.Addr, out[i].After.Port, heldInDrain)
 			return
 		}
 		out[i].After, out[i].Err = f.makeReady(ctx, c, d.Backend, d.Server, out[i].After)

@@ -93,11 +93,14 @@ func (f *Fleet) waitHealthy(ctx context.Context, c *haproxy.Client, d Desired, d
 		return false, nil
 	})
 	if errors.Is(err, poll.ErrDeadline) {
-		return fmt.Errorf("%s: %s/%s did not pass a health check within %s (op state %s, last check result %s); it is held in drain",
-			c.Name(), d.Backend, d.Server, d.Grace.WaitHealthy, row.OpState, checkResult(row.CheckResult))
+		return fmt.Errorf("%s: %s/%s did not pass a health check within %s (op state %s, last check result %s); it holds %s port %d now, %s",
+			c.Name(), d.Backend, d.Server, d.Grace.WaitHealthy, row.OpState, checkResult(row.CheckResult), row.Addr, row.Port, heldInDrain)
 	}
 	return err
 }
+
+// heldInDrain says what a server gated on its health check is left as.
+const heldInDrain = "held in drain with its health forced down, so it takes no new traffic there"
 
 func checkResult(r int) string {
 	switch r {

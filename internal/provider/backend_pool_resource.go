@@ -463,7 +463,7 @@ func (r *backendPoolResource) Read(ctx context.Context, req resource.ReadRequest
 	readings, warnings, err := pool.Read(ctx, r.fleet, p, prior)
 	addPoolWarnings(&resp.Diagnostics, "refresh", p.Backend, p.Prefix, warnings)
 	if err != nil {
-		resp.Diagnostics.AddError(fmt.Sprintf("Cannot read pool %s/%s from every HAProxy socket", p.Backend, p.Prefix), err.Error())
+		resp.Diagnostics.AddError(fmt.Sprintf("Cannot read pool %s/%s from every HAProxy socket", p.Backend, p.Prefix), err.Error()+unreachableHint(err))
 		return
 	}
 	members := map[string]poolMember{}

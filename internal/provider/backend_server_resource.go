@@ -391,7 +391,7 @@ func writeServer(ctx context.Context, f *fleet.Fleet, plan *backendServerModel, 
 		applied = strings.Join(out.Applied, ", ")
 	}
 	diags.AddError(fmt.Sprintf("Change to %s failed on %d of %d sockets", id, len(out.Failed), len(out.Failed)+len(out.Applied)),
-		fmt.Sprintf("Applied on: %s.\nFailed on:\n%s%s\n\nThe next plan reads every socket again and shows what still differs.",
+		fmt.Sprintf("Fully applied on: %s.\nNot fully applied on (each line says why, and what the instance holds where that is known):\n%s%s\n\nThe next plan reads every socket again and shows what still differs.",
 			applied, out.Failed.Error(), drainHint(out.Failed)))
 	// Unknown computed values must still become known in state: take them
 	// from a socket that was read.
@@ -466,7 +466,7 @@ func refreshServer(ctx context.Context, f *fleet.Fleet, state *backendServerMode
 	}
 	reading, err := f.Reconcile(backend, server, ref, obs)
 	if err != nil {
-		resp.Diagnostics.AddError(fmt.Sprintf("Cannot read %s from every HAProxy socket", id), err.Error())
+		resp.Diagnostics.AddError(fmt.Sprintf("Cannot read %s from every HAProxy socket", id), err.Error()+unreachableHint(err))
 		return false, false
 	}
 	if reading.Gone {

@@ -259,7 +259,11 @@ resource "haproxy_backend_server" "one" {
   wait_healthy_timeout = "2s"
 }
 `, deadPort),
-				ExpectError: regexp.MustCompile(`(?s)did not pass a health check.*` + regexp.QuoteMeta(named(a.UnixTarget(), a.UnixTarget(), b.TCPTarget())) + `|(?s)did not pass a health check.*` + regexp.QuoteMeta(named(b.TCPTarget(), a.UnixTarget(), b.TCPTarget()))),
+				// The error says what each instance holds now: the address
+				// was taken, and the server is held in drain.
+				ExpectError: regexp.MustCompile(`(?s)Fully\s+applied\s+on:\s+none.*(` + regexp.QuoteMeta(named(a.UnixTarget(), a.UnixTarget(), b.TCPTarget())) + `|` +
+					regexp.QuoteMeta(named(b.TCPTarget(), a.UnixTarget(), b.TCPTarget())) + `):\s+app/websrv1\s+did\s+not\s+pass\s+a\s+health\s+check.*holds\s+127\.0\.0\.1\s+port\s+` +
+					deadPort + `\s+now,\s+held\s+in\s+drain`),
 			},
 			{
 				// Held in drain on both instances: no traffic reached the dead address.

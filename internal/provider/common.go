@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleet"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
 )
 
 // The glue every resource and data source shares: getting the fleet from
@@ -143,6 +144,17 @@ func checksHint(err error) string {
 		return "\n\nwait_healthy_timeout waits for a passing health check: set health_check = true, or wait_healthy_timeout = \"0s\"."
 	case errors.Is(err, fleet.ErrNoChecks):
 		return "\n\nwait_healthy_timeout waits for a passing health check: add `check` to the server line in the HAProxy configuration, or set wait_healthy_timeout = \"0s\"."
+	}
+	return unreachableHint(err)
+}
+
+// unreachableHint says what to do about an instance that does not answer
+// (timed out, refused, reset): an operator whose instance is down for
+// maintenance should not have to find the setting in the docs.
+func unreachableHint(err error) string {
+	if errors.Is(err, haproxy.ErrTimeout) || errors.Is(err, haproxy.ErrTransport) {
+		return "\n\nIf that instance is down for a while, unreachable_sockets = \"warn\" in the provider block lets plan and apply " +
+			"go on without it, with a warning; the first plan after it answers again shows what it missed."
 	}
 	return ""
 }

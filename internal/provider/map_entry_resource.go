@@ -145,7 +145,7 @@ func (r *mapEntryResource) Read(ctx context.Context, req resource.ReadRequest, r
 	}
 	reading, err := r.fleet.ReadPatterns(ctx, state.ref())
 	if err != nil {
-		resp.Diagnostics.AddError("Cannot read "+state.what(), err.Error())
+		resp.Diagnostics.AddError("Cannot read "+state.what(), err.Error()+unreachableHint(err))
 		return
 	}
 	warnReadSkipped(state.what(), reading.Skipped, &resp.Diagnostics)

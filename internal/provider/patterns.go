@@ -65,7 +65,7 @@ type patternRead struct {
 func readPatternList(ctx context.Context, f *fleet.Fleet, p haproxy.PatternRef, what string, prior map[string]string, diags *diag.Diagnostics) patternRead {
 	r, err := f.ReadPatterns(ctx, p)
 	if err != nil {
-		diags.AddError(fmt.Sprintf("Cannot read %s", what), err.Error())
+		diags.AddError(fmt.Sprintf("Cannot read %s", what), err.Error()+unreachableHint(err))
 		return patternRead{}
 	}
 	warnReadSkipped(what, r.Skipped, diags)
