@@ -101,6 +101,8 @@ func (g *guide) run(st guides.Step) {
 		g.startHAProxy(st.Args[0], g.local(st.Body))
 	case "file":
 		g.write(g.local(st.Args[0]), g.local(st.Body))
+	case "empty-file":
+		g.write(g.local(st.Args[0]), "")
 	case "serve":
 		g.serve(st.Args[0], st.Args[1])
 	case "apply":
@@ -267,14 +269,26 @@ func (g *guide) terraform(st guides.Step, args ...string) {
 // expect sends requests to the URL until the answers seen are exactly the
 // names given ("503": no server available), bounded in count and time.
 func (g *guide) expect(st guides.Step) {
-	url, want := st.Args[0], slices.Sorted(slices.Values(st.Args[1:]))
+	url, names := st.Args[0], st.Args[1:]
+	var host string
+	if h, ok := strings.CutPrefix(names[0], "host="); ok {
+		host, names = h, names[1:]
+	}
+	want := slices.Sorted(slices.Values(names))
 	client := &http.Client{Timeout: 2 * time.Second}
 	deadline := time.Now().Add(15 * time.Second)
 	var seen []string
 	for round := 0; round < 30; round++ {
 		got := map[string]bool{}
 		for range 20 {
-			resp, err := client.Get(url)
+			req, err := http.NewRequest(http.MethodGet, url, nil)
+			if err != nil {
+				g.t.Fatal(err)
+			}
+			if host != "" {
+				req.Host = host
+			}
+			resp, err := client.Do(req)
 			if err != nil {
 				got["error: "+err.Error()] = true
 				continue

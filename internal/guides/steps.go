@@ -8,9 +8,11 @@
 //
 //	<!-- guide-test: haproxy lb1 -->     the next fenced block is the whole haproxy.cfg of instance lb1
 //	<!-- guide-test: file hosts.map -->  the next fenced block is a file the configurations name
+//	<!-- guide-test: empty-file /etc/haproxy/hosts.map -->  an empty file the configurations name
 //	<!-- guide-test: serve 127.0.0.1:9001 app1 -->  a web server there answers "app1"
 //	<!-- guide-test: apply -->           the next fenced block is the whole Terraform configuration: apply it
 //	<!-- guide-test: expect http://127.0.0.1:8001/ app1 app2 -->  requests there reach exactly these
+//	                                     (host=<name> first sends that Host header; 503 or 403 for a status)
 //	<!-- guide-test: destroy -->         terraform destroy
 //	<!-- guide-test: reload lb1 -->      dump `show servers state` to lb1's server-state-file, then reload lb1
 //	<!-- guide-test: plan-empty -->      terraform plan shows no change
@@ -26,7 +28,7 @@ import (
 
 // Step is one marked step of a guide.
 type Step struct {
-	Kind string   // haproxy, file, serve, apply, expect, destroy, reload, plan-empty
+	Kind string   // haproxy, file, empty-file, serve, apply, expect, destroy, reload, plan-empty
 	Args []string // what follows the kind in the marker
 	Body string   // the fenced block that follows (haproxy, file, apply)
 	Line int      // the marker's line, 1-based, for errors
@@ -42,6 +44,7 @@ var kinds = map[string]struct {
 }{
 	"haproxy":    {true, 1},
 	"file":       {true, 1},
+	"empty-file": {false, 1},
 	"serve":      {false, 2},
 	"apply":      {true, 0},
 	"expect":     {false, -1},

@@ -139,7 +139,8 @@ func (r *backendPoolResource) Metadata(_ context.Context, req resource.MetadataR
 func (r *backendPoolResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Assigns a map of members to the `server-template` slots of one backend, choosing the " +
-			"slots itself: a member keeps its slot for life, a new member takes the lowest free slot, and a removed " +
+			"slots itself: a member keeps its slot for life, a new member takes the lowest free slot (a slot freed in the " +
+			"same apply is not reused until the next one: it may still be draining), and a removed " +
 			"member's slot is drained, put in `maint` and parked on `placeholder`. A slot is free when it is in `maint` " +
 			"and parked on `placeholder` on every socket. A slot of the prefix that is in service but not assigned to " +
 			"this pool (set by hand or by another workspace) is never taken and is reported as a warning.",

@@ -39,7 +39,7 @@ func (d *freeSlotsDataSource) Metadata(_ context.Context, req datasource.Metadat
 func (d *freeSlotsDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "The free `server-template` slots of a backend, in allocation order. A slot is free " +
-			"when it is in `maint` on every configured socket (and parked on `placeholder`, when set). " +
+			"when it is in `maint` on every configured socket and parked on `placeholder` (the provider's unless set here). " +
 			"The list is a snapshot taken at plan time: another workspace may take a slot before you apply.",
 		Attributes: map[string]schema.Attribute{
 			"id":      schema.StringAttribute{Computed: true, MarkdownDescription: "`<backend>/<slot_prefix>`."},

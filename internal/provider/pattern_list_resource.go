@@ -48,12 +48,15 @@ func (r *patternListResource) Configure(_ context.Context, req resource.Configur
 	r.fleet = configureFleet(req.ProviderData, &resp.Diagnostics)
 }
 
+// exampleFile is the file name the docs of each kind show.
+var exampleFile = map[haproxy.PatternKind]string{haproxy.KindMap: "/etc/haproxy/hosts.map", haproxy.KindACL: "/etc/haproxy/block.acl"}
+
 // refAttribute is the attribute naming the list (`map` or `acl`).
 func refAttribute(kind haproxy.PatternKind) schema.StringAttribute {
 	return schema.StringAttribute{
 		Required: true,
 		MarkdownDescription: fmt.Sprintf("The %s, by the file name HAProxy loaded it from, as `show %s` lists it (for example "+
-			"`/etc/haproxy/hosts.map`), or by `#<id>`. Every instance must load it from the same path. Changing it replaces the resource.", kind, kind),
+			"`%s`), or by `#<id>`. Every instance must load it from the same path. Changing it replaces the resource.", kind, kind, exampleFile[kind]),
 		Validators:    []validator.String{patternRefValidator},
 		PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 	}

@@ -162,8 +162,8 @@ func TestAccProviderHungSocket(t *testing.T) {
 		ProtoV6ProviderFactories: testProviders,
 		Steps: []resource.TestStep{
 			{
-				PreConfig:   func() { started = time.Now() },
-				Config:      prov("") + res,
+				PreConfig: func() { started = time.Now() },
+				Config:    prov("") + res,
 				// The error says what to do when the instance stays down.
 				ExpectError: regexp.MustCompile(`(?s)Pre-flight check failed.*` + regexp.QuoteMeta(named(hung, a.UnixTarget(), hung)) + `.*timed out.*unreachable_sockets\s+=\s+"warn"\s+in\s+the\s+provider\s+block`),
 			},
