@@ -1,3 +1,12 @@
+# The provider's source address; `terraform init` installs it from there.
+terraform {
+  required_providers {
+    haproxy = {
+      source = "haproxy-runtime/haproxy"
+    }
+  }
+}
+
 # Every write goes to every socket: list one admin socket per HAProxy instance.
 provider "haproxy" {
   sockets = [
