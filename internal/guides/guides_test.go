@@ -243,7 +243,7 @@ func (g *guide) serve(addr, name string) {
 	if err != nil {
 		g.t.Fatalf("serve %s: %v", addr, err)
 	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, name) }), ReadHeaderTimeout: time.Second}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = fmt.Fprint(w, name) }), ReadHeaderTimeout: time.Second}
 	go func() { _ = srv.Serve(l) }()
 	g.t.Cleanup(func() { _ = srv.Close() })
 }
@@ -294,7 +294,7 @@ func (g *guide) expect(st guides.Step) {
 				continue
 			}
 			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				got[strings.TrimSpace(string(body))] = true
 			} else {
