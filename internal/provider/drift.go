@@ -75,31 +75,23 @@ func newDriftReport(recorded *fleet.Values, r fleet.Reading) *driftReport {
 }
 
 // split reports whether the instances disagree on a.
-func (rep *driftReport) split(a fleet.Attr) bool {
-	for _, i := range rep.Instances[1:] {
-		if i.Values.Get(a) != rep.Instances[0].Values.Get(a) {
-			return true
-		}
-	}
-	return false
-}
+func (rep *driftReport) split(a fleet.Attr) bool { return disagree(rep.Instances, a) }
 
 // splitServing reports whether the instances that are not parked disagree
 // on a.
-func (rep *driftReport) splitServing(a fleet.Attr) bool {
-	first := ""
-	for _, i := range rep.perInstanceServing() {
-		switch v := hclValue(a, i.Values); {
-		case first == "":
-			first = v
-		case v != first:
+func (rep *driftReport) splitServing(a fleet.Attr) bool { return disagree(rep.serving(), a) }
+
+func disagree(insts []driftInstance, a fleet.Attr) bool {
+	for _, i := range insts {
+		if i.Values.Get(a) != insts[0].Values.Get(a) {
 			return true
 		}
 	}
 	return false
 }
 
-func (rep *driftReport) perInstanceServing() []driftInstance {
+// serving are the instances that are not parked.
+func (rep *driftReport) serving() []driftInstance {
 	var out []driftInstance
 	for _, i := range rep.Instances {
 		if !i.Parked {
@@ -112,7 +104,7 @@ func (rep *driftReport) perInstanceServing() []driftInstance {
 // perInstance words each serving instance's value of a: "8080 on lb1".
 func (rep *driftReport) perInstance(a fleet.Attr) []string {
 	var out []string
-	for _, i := range rep.perInstanceServing() {
+	for _, i := range rep.serving() {
 		out = append(out, fmt.Sprintf("%s on %s", hclValue(a, i.Values), i.Name))
 	}
 	return out

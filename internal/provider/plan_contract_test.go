@@ -32,6 +32,20 @@ func newContract(t *testing.T) *contract {
 
 func (k *contract) insts() []*haproxytest.Instance { return []*haproxytest.Instance{k.a, k.b} }
 
+// servesEverywhere checks that app/websrv1 is ready on be on both
+// instances and that traffic through each reaches be.
+func (k *contract) servesEverywhere(t *testing.T, be httpBackend) {
+	t.Helper()
+	for _, inst := range k.insts() {
+		if err := expectSlot(t, inst, "app", "websrv1", be.Host, be.Port, adminReady, -1); err != nil {
+			t.Error(err)
+		}
+		if err := expectTraffic(inst, be.Name); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
 // serveByHand points app/websrv1 of inst at be and makes it ready, as an
 // operator (or an earlier tool) would, and waits until a read shows it.
 func serveByHand(t *testing.T, inst *haproxytest.Instance, be httpBackend) {
@@ -120,14 +134,7 @@ func TestCLIImportOfSplitPortConvergesOnceChosen(t *testing.T) {
 	k.c.write(k.block + serverConfig("web", "websrv1", be1.Host, be1.Port, ""))
 	k.c.must("import", "haproxy_backend_server.web", "app/websrv1")
 	k.c.must("apply", "-auto-approve")
-	for _, inst := range k.insts() {
-		if err := expectSlot(t, inst, "app", "websrv1", be1.Host, be1.Port, adminReady, -1); err != nil {
-			t.Error(err)
-		}
-		if err := expectTraffic(inst, "be1"); err != nil {
-			t.Error(err)
-		}
-	}
+	k.servesEverywhere(t, be1)
 	k.c.mustPlanEmpty("after converging")
 }
 
@@ -152,14 +159,7 @@ func TestCLIImportAfterReloadRestoresTheParkedInstance(t *testing.T) {
 		t.Errorf("import should record the serving instance's port %d:\n%s", be.Port, state)
 	}
 	k.c.must("apply", "-auto-approve")
-	for _, inst := range k.insts() {
-		if err := expectSlot(t, inst, "app", "websrv1", be.Host, be.Port, adminReady, -1); err != nil {
-			t.Error(err)
-		}
-		if err := expectTraffic(inst, "be"); err != nil {
-			t.Error(err)
-		}
-	}
+	k.servesEverywhere(t, be)
 	k.c.mustPlanEmpty("after restoring the parked instance")
 }
 
