@@ -24,7 +24,7 @@ ours() {
     haproxy) want="$demo/haproxy.cfg" ;;
     *) want="$demo/bin/demo-backend" ;;
   esac
-  if [ -r "/proc/$pid/cmdline" ] && ! tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$want"; then
+  if [ -r "/proc/$pid/cmdline" ] && [[ "$(tr '\0' ' ' <"/proc/$pid/cmdline")" != *"$want"* ]]; then
     echo "    pid $pid in $1.pid is no longer the demo's $1; leaving it alone" >&2
     return 1
   fi

@@ -136,7 +136,7 @@ haproxy_ready() {
   [[ "$reply" =~ ^[0-9]+\.[0-9]+ ]]
 }
 wait_for haproxy "$demo/haproxy.pid" haproxy_ready
-echo "    haproxy $(haproxy -v | head -1 | awk '{print $3}') is up (pid $(cat "$demo/haproxy.pid"))"
+echo "    haproxy $(haproxy -v | sed -n 1p | awk '{print $3}') is up (pid $(cat "$demo/haproxy.pid"))"
 
 # --- terraform ---------------------------------------------------------------
 cat >"$demo/terraformrc" <<RC

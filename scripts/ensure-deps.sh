@@ -36,5 +36,5 @@ for tool in go terraform; do
   fi
 done
 [ "$missing" = 0 ] || exit 1
-echo "==> $(haproxy -v | head -1)"
-echo "==> $(terraform version 2>/dev/null | head -1)"
+echo "==> $(haproxy -v | sed -n 1p)"
+echo "==> $(terraform version 2>/dev/null | sed -n 1p)"

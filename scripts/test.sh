@@ -35,7 +35,7 @@ for v in $versions; do
     failed+=("$v (not installed)")
     continue
   fi
-  echo "==> HAProxy $v: $("$dir/haproxy" -v | head -1)"
+  echo "==> HAProxy $v: $("$dir/haproxy" -v | sed -n 1p)"
   if ! PATH="$dir:$PATH" CI=${CI:-} TF_ACC=1 go test -count=1 -timeout 20m $packages; then
     failed+=("$v")
   fi

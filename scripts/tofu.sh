@@ -8,7 +8,7 @@ tofu=$(bash "$root/scripts/tofu-bin.sh")
 # OpenTofu reads TF_CLI_CONFIG_FILE; it must point at a file that exists.
 rc=$(mktemp)
 export TF_CLI_CONFIG_FILE="$rc"
-echo "==> $("$tofu" version | head -1)"
+echo "==> $("$tofu" version | sed -n 1p)"
 
 export TF_ACC=1 CHECKPOINT_DISABLE=1 \
   TF_ACC_TERRAFORM_PATH="$tofu" \
