@@ -26,11 +26,6 @@ const (
 	poolDynamic = "dynamic"
 )
 
-// privateLeaving holds, in dynamic mode, members that left the
-// configuration but whose servers could not be deleted everywhere yet
-// (key → address:port): the next apply tries again, so none is forgotten.
-const privateLeaving = "leaving"
-
 var _ resource.ResourceWithValidateConfig = (*backendPoolResource)(nil)
 
 func (m backendPoolModel) dynamic() bool { return m.Mode.ValueString() == poolDynamic }
@@ -75,7 +70,7 @@ func (r *backendPoolResource) applyDynamic(ctx context.Context, plan *backendPoo
 		Members: map[string]pool.Member{}, Recorded: map[string]netip.AddrPort{}, Leaving: map[string]netip.AddrPort{}}
 	var leaving map[string]netip.AddrPort
 	if reqPriv != nil { // nil on create
-		leaving = getPrivateJSON[map[string]netip.AddrPort](ctx, reqPriv, privateLeaving)
+		leaving = privateLeaving.get(ctx, reqPriv, diags)
 	}
 	maps.Copy(p.Leaving, leaving)
 	recorded := slotMap(prior.Slots)
@@ -125,7 +120,7 @@ func (r *backendPoolResource) applyDynamic(ctx context.Context, plan *backendPoo
 	plan.Slots = slotsValue(slots)
 	diags.Append(st.Set(ctx, plan)...)
 	setIdentity(ctx, identity, identitySlotPrefix, plan.Backend, plan.SlotPrefix, diags)
-	setPrivateJSON(ctx, respPriv, privateLeaving, p.Leaving, diags)
+	privateLeaving.set(ctx, respPriv, p.Leaving, diags)
 }
 
 // readDynamic refreshes every member from every socket. A member whose
@@ -179,8 +174,8 @@ func (r *backendPoolResource) readDynamic(ctx context.Context, state *backendPoo
 func (r *backendPoolResource) deleteDynamic(ctx context.Context, state backendPoolModel, priv privateGetter, diags *diag.Diagnostics) {
 	all := state.pool()
 	p := pool.Dynamic{Backend: all.Backend, Prefix: all.Prefix, Grace: all.Grace, Leaving: map[string]netip.AddrPort{},
-		Writer: getPrivateJSON[string](ctx, priv, privatePoolWriter)}
-	maps.Copy(p.Leaving, getPrivateJSON[map[string]netip.AddrPort](ctx, priv, privateLeaving))
+		Writer: privatePoolWriter.get(ctx, priv, diags)}
+	maps.Copy(p.Leaving, privateLeaving.get(ctx, priv, diags))
 	for key, mem := range state.Members {
 		p.Leaving[key] = addrPortOf(mem)
 	}

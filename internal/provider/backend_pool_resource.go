@@ -35,17 +35,6 @@ var (
 
 func newBackendPoolResource() resource.Resource { return &backendPoolResource{} }
 
-// Private-state keys of a pool: the address:port of its claim markers, and
-// whether the next apply takes over the recorded slots' markers (set by
-// import).
-const (
-	privateClaimToken = "claim_token"
-	privateAdopt      = "adopt"
-	// privateLeavingSlots holds members that left but may still be served
-	// (member key → slot): see apply.
-	privateLeavingSlots = "leaving_slots"
-)
-
 // addPoolWarnings says everything the fleet reported of one pool in one
 // phase (refresh, apply, destroy) in one warning: Terraform folds warnings
 // that share a summary into "(and N more similar warnings)", also across
@@ -56,29 +45,24 @@ func addPoolWarnings(diags *diag.Diagnostics, phase, backend, prefix string, war
 	}
 }
 
-// privatePoolWriter is the pool object's writer id (see fleet/handover.go):
-// a replacement with the same configuration has the same claim token, and
-// only this id tells the two apart when Terraform destroys the old one.
-const privatePoolWriter = "writer"
-
 // poolWriter is the pool object's writer id, made on its first write and
 // kept in respPriv (reqPriv is nil on create).
 func poolWriter(ctx context.Context, reqPriv privateGetter, respPriv privateSetter, diags *diag.Diagnostics) string {
 	var id string
 	if reqPriv != nil {
-		id = getPrivateJSON[string](ctx, reqPriv, privatePoolWriter)
+		id = privatePoolWriter.get(ctx, reqPriv, diags)
 	}
 	if id == "" {
 		id = newWriterID()
 	}
-	setPrivateJSON(ctx, respPriv, privatePoolWriter, id, diags)
+	privatePoolWriter.set(ctx, respPriv, id, diags)
 	return id
 }
 
 // withLeaving is slots with the members that left but are not parked
 // everywhere yet.
-func withLeaving(ctx context.Context, slots types.Map, priv privateGetter) types.Map {
-	leaving := getPrivateJSON[map[string]string](ctx, priv, privateLeavingSlots)
+func withLeaving(ctx context.Context, slots types.Map, priv privateGetter, diags *diag.Diagnostics) types.Map {
+	leaving := privateLeavingSlots.get(ctx, priv, diags)
 	if len(leaving) == 0 {
 		return slots
 	}
@@ -94,20 +78,16 @@ func withLeaving(ctx context.Context, slots types.Map, priv privateGetter) types
 // claimToken reads the pool's token, making a new one for a pool recorded
 // before claims existed (it has no markers to match).
 func claimToken(ctx context.Context, priv privateGetter, diags *diag.Diagnostics) (token netip.AddrPort, adopt bool) {
-	raw, d := priv.GetKey(ctx, privateClaimToken)
-	diags.Append(d...)
-	token, err := netip.ParseAddrPort(strings.Trim(string(raw), `"`))
+	token, err := netip.ParseAddrPort(privateClaimToken.get(ctx, priv, diags))
 	if err != nil {
 		token = pool.NewToken()
 	}
-	a, d := priv.GetKey(ctx, privateAdopt)
-	diags.Append(d...)
-	return token, string(a) == "true"
+	return token, privateAdopt.get(ctx, priv, diags)
 }
 
 func saveClaimToken(ctx context.Context, priv privateSetter, token netip.AddrPort, adopt bool, diags *diag.Diagnostics) {
-	diags.Append(priv.SetKey(ctx, privateClaimToken, []byte(`"`+token.String()+`"`))...)
-	diags.Append(priv.SetKey(ctx, privateAdopt, []byte(fmt.Sprint(adopt)))...)
+	privateClaimToken.set(ctx, priv, token.String(), diags)
+	privateAdopt.set(ctx, priv, adopt, diags)
 }
 
 type backendPoolResource struct {
@@ -399,7 +379,7 @@ func (r *backendPoolResource) apply(ctx context.Context, plan *backendPoolModel,
 	p.Recorded = prior // a leaver's slot is parked only while it holds its recorded value
 	p.Writer = poolWriter(ctx, reqPriv, respPriv, diags)
 	if reqPriv != nil {
-		for key, slot := range getPrivateJSON[map[string]string](ctx, reqPriv, privateLeavingSlots) {
+		for key, slot := range privateLeavingSlots.get(ctx, reqPriv, diags) {
 			if _, ok := p.Assigned[key]; !ok { // planned with -refresh=false
 				p.Assigned[key] = slot
 			}
@@ -423,7 +403,7 @@ func (r *backendPoolResource) apply(ctx context.Context, plan *backendPoolModel,
 			delete(assigned, key)
 		}
 	}
-	setPrivateJSON(ctx, respPriv, privateLeavingSlots, leaving, diags)
+	privateLeavingSlots.set(ctx, respPriv, leaving, diags)
 	plan.Slots = slotsValue(assigned)
 	diags.Append(st.Set(ctx, plan)...)
 	return true
@@ -453,7 +433,7 @@ func (r *backendPoolResource) Read(ctx context.Context, req resource.ReadRequest
 		r.readDynamic(ctx, &state, resp)
 		return
 	}
-	state.Slots = withLeaving(ctx, state.Slots, req.Private)
+	state.Slots = withLeaving(ctx, state.Slots, req.Private, &resp.Diagnostics)
 	p := state.pool()
 	p.Token, _ = claimToken(ctx, req.Private, &resp.Diagnostics)
 	prior := map[string]fleet.Values{}
@@ -496,10 +476,10 @@ func (r *backendPoolResource) Delete(ctx context.Context, req resource.DeleteReq
 		r.deleteDynamic(ctx, state, req.Private, &resp.Diagnostics)
 		return
 	}
-	state.Slots = withLeaving(ctx, state.Slots, req.Private)
+	state.Slots = withLeaving(ctx, state.Slots, req.Private, &resp.Diagnostics)
 	p := state.pool()
 	p.Token, _ = claimToken(ctx, req.Private, &resp.Diagnostics)
-	p.Writer = getPrivateJSON[string](ctx, req.Private, privatePoolWriter)
+	p.Writer = privatePoolWriter.get(ctx, req.Private, &resp.Diagnostics)
 	warnings, err := pool.Delete(ctx, r.fleet, p)
 	addPoolWarnings(&resp.Diagnostics, "destroy", p.Backend, p.Prefix, warnings)
 	if err != nil {

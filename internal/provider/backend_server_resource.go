@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"net/netip"
@@ -43,26 +42,7 @@ const (
 	drainFail     = "fail"
 )
 
-// privateOrigin is the private-state key holding each socket's pre-Create
-// address, port and weight, so Delete can park the slot where it was.
-const privateOrigin = "origin"
-
-// privateConverge holds, while the instances disagree on a port or weight
-// the configuration leaves unset, the value last recorded for it: the plan
-// then sets every socket back to it instead of recording whichever value a
-// refresh happened to pick (which would flip between instances).
-const privateConverge = "converge"
-
-// privateProcesses holds, per socket, the HAProxy process (pid and start
-// time) that last held the recorded values: when one that drifted has been
-// replaced, the plan says it restarted instead of leaving the reviewer to
-// guess.
-const privateProcesses = "processes"
-
-// privateDrift holds what the last refresh saw differ (a driftReport), for
-// ModifyPlan to word once it knows what apply will do.
-const privateDrift = "drift"
-
+// convergeValues is what privateConverge holds.
 type convergeValues struct {
 	Port   *int64 `json:"port,omitempty"`
 	Weight *int64 `json:"weight,omitempty"`
@@ -301,7 +281,7 @@ func (r *backendServerResource) Create(ctx context.Context, req resource.CreateR
 	if !ok {
 		return // pre-flight failed: nothing was written, nothing to record
 	}
-	setPrivateJSON(ctx, resp.Private, privateOrigin, out.Origins, &resp.Diagnostics)
+	privateOrigin.set(ctx, resp.Private, out.Origins, &resp.Diagnostics)
 	setApplied(ctx, resp.Private, applied.after(plan.values(), out.Everywhere()), &resp.Diagnostics)
 	setProcesses(ctx, resp.Private, recordOf(out.Processes), &resp.Diagnostics)
 	// Recorded even when some socket failed: Terraform then marks the resource
@@ -319,11 +299,11 @@ func (r *backendServerResource) Update(ctx context.Context, req resource.UpdateR
 	}
 	var configuredHealth types.Bool
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("health_check"), &configuredHealth)...)
-	applied := getApplied(ctx, req.Private)
+	applied := getApplied(ctx, req.Private, &resp.Diagnostics)
 	if applied.Writer == "" { // recorded before writer ids existed
 		applied.Writer = newWriterID()
 	}
-	owner := serverOwner(ctx, prior.recorded(), req.Private)
+	owner := serverOwner(ctx, prior.recorded(), req.Private, &resp.Diagnostics)
 	owner.Writer = applied.Writer
 	out, ok := writeServer(ctx, r.fleet, &plan, configuredHealth, owner, &resp.Diagnostics)
 	if !ok {
@@ -341,12 +321,12 @@ func (r *backendServerResource) Update(ctx context.Context, req resource.UpdateR
 // updatedPrivate is the private state after a successful update: nothing
 // left to converge or to report as drift, and the processes that took it.
 func updatedPrivate(ctx context.Context, f *fleet.Fleet, req resource.UpdateRequest, resp *resource.UpdateResponse, out fleet.ServerOutcome) {
-	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateConverge, nil)...)
-	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateDrift, nil)...)
+	privateConverge.clear(ctx, resp.Private, &resp.Diagnostics)
+	privateDrift.clear(ctx, resp.Private, &resp.Diagnostics)
 	if out.Everywhere() { // no socket may still hold what the import found
-		resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateImportedAt, nil)...)
+		privateImportedAt.clear(ctx, resp.Private, &resp.Diagnostics)
 	}
-	processes := getProcesses(ctx, req.Private, f.Sockets())
+	processes := getProcesses(ctx, req.Private, f.Sockets(), &resp.Diagnostics)
 	maps.Copy(processes, recordOf(out.Processes))
 	setProcesses(ctx, resp.Private, processes, &resp.Diagnostics)
 }
@@ -459,7 +439,7 @@ func refreshServer(ctx context.Context, f *fleet.Fleet, state *backendServerMode
 	// and apply converges them all. Against the state itself the choice
 	// would flip back after a `-refresh-only` recorded the odd instance's
 	// value, and the plan would be empty while the instances stay split.
-	ref := getApplied(ctx, private).values()
+	ref := getApplied(ctx, private, &resp.Diagnostics).values()
 	own := ref != nil // what this object wrote decides an unset value
 	if ref == nil {
 		ref = prior
@@ -480,7 +460,7 @@ func refreshServer(ctx context.Context, f *fleet.Fleet, state *backendServerMode
 	noteDrift(ctx, f, prior, reading, private, resp)
 
 	if prior == nil { // the Read of an import
-		setPrivateJSON(ctx, resp.Private, privateImportedAt, importedValues(reading), &resp.Diagnostics)
+		privateImportedAt.set(ctx, resp.Private, importedValues(reading), &resp.Diagnostics)
 		warnImported(id, reading, &resp.Diagnostics)
 	}
 
@@ -493,11 +473,7 @@ func refreshServer(ctx context.Context, f *fleet.Fleet, state *backendServerMode
 	if own && reading.Splits(fleet.AttrWeight) {
 		converge.Weight = types.Int64Value(int64(ref.Weight)).ValueInt64Pointer()
 	}
-	var raw []byte
-	if converge.Port != nil || converge.Weight != nil {
-		raw, _ = json.Marshal(converge)
-	}
-	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateConverge, raw)...)
+	privateConverge.set(ctx, resp.Private, converge, &resp.Diagnostics) // none: the key goes
 	state.ID = types.StringValue(id)
 	state.setValues(reading.Values)
 	return false, true
@@ -513,7 +489,7 @@ func noteDrift(ctx context.Context, f *fleet.Fleet, prior *fleet.Values, reading
 		read[i] = sv.Socket
 	}
 	now := f.Processes(ctx, read)
-	recorded := getProcesses(ctx, private, f.Sockets())
+	recorded := getProcesses(ctx, private, f.Sockets(), &resp.Diagnostics)
 	rep := newDriftReport(prior, reading)
 	if rep != nil {
 		rep.noteRestarts(recorded, now, f.Name, time.Now())
@@ -524,11 +500,7 @@ func noteDrift(ctx context.Context, f *fleet.Fleet, prior *fleet.Values, reading
 		}
 	}
 	setProcesses(ctx, resp.Private, recorded, &resp.Diagnostics)
-	if rep == nil {
-		resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateDrift, nil)...)
-		return
-	}
-	setPrivateJSON(ctx, resp.Private, privateDrift, rep, &resp.Diagnostics)
+	privateDrift.set(ctx, resp.Private, rep, &resp.Diagnostics) // nil: the key goes
 }
 
 // ModifyPlan brings instances that disagree on an unset port or weight back
@@ -548,7 +520,7 @@ func modifyServerPlan(ctx context.Context, f *fleet.Fleet, req resource.ModifyPl
 	if req.Plan.Raw.IsNull() || req.State.Raw.IsNull() || resp.Diagnostics.HasError() {
 		return
 	}
-	converge := getPrivateJSON[convergeValues](ctx, req.Private, privateConverge)
+	converge := privateConverge.get(ctx, req.Private, &resp.Diagnostics)
 	configured := map[fleet.Attr]bool{}
 	for a, v := range map[fleet.Attr]*int64{fleet.AttrPort: converge.Port, fleet.AttrWeight: converge.Weight} {
 		var cfg types.Int64
@@ -559,7 +531,7 @@ func modifyServerPlan(ctx context.Context, f *fleet.Fleet, req resource.ModifyPl
 			configured[a] = true // apply converges it
 		}
 	}
-	rep := getPrivateJSON[*driftReport](ctx, req.Private, privateDrift)
+	rep := privateDrift.get(ctx, req.Private, &resp.Diagnostics)
 	if rep == nil {
 		return
 	}
@@ -618,20 +590,15 @@ func (r *backendServerResource) Delete(ctx context.Context, req resource.DeleteR
 	if !ok || benchStub {
 		return
 	}
-	origins := map[string]fleet.Origin{}
-	raw, diags := req.Private.GetKey(ctx, privateOrigin)
-	resp.Diagnostics.Append(diags...)
-	if len(raw) > 0 {
-		if err := json.Unmarshal(raw, &origins); err != nil {
-			resp.Diagnostics.AddError("Corrupt private state", "The recorded original address cannot be read: "+err.Error())
-			return
-		}
+	origins := privateOrigin.get(ctx, req.Private, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
 	}
 	backend, server := state.Backend.ValueString(), state.Server.ValueString()
 	// What this resource wrote counts as its own whatever the last refresh
 	// recorded: after a destroy that parked one instance and not another,
 	// the state may hold the parked instance's placeholder.
-	owner := serverOwner(ctx, state.recorded(), req.Private)
+	owner := serverOwner(ctx, state.recorded(), req.Private, &resp.Diagnostics)
 	warnings, err := r.fleet.Park(ctx, backend, server, origins, owner, grace(state))
 	for _, w := range warnings {
 		resp.Diagnostics.AddWarning(fmt.Sprintf("Parking %s/%s", backend, server), w)

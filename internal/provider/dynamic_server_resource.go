@@ -33,16 +33,6 @@ var (
 	_ resource.ResourceWithIdentity       = (*dynamicServerResource)(nil)
 )
 
-// privateAdded lists the sockets (as configured) where Create added the
-// server: Delete removes it there only. A socket where another writer
-// holds the name was never ours.
-const privateAdded = "added"
-
-// privatePartial marks a server that Create added on some sockets only (the
-// resource is then tainted): Read looks for it where it was added, not on
-// the sockets that refused it.
-const privatePartial = "partial"
-
 func newDynamicServerResource() resource.Resource { return &dynamicServerResource{} }
 
 type dynamicServerResource struct {
@@ -80,7 +70,7 @@ func stringOption(description string, validators ...validator.String) schema.Str
 		MarkdownDescription: description + " Changing it replaces the server.",
 		Validators:          validators,
 		PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplaceIf(func(ctx context.Context, req planmodifier.StringRequest, resp *stringplanmodifier.RequiresReplaceIfFuncResponse) {
-			resp.RequiresReplace = !justImported(ctx, req.Private)
+			resp.RequiresReplace = !privateImported.get(ctx, req.Private, &resp.Diagnostics)
 		}, replacesUnlessImported, replacesUnlessImported)},
 	}
 }
@@ -91,21 +81,12 @@ func intOption(description string, lo, hi int64) schema.Int64Attribute {
 		MarkdownDescription: description + " Changing it replaces the server.",
 		Validators:          []validator.Int64{int64validator.Between(lo, hi)},
 		PlanModifiers: []planmodifier.Int64{int64planmodifier.RequiresReplaceIf(func(ctx context.Context, req planmodifier.Int64Request, resp *int64planmodifier.RequiresReplaceIfFuncResponse) {
-			resp.RequiresReplace = !justImported(ctx, req.Private)
+			resp.RequiresReplace = !privateImported.get(ctx, req.Private, &resp.Diagnostics)
 		}, replacesUnlessImported, replacesUnlessImported)},
 	}
 }
 
 const replacesUnlessImported = "Replaces the server, except in the first apply after an import."
-
-// privateImported marks a server imported and not yet updated: its
-// options HAProxy does not report are unknown to the state.
-const privateImported = "imported"
-
-func justImported(ctx context.Context, private privateGetter) bool {
-	raw, _ := private.GetKey(ctx, privateImported) // nil-safe
-	return len(raw) > 0
-}
 
 func (r *dynamicServerResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	attrs := serverAttributes()
@@ -316,8 +297,8 @@ func (r *dynamicServerResource) Create(ctx context.Context, req resource.CreateR
 		plan.fillUnknown(haproxy.ServerState{Port: int(plan.Port.ValueInt64()), UserWeight: 1})
 	}
 	setApplied(ctx, resp.Private, appliedRecord{Writer: writer}, &resp.Diagnostics)
-	setPrivateJSON(ctx, resp.Private, privateAdded, out.Added, &resp.Diagnostics)
-	setPrivateJSON(ctx, resp.Private, privatePartial, len(out.Failed) > 0, &resp.Diagnostics)
+	privateAdded.set(ctx, resp.Private, out.Added, &resp.Diagnostics)
+	privatePartial.set(ctx, resp.Private, len(out.Failed) > 0, &resp.Diagnostics)
 	setProcesses(ctx, resp.Private, recordOf(out.Processes), &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	setIdentity(ctx, resp.Identity, identityServer, plan.Backend, plan.Server, &resp.Diagnostics)
@@ -336,7 +317,7 @@ func (r *dynamicServerResource) Update(ctx context.Context, req resource.UpdateR
 	}
 	var configuredHealth types.Bool
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("health_check"), &configuredHealth)...)
-	writer := appliedRecord{Writer: getApplied(ctx, req.Private).Writer}
+	writer := appliedRecord{Writer: getApplied(ctx, req.Private, &resp.Diagnostics).Writer}
 	if writer.Writer == "" { // added before writer ids existed
 		writer.Writer = newWriterID()
 	}
@@ -348,7 +329,7 @@ func (r *dynamicServerResource) Update(ctx context.Context, req resource.UpdateR
 	setApplied(ctx, resp.Private, writer, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	setIdentity(ctx, resp.Identity, identityServer, plan.Backend, plan.Server, &resp.Diagnostics)
-	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateImported, nil)...)
+	privateImported.clear(ctx, resp.Private, &resp.Diagnostics)
 	updatedPrivate(ctx, r.fleet, req, resp, out)
 }
 
@@ -360,8 +341,8 @@ func (r *dynamicServerResource) Read(ctx context.Context, req resource.ReadReque
 	backend, server := state.Backend.ValueString(), state.Server.ValueString()
 	id := backend + "/" + server
 	obs := r.fleet.Observe(ctx, backend, server)
-	if getPrivateJSON[bool](ctx, req.Private, privatePartial) {
-		added := getPrivateJSON[[]string](ctx, req.Private, privateAdded)
+	if privatePartial.get(ctx, req.Private, &resp.Diagnostics) {
+		added := privateAdded.get(ctx, req.Private, &resp.Diagnostics)
 		obs = slices.DeleteFunc(obs, func(o fleet.Observation) bool { return !slices.Contains(added, o.Socket) })
 	}
 	if have, lost := r.fleet.FoundAndMissing(obs); len(have) > 0 && len(lost) > 0 {
@@ -429,8 +410,11 @@ func (r *dynamicServerResource) Delete(ctx context.Context, req resource.DeleteR
 	backend, server := state.Backend.ValueString(), state.Server.ValueString()
 	// Imported servers have no record of where they were added: every
 	// socket, where the address still proves them ours.
-	added := getPrivateJSON[[]string](ctx, req.Private, privateAdded)
-	warnings, err := r.fleet.RemoveServer(ctx, backend, server, added, fleet.Holding(getApplied(ctx, req.Private).Writer, state.recorded()), grace(state.backendServerModel))
+	added := privateAdded.get(ctx, req.Private, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	warnings, err := r.fleet.RemoveServer(ctx, backend, server, added, fleet.Holding(getApplied(ctx, req.Private, &resp.Diagnostics).Writer, state.recorded()), grace(state.backendServerModel))
 	for _, w := range warnings {
 		resp.Diagnostics.AddWarning(fmt.Sprintf("Deleting %s/%s", backend, server), w)
 	}
@@ -460,5 +444,5 @@ func (r *dynamicServerResource) ImportState(ctx context.Context, req resource.Im
 	} {
 		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root(name), v)...)
 	}
-	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateImported, []byte("true"))...)
+	privateImported.set(ctx, resp.Private, true, &resp.Diagnostics)
 }

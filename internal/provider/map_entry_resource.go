@@ -25,13 +25,7 @@ var (
 	_ resource.ResourceWithImportState = (*mapEntryResource)(nil)
 )
 
-// Ownership of one key: private state records the values this resource
-// wrote (privateWrote), apart from the state's value, which a refresh sets
-// to what an instance holds so that the plan shows drift. A run killed
-// after its writes and before the state was saved finds the key holding
-// exactly the planned value, which needs no write and is taken as its own;
-// any other value is someone else's. An import owns what it found.
-const privateWrote = "wrote"
+// Ownership of one key: see privateWrote.
 
 func newMapEntryResource() resource.Resource { return &mapEntryResource{} }
 
@@ -103,7 +97,7 @@ func (r *mapEntryResource) put(ctx context.Context, plan mapEntryModel, owned []
 		return plan, false
 	}
 	plan.ID = types.StringValue(plan.Map.ValueString() + ":" + plan.Key.ValueString())
-	setPrivateJSON(ctx, priv, privateWrote, []string{plan.Value.ValueString()}, diags)
+	privateWrote.set(ctx, priv, []string{plan.Value.ValueString()}, diags)
 	return plan, true
 }
 
@@ -125,14 +119,9 @@ func (r *mapEntryResource) Update(ctx context.Context, req resource.UpdateReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if got, ok := r.put(ctx, plan, owned(ctx, req.Private), resp.Private, &resp.Diagnostics); ok {
+	if got, ok := r.put(ctx, plan, privateWrote.get(ctx, req.Private, &resp.Diagnostics), resp.Private, &resp.Diagnostics); ok {
 		resp.Diagnostics.Append(resp.State.Set(ctx, got)...)
 	}
-}
-
-// owned is what this resource wrote (or found when it was imported).
-func owned(ctx context.Context, p privateGetter) []string {
-	return getPrivateJSON[[]string](ctx, p, privateWrote)
 }
 
 // Read takes the value of the first instance that differs from the state
@@ -156,7 +145,7 @@ func (r *mapEntryResource) Read(ctx context.Context, req resource.ReadRequest, r
 	}
 	views := fleet.EntryOf(reading, state.Key.ValueString())
 	imported := state.Value.IsNull()
-	wrote := owned(ctx, req.Private)
+	wrote := privateWrote.get(ctx, req.Private, &resp.Diagnostics)
 	rows := [][]string{{"instance", "value"}}
 	present, differs, foreign := 0, false, false
 	value := state.Value.ValueString()
@@ -194,7 +183,7 @@ func (r *mapEntryResource) Read(ctx context.Context, req resource.ReadRequest, r
 		resp.Diagnostics.AddWarning(state.what()+" differs from what Terraform wrote", table(rows)+"\n"+then)
 	}
 	if imported { // what is there is now this resource's
-		setPrivateJSON(ctx, resp.Private, privateWrote, found, &resp.Diagnostics)
+		privateWrote.set(ctx, resp.Private, found, &resp.Diagnostics)
 	}
 	state.Value = types.StringValue(value)
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
@@ -205,7 +194,7 @@ func (r *mapEntryResource) Delete(ctx context.Context, req resource.DeleteReques
 	if !ok {
 		return
 	}
-	warnings, err := r.fleet.DeleteEntry(ctx, state.ref(), state.Key.ValueString(), owned(ctx, req.Private))
+	warnings, err := r.fleet.DeleteEntry(ctx, state.ref(), state.Key.ValueString(), privateWrote.get(ctx, req.Private, &resp.Diagnostics))
 	for _, w := range warnings {
 		resp.Diagnostics.AddWarning(state.what()+" left in place", w)
 	}

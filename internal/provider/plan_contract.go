@@ -32,19 +32,14 @@ func planOneSlot(ctx context.Context, f *fleet.Fleet, req resource.ModifyPlanReq
 	if backend.IsUnknown() || server.IsUnknown() || resp.Diagnostics.HasError() {
 		return
 	}
-	shown := getPrivateJSON[string](ctx, req.Private, privatePlanToken)
+	shown := privatePlanToken.get(ctx, req.Private, &resp.Diagnostics)
 	token, err := f.PlanWrite(backend.ValueString(), server.ValueString(), shown)
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("server"), "One server, one resource", err.Error())
 		return
 	}
-	setPrivateJSON(ctx, resp.Private, privatePlanToken, token, &resp.Diagnostics)
+	privatePlanToken.set(ctx, resp.Private, token, &resp.Diagnostics)
 }
-
-// privatePlanToken carries the token of fleet.PlanWrite from Terraform's
-// first plan of a replacement to its second (see fleet/planned.go). It
-// means nothing outside the run that wrote it.
-const privatePlanToken = "plan_token"
 
 // preflightPlan checks at plan time what apply's pre-flight would: the
 // placeholder rule for every planned write, and for a create or a move the
@@ -99,7 +94,7 @@ func checkPlannedWrite(ctx context.Context, f *fleet.Fleet, plan backendServerMo
 		if !moves || resp.Diagnostics.HasError() {
 			return // Read has just read every socket; apply checks again
 		}
-		d.Owner = serverOwner(ctx, prior.recorded(), req.Private)
+		d.Owner = serverOwner(ctx, prior.recorded(), req.Private, &resp.Diagnostics)
 	}
 	warnings, err := f.PlanCheck(ctx, d)
 	if err != nil {
@@ -124,7 +119,7 @@ var undecidedAttrs = []fleet.Attr{fleet.AttrPort, fleet.AttrWeight, fleet.AttrHe
 // every socket): it names each instance's value and asks the user to
 // choose, as the configuration `terraform query` generates does.
 func refuseUndecided(ctx context.Context, id string, rep *driftReport, converging map[fleet.Attr]bool, req resource.ModifyPlanRequest, diags *diag.Diagnostics) {
-	if rep == nil || !importedHere(ctx, req.Private) {
+	if rep == nil || !importedHere(ctx, req.Private, diags) {
 		return
 	}
 	for _, a := range undecidedAttrs {

@@ -13,14 +13,8 @@ import (
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
 )
 
-// privateApplied holds what this resource object itself last wrote (an
-// appliedRecord). The state's attributes cannot say that: a refresh records
-// what one socket holds now (a parked instance after an interrupted
-// destroy, a hand edit after `-refresh-only`), and ownership must not follow
-// it. Only Create and Update write this key; Read leaves it alone.
-const privateApplied = "applied"
-
-// appliedRecord is kept short (Terraform rewrites the state file after every
+// appliedRecord is what a server object itself last wrote (privateApplied),
+// kept short (Terraform rewrites the state file after every
 // applied resource, see private_processes.go).
 type appliedRecord struct {
 	// Writer identifies this resource object in this provider process (see
@@ -45,8 +39,8 @@ func newWriterID() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-func getApplied(ctx context.Context, p privateGetter) appliedRecord {
-	return getPrivateJSON[appliedRecord](ctx, p, privateApplied)
+func getApplied(ctx context.Context, p privateGetter, diags *diag.Diagnostics) appliedRecord {
+	return privateApplied.get(ctx, p, diags)
 }
 
 // wrote lists the recorded address:ports.
@@ -91,31 +85,22 @@ func (a appliedRecord) after(v fleet.Values, everywhere bool) appliedRecord {
 }
 
 func setApplied(ctx context.Context, p privateSetter, a appliedRecord, diags *diag.Diagnostics) {
-	setPrivateJSON(ctx, p, privateApplied, a, diags)
+	privateApplied.set(ctx, p, a, diags)
 }
-
-// privateImportedAt holds, after an import, the address:port every instance
-// that was not parked held then (a list): instances that disagreed are each
-// this object's, not only the one the state's single value names. Written
-// by the Read of an import alone (a later refresh must not make a hand edit
-// the object's), and dropped once a write took the object's values on
-// every socket.
-const privateImportedAt = "imported_at"
 
 // importedHere reports whether the object was imported and no write has
 // since taken its values on every socket (privateImportedAt is set).
-func importedHere(ctx context.Context, p privateGetter) bool {
-	raw, _ := p.GetKey(ctx, privateImportedAt)
-	return len(raw) > 0
+func importedHere(ctx context.Context, p privateGetter, diags *diag.Diagnostics) bool {
+	return privateImportedAt.has(ctx, p, diags)
 }
 
 // serverOwner is what a server resource object can show a slot is its own
 // (fleet.Claim): the value its state records, every instance's value an
 // import found, and what it wrote itself; with its writer id.
-func serverOwner(ctx context.Context, recorded netip.AddrPort, p privateGetter) fleet.Owner {
-	applied := getApplied(ctx, p)
+func serverOwner(ctx context.Context, recorded netip.AddrPort, p privateGetter, diags *diag.Diagnostics) fleet.Owner {
+	applied := getApplied(ctx, p, diags)
 	owner := fleet.Holding(applied.Writer, recorded)
-	for _, s := range getPrivateJSON[[]string](ctx, p, privateImportedAt) {
+	for _, s := range privateImportedAt.get(ctx, p, diags) {
 		if ap, err := netip.ParseAddrPort(s); err == nil && !slices.Contains(owner.Recorded, ap) {
 			owner.Recorded = append(owner.Recorded, ap)
 		}

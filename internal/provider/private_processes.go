@@ -124,12 +124,15 @@ func decodeProcesses(raw []byte, sockets []string) processRecord {
 }
 
 // getProcesses reads the process record for the sockets configured now.
-func getProcesses(ctx context.Context, p privateGetter, sockets []string) processRecord {
-	raw, _ := p.GetKey(ctx, privateProcesses)
-	return decodeProcesses(raw, sockets)
+func getProcesses(ctx context.Context, p privateGetter, sockets []string, diags *diag.Diagnostics) processRecord {
+	return decodeProcesses(privateProcesses.get(ctx, p, diags), sockets)
 }
 
 // setProcesses records r; an empty record removes the key.
 func setProcesses(ctx context.Context, p privateSetter, r processRecord, diags *diag.Diagnostics) {
-	setPrivateJSON(ctx, p, privateProcesses, encodeProcesses(r), diags)
+	raw, _ := json.Marshal(encodeProcesses(r)) // a string: cannot fail
+	if len(r) == 0 {
+		raw = nil
+	}
+	privateProcesses.set(ctx, p, raw, diags)
 }
