@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"strings"
 	"sync"
 	"time"
 
@@ -116,52 +115,15 @@ func (f *Fleet) Apply(ctx context.Context, d Desired, views []SocketView) []Resu
 	f.parallel(views, func(i int, c *haproxy.Client) {
 		out[i], gated[i] = f.applyOne(ctx, c, views[i], d)
 	})
-
-	anyGated := false
-	for i := range views {
-		anyGated = anyGated || gated[i] && out[i].Err == nil
+	held, errs := make([]haproxy.ServerState, len(out)), make([]error, len(out))
+	for i := range out {
+		held[i], errs[i] = out[i].After, out[i].Err
 	}
-	if !anyGated {
-		return out
+	f.passGate(ctx, views, d, held, gated, errs)
+	for i := range out {
+		out[i].After, out[i].Err = held[i], errs[i]
 	}
-	deadline := f.clock.Now().Add(d.Grace.WaitHealthy)
-	var mu sync.Mutex
-	var unhealthy []string
-	f.parallel(views, func(i int, c *haproxy.Client) {
-		if !gated[i] || out[i].Err != nil {
-			return
-		}
-		if err := f.waitHealthy(ctx, c, d, deadline); err != nil {
-			out[i].Err = err
-			mu.Lock()
-			unhealthy = append(unhealthy, c.Name())
-			mu.Unlock()
-		}
-	})
-	f.parallel(views, func(i int, c *haproxy.Client) {
-		if !gated[i] || out[i].Err != nil {
-			return
-		}
-		if len(unhealthy) > 0 {
-			out[i].Err = fmt.Errorf("%s: %s/%s passed its health check here, but not on %s; it holds %s port %d now, %s",
-				c.Name(), d.Backend, d.Server, strings.Join(unhealthy, ", "), out[i].After.Addr, out[i].After.Port, heldInDrain)
-			return
-		}
-		out[i].After, out[i].Err = f.makeReady(ctx, c, d.Backend, d.Server, out[i].After)
-	})
 	return out
-}
-
-// makeReady puts a server held in drain until its health check passed into
-// service: the last group of the safe order.
-func (f *Fleet) makeReady(ctx context.Context, c *haproxy.Client, backend, server string, held haproxy.ServerState) (haproxy.ServerState, error) {
-	want := ValuesOf(held)
-	want.State = haproxy.StateReady
-	w, err := safeOrder(backend, server, held, want, false)
-	if err != nil {
-		return held, err
-	}
-	return f.runAndConfirm(ctx, c, backend, server, w.steps(nil), held, want)
 }
 
 // parallel runs fn for every socket not skipped at pre-flight, concurrently.
@@ -204,17 +166,12 @@ func (f *Fleet) applyOne(ctx context.Context, c *haproxy.Client, view SocketView
 
 	// A serving server leaves rotation before it moves, when asked to be gentle.
 	if moving && curState == haproxy.StateReady && (d.Grace.DrainTimeout > 0 || gate) {
-		var drain batch
-		drain.add(haproxy.SetServerState(d.Backend, d.Server, haproxy.StateDrain))
-		if err := f.runWrite(ctx, c, d.Backend, d.Server, drain); err != nil {
-			return fail(err)
-		}
-		curState = haproxy.StateDrain
-		w, err := f.waitDrained(ctx, c, cur, d.Grace)
+		w, err := f.drainFirst(ctx, c, cur, d.Grace)
 		res.Warnings = append(res.Warnings, w...)
 		if err != nil {
 			return fail(err)
 		}
+		curState = haproxy.StateDrain
 	}
 
 	target := d.State

@@ -163,12 +163,7 @@ func (f *Fleet) parkOne(ctx context.Context, c *haproxy.Client, backend, server 
 func (f *Fleet) takeOut(ctx context.Context, c *haproxy.Client, cur haproxy.ServerState, g Grace) (warnings []string, err error) {
 	backend, server := cur.Backend, cur.Name
 	if g.DrainTimeout > 0 && cur.Admin.UserState() != haproxy.StateMaint {
-		var drain batch
-		drain.add(haproxy.SetServerState(backend, server, haproxy.StateDrain))
-		if err := f.runWrite(ctx, c, backend, server, drain); err != nil {
-			return nil, err
-		}
-		if warnings, err = f.waitDrained(ctx, c, cur, g); err != nil {
+		if warnings, err = f.drainFirst(ctx, c, cur, g); err != nil {
 			return warnings, err
 		}
 	}

@@ -129,23 +129,8 @@ func (f *Fleet) changeOne(ctx context.Context, ch StateChange, server string, vi
 	if err := errors.Join(errs...); err != nil || !slices.Contains(gated, true) {
 		return errors.Join(err, f.shutdown(ctx, ch, server, views))
 	}
-	ch.progress("%s/%s is held in drain: waiting up to %s for a health check to pass on every instance", ch.Backend, server, ch.WaitHealthy)
-	deadline := f.clock.Now().Add(ch.WaitHealthy)
 	d := Desired{Backend: ch.Backend, Server: server, State: haproxy.StateReady, Grace: Grace{WaitHealthy: ch.WaitHealthy, Progress: ch.Progress}}
-	f.parallel(views, func(i int, c *haproxy.Client) {
-		if gated[i] {
-			errs[i] = f.waitHealthy(ctx, c, d, deadline)
-		}
-	})
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("%w\n%s/%s stays in drain on every instance that held it there", err, ch.Backend, server)
-	}
-	f.parallel(views, func(i int, c *haproxy.Client) {
-		if !gated[i] {
-			return
-		}
-		_, errs[i] = f.makeReady(ctx, c, ch.Backend, server, after[i])
-	})
+	f.passGate(ctx, views, d, after, gated, errs)
 	return errors.Join(errors.Join(errs...), f.shutdown(ctx, ch, server, views))
 }
 
