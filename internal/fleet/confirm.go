@@ -23,7 +23,7 @@ import (
 // State, weight and health-check commands are applied before HAProxy
 // replies, on every supported version: their empty reply confirms them
 // (runAndConfirm). A pool batch, which writes many slots at once, reads
-// every slot it wrote once more at the end (batch.go).
+// every slot it wrote once more at the end (apply_many.go).
 
 // confirmPace paces confirmation reads: the first re-read comes almost at
 // once (the lag is usually well under a millisecond), later ones back off

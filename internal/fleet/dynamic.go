@@ -168,7 +168,7 @@ func (f *Fleet) preflightAdd(ctx context.Context, d Desired) (adopted map[string
 // them stopped), on every socket.
 func (f *Fleet) enableAgent(ctx context.Context, backend, server string) Errors {
 	_, err := gather(ctx, f, false, func(ctx context.Context, c *haproxy.Client) (struct{}, error) {
-		var b batch
+		var b commands
 		b.add(haproxy.EnableAgent(backend, server))
 		return struct{}{}, f.runWrite(ctx, c, backend, server, b)
 	})
@@ -210,7 +210,7 @@ func (f *Fleet) removeOne(ctx context.Context, c *haproxy.Client, backend, serve
 		return []string{fmt.Sprintf("%s: %s", c.Name(), owner.Foreign(backend+"/"+server, ActRemove, held, f.placeholder))}, nil
 	}
 	if cur.AgentPort > 0 {
-		var b batch
+		var b commands
 		b.add(haproxy.DisableAgent(backend, server))
 		if err := f.runWrite(ctx, c, backend, server, b); err != nil {
 			return nil, err

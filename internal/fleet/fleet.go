@@ -178,10 +178,10 @@ func (f *Fleet) op(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, f.timeout)
 }
 
-// batch bounds each connection of a batch that may span several (a pool's
+// eachWithin bounds each connection of a batch that may span several (a pool's
 // phases and claims, a map's entries) by the configured timeout, and not
 // the batch as a whole.
-func (f *Fleet) batch(ctx context.Context) context.Context {
+func (f *Fleet) eachWithin(ctx context.Context) context.Context {
 	return haproxy.EachConnectionWithin(ctx, f.timeout)
 }
 

@@ -16,7 +16,7 @@ import (
 // (a move, maint): `state drain`, then a wait, up to g.DrainTimeout, for its
 // sessions to end (waitDrained says what happens when they do not).
 func (f *Fleet) drainFirst(ctx context.Context, c *haproxy.Client, cur haproxy.ServerState, g Grace) (warnings []string, err error) {
-	var drain batch
+	var drain commands
 	drain.add(haproxy.SetServerState(cur.Backend, cur.Name, haproxy.StateDrain))
 	if err := f.runWrite(ctx, c, cur.Backend, cur.Name, drain); err != nil {
 		return nil, err

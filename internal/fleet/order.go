@@ -62,7 +62,7 @@ func serving(s haproxy.State) int {
 // command builders refuse (a name or address that must never reach a
 // socket); nothing is to be sent then.
 func safeOrder(backend, server string, cur haproxy.ServerState, want Values, holdDown bool) (writes, error) {
-	var less, move, tune, more batch
+	var less, move, tune, more commands
 	have := ValuesOf(cur)
 	lessFirst := serving(want.State) < serving(have.State)
 	if lessFirst {

@@ -167,7 +167,7 @@ func (f *Fleet) takeOut(ctx context.Context, c *haproxy.Client, cur haproxy.Serv
 			return warnings, err
 		}
 	}
-	var out batch
+	var out commands
 	out.add(haproxy.SetServerState(backend, server, haproxy.StateMaint))
 	if g.ShutdownSessions {
 		out.add(haproxy.ShutdownSessions(backend, server))

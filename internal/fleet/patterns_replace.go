@@ -71,7 +71,7 @@ func (f *Fleet) ReplacePatterns(ctx context.Context, p haproxy.PatternRef, entri
 		}
 		// Each connection carries at most MaxLineLength bytes and has the
 		// operation timeout of its own.
-		_, err := c.Run(f.batch(ctx), cmds...)
+		_, err := c.Run(f.eachWithin(ctx), cmds...)
 		return struct{}{}, err
 	})
 	if err != nil {

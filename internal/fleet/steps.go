@@ -14,14 +14,14 @@ import (
 // (confirm.go) before the groups after it. order.go says what the groups
 // are; this file sends them.
 
-// batch collects commands built from validated values, keeping the first
+// commands collects commands built from validated values, keeping the first
 // construction error.
-type batch struct {
+type commands struct {
 	cmds []haproxy.Command
 	err  error
 }
 
-func (b *batch) add(cmd haproxy.Command, err error) {
+func (b *commands) add(cmd haproxy.Command, err error) {
 	switch {
 	case b.err != nil:
 	case err != nil:
@@ -167,7 +167,7 @@ func sendGroups(s *haproxy.Session, groups [][]haproxy.Command) error {
 }
 
 // runWrite sends one batch on one connection and records the write.
-func (f *Fleet) runWrite(ctx context.Context, c *haproxy.Client, backend, server string, b batch) error {
+func (f *Fleet) runWrite(ctx context.Context, c *haproxy.Client, backend, server string, b commands) error {
 	if b.err != nil {
 		return b.err
 	}

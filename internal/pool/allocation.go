@@ -6,12 +6,14 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleet"
 )
 
 // allocation is a pool's decision of which member holds which slot, made
 // from its recorded assignment, its configuration and what HAProxy lists.
 // It reads and writes nothing, so every rule of it is tested as a table
-// (pool_allocation_test.go); ApplyPool does the reading, claiming and
+// (allocation_test.go); ApplyPool does the reading, claiming and
 // writing around it.
 type allocation struct {
 	kept      map[string]string // member → the slot it keeps
@@ -80,4 +82,31 @@ func (a *allocation) finish(p Pool, lost []string, foreign func(slot string) []s
 		a.taken[slot] = true
 	}
 	return warnings
+}
+
+// freeSlots are the slots a newcomer may get: free on every listing
+// (fleet.FreeSlots: parked on the placeholder, unclaimed), lowest first, and
+// not taken by this allocation (a kept member's, or one that left in this
+// apply: a slot freed here is not reused in the same apply, so that a
+// newcomer never lands on a server that may still be draining).
+func freeSlots(p Pool, listings []fleet.Listing, taken map[string]bool) []string {
+	var free []string
+	for _, s := range fleet.FreeSlots(p.Prefix, listings, p.Placeholder) {
+		if !taken[s] {
+			free = append(free, s)
+		}
+	}
+	return free
+}
+
+// lowestFree gives the newcomers, in order, the lowest free slots.
+func lowestFree(newcomers, free []string) (map[string]string, error) {
+	if len(newcomers) > len(free) {
+		return nil, &exhausted{need: len(newcomers) - len(free)}
+	}
+	out := map[string]string{}
+	for i, member := range newcomers {
+		out[member] = free[i]
+	}
+	return out, nil
 }

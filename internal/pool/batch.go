@@ -15,7 +15,7 @@ import (
 // thousand members costs a few dozen connections per socket, not a few per
 // member. It is used when no drain wait is asked for (that needs per-server
 // pacing: applyPoolPaced).
-func (f pools) applyPoolBatched(ctx context.Context, p Pool, assigned map[string]string, removed []string, leaving map[string]string, listings []fleet.Listing, warnings *[]string) []error {
+func (f fleetOps) applyPoolBatched(ctx context.Context, p Pool, assigned map[string]string, removed []string, leaving map[string]string, listings []fleet.Listing, warnings *[]string) []error {
 	perSocket := make([][]error, len(f.Clients()))
 	var wg sync.WaitGroup
 	for i, c := range f.Clients() {

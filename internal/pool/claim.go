@@ -91,7 +91,7 @@ var errNoClaims = errors.New("no claims")
 // backend (0.7 ms each at 5000 slots on 2.6, against 0.06 ms at 500), so
 // claiming socket after socket made a 5000-member pool on 20 instances spend
 // a minute on claims alone.
-func (f pools) claim(ctx context.Context, clients []*haproxy.Client, backend string, slots []string, token netip.AddrPort) ([]string, error) {
+func (f fleetOps) claim(ctx context.Context, clients []*haproxy.Client, backend string, slots []string, token netip.AddrPort) ([]string, error) {
 	cmds := make(map[string]haproxy.Command, len(slots))
 	for _, slot := range slots {
 		cmd, err := haproxy.AddServer(backend, fleet.ClaimMarker(slot), token.Addr(), int(token.Port()))
@@ -182,7 +182,7 @@ func (f pools) claim(ctx context.Context, clients []*haproxy.Client, backend str
 
 // releaseAll removes this pool's markers of slots wherever the listings show
 // them. A marker already gone is fine: nothing is left to release.
-func (f pools) releaseAll(ctx context.Context, listings []fleet.Listing, backend string, slots []string, token netip.AddrPort) error {
+func (f fleetOps) releaseAll(ctx context.Context, listings []fleet.Listing, backend string, slots []string, token netip.AddrPort) error {
 	on := map[string][]*haproxy.Client{}
 	for _, l := range listings {
 		c := f.Client(l.Socket)
@@ -198,7 +198,7 @@ func (f pools) releaseAll(ctx context.Context, listings []fleet.Listing, backend
 // releaseMarkers removes the markers of each slot from the sockets listed
 // for it, in one batch per socket and all sockets at once (a slot at a time
 // would be a connection per slot and socket).
-func (f pools) releaseMarkers(ctx context.Context, backend string, on map[string][]*haproxy.Client) error {
+func (f fleetOps) releaseMarkers(ctx context.Context, backend string, on map[string][]*haproxy.Client) error {
 	type work struct {
 		cmds  []haproxy.Command
 		slots []string
@@ -255,7 +255,7 @@ type claimState struct {
 	foreign []string          // "socket: address:port" of markers not ours
 }
 
-func (f pools) claimStateOf(listings []fleet.Listing, slot string, token netip.AddrPort) claimState {
+func (f fleetOps) claimStateOf(listings []fleet.Listing, slot string, token netip.AddrPort) claimState {
 	var cs claimState
 	for _, c := range f.Reachable(listings) {
 		for _, l := range listings {
@@ -281,7 +281,7 @@ func (f pools) claimStateOf(listings []fleet.Listing, slot string, token netip.A
 // replaced by this pool's. Markers are added and removed in batches, slots
 // grouped by the sockets they miss, so a reload that dropped every marker
 // costs a few connections per socket, not one per slot.
-func (f pools) keepClaims(ctx context.Context, p Pool, listings []fleet.Listing, kept map[string]string) (lost []string, warnings []string, err error) {
+func (f fleetOps) keepClaims(ctx context.Context, p Pool, listings []fleet.Listing, kept map[string]string) (lost []string, warnings []string, err error) {
 	clients := f.Reachable(listings)
 	members := slices.Sorted(maps.Keys(kept))
 	states := make(map[string]claimState, len(kept))
@@ -355,7 +355,7 @@ func socketsKey(cs []*haproxy.Client) string {
 }
 
 // oursOf lists the clients whose listing shows this pool's marker on slot.
-func (f pools) oursOf(listings []fleet.Listing, slot string, token netip.AddrPort) []*haproxy.Client {
+func (f fleetOps) oursOf(listings []fleet.Listing, slot string, token netip.AddrPort) []*haproxy.Client {
 	var out []*haproxy.Client
 	for _, c := range f.Reachable(listings) {
 		for _, l := range listings {
@@ -374,7 +374,7 @@ func (f pools) oursOf(listings []fleet.Listing, slot string, token netip.AddrPor
 // hand edit, may have taken it); otherwise it is released and the next
 // candidate tried. It returns the slots it holds, also on error, so the
 // caller can release them.
-func (f pools) claimNew(ctx context.Context, p Pool, newcomers []string, taken map[string]bool) (map[string]string, error) {
+func (f fleetOps) claimNew(ctx context.Context, p Pool, newcomers []string, taken map[string]bool) (map[string]string, error) {
 	out := map[string]string{}
 	unconfirmed := map[string]string{}
 	for round := 0; ; round++ {
@@ -406,12 +406,7 @@ func (f pools) claimNew(ctx context.Context, p Pool, newcomers []string, taken m
 		}
 		// Slots claimed by others carry their markers and are not free; a
 		// slot two writers both lost on different sockets is free again.
-		var free []string
-		for _, s := range fleet.FreeSlots(p.Prefix, listings, p.Placeholder) {
-			if !taken[s] {
-				free = append(free, s)
-			}
-		}
+		free := freeSlots(p, listings, taken)
 		if len(free) == 0 {
 			return out, &exhausted{need: len(need)}
 		}

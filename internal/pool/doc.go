@@ -12,9 +12,9 @@ import (
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleet"
 )
 
-// pools is a fleet as this package uses it: the fleet's exported API, and
+// fleetOps is the fleet as this package uses it: the fleet's exported API, and
 // this package's methods on top.
-type pools struct{ *fleet.Fleet }
+type fleetOps struct{ *fleet.Fleet }
 
 // claimsLost counts the slot claims this process lost to other writers.
 var claimsLost atomic.Int64

@@ -47,10 +47,10 @@ const dynamicPoolParallelism = 4
 // record, so that nothing added is forgotten. err names every member that
 // failed, and why.
 func ApplyDynamic(ctx context.Context, fl *fleet.Fleet, p Dynamic) (done map[string]string, left []string, warnings []string, err error) {
-	return pools{fl}.applyDynamic(ctx, p)
+	return fleetOps{fl}.applyDynamic(ctx, p)
 }
 
-func (f pools) applyDynamic(ctx context.Context, p Dynamic) (done map[string]string, left []string, warnings []string, err error) {
+func (f fleetOps) applyDynamic(ctx context.Context, p Dynamic) (done map[string]string, left []string, warnings []string, err error) {
 	for key := range p.Members {
 		if e := haproxy.ValidateName("server", p.ServerName(key)); e != nil {
 			return nil, nil, nil, fmt.Errorf("member %q: %w", key, e)
@@ -111,7 +111,7 @@ func (f pools) applyDynamic(ctx context.Context, p Dynamic) (done map[string]str
 // in maint there, and ours), so the next apply adds it everywhere instead of
 // finding the instances split. exists says the member's server exists now,
 // somewhere: it is the caller's to record.
-func (f pools) applyDynamicMember(ctx context.Context, p Dynamic, key string) (exists bool, warnings []string, err error) {
+func (f fleetOps) applyDynamicMember(ctx context.Context, p Dynamic, key string) (exists bool, warnings []string, err error) {
 	m := p.Members[key]
 	d := fleet.Desired{Backend: p.Backend, Server: p.ServerName(key), Addr: m.Addr, Port: &m.Port, State: m.State, Weight: m.Weight, Grace: p.Grace, Owner: fleet.Holding(p.Writer)}
 	if recorded, ok := p.Recorded[key]; ok {
@@ -148,7 +148,7 @@ func (f pools) applyDynamicMember(ctx context.Context, p Dynamic, key string) (e
 // of the result (a reload drops dynamic servers: the plan adds it again);
 // one gone on some sockets only is an error naming them.
 func ReadDynamic(ctx context.Context, fl *fleet.Fleet, p Dynamic, prior map[string]fleet.Values) (map[string]fleet.Reading, error) {
-	f := pools{fl}
+	f := fleetOps{fl}
 	out := map[string]fleet.Reading{}
 	var failed []string
 	for _, key := range slices.Sorted(maps.Keys(p.Recorded)) {

@@ -61,10 +61,10 @@ func poolLock(backend, prefix string) *sync.Mutex {
 // and only reported. The returned assignment is complete even when some
 // writes failed, so the caller can record what was allocated.
 func Apply(ctx context.Context, fl *fleet.Fleet, p Pool) (assigned map[string]string, warnings []string, err error) {
-	return pools{fl}.apply(ctx, p)
+	return fleetOps{fl}.apply(ctx, p)
 }
 
-func (f pools) apply(ctx context.Context, p Pool) (assigned map[string]string, warnings []string, err error) {
+func (f fleetOps) apply(ctx context.Context, p Pool) (assigned map[string]string, warnings []string, err error) {
 	if !p.Token.IsValid() {
 		return nil, nil, errors.New("the pool has no claim token")
 	}
@@ -188,30 +188,17 @@ func noClaimsWarning(p Pool) string {
 
 // pickUnclaimed allocates without claims (static backends): free slots
 // lowest first, checked once more just before writing.
-func (f pools) pickUnclaimed(ctx context.Context, p Pool, newcomers []string, taken map[string]bool) (map[string]string, error) {
+func (f fleetOps) pickUnclaimed(ctx context.Context, p Pool, newcomers []string, taken map[string]bool) (map[string]string, error) {
 	listings, _, _, err := f.ListFresh(ctx, p.Backend, p.Prefix)
 	if err != nil {
 		return nil, err
 	}
-	var free []string
-	for _, s := range fleet.FreeSlots(p.Prefix, listings, p.Placeholder) {
-		if !taken[s] {
-			free = append(free, s)
-		}
-	}
-	if len(newcomers) > len(free) {
-		return nil, &exhausted{need: len(newcomers) - len(free)}
-	}
-	out := map[string]string{}
-	for i, member := range newcomers {
-		out[member] = free[i]
-	}
-	return out, nil
+	return lowestFree(newcomers, freeSlots(p, listings, taken))
 }
 
 // applyPoolPaced applies member by member, for drain waits that pace each
 // server on its own.
-func (f pools) applyPoolPaced(ctx context.Context, p Pool, assigned map[string]string, removed []string, leaving map[string]string, listings []fleet.Listing, warnings *[]string) []error {
+func (f fleetOps) applyPoolPaced(ctx context.Context, p Pool, assigned map[string]string, removed []string, leaving map[string]string, listings []fleet.Listing, warnings *[]string) []error {
 	var mu sync.Mutex
 	var errs []error
 	collect := func(slot string, w []string, err error) {
@@ -239,7 +226,7 @@ func (f pools) applyPoolPaced(ctx context.Context, p Pool, assigned map[string]s
 	return errs
 }
 
-func (f pools) applyMember(ctx context.Context, p Pool, member, slot string, listings []fleet.Listing) ([]string, error) {
+func (f fleetOps) applyMember(ctx context.Context, p Pool, member, slot string, listings []fleet.Listing) ([]string, error) {
 	m := p.Members[member]
 	port := m.Port
 	d := fleet.Desired{Backend: p.Backend, Server: slot, Addr: m.Addr, Port: &port, State: m.State, Weight: m.Weight, Grace: p.Grace}
@@ -333,7 +320,7 @@ func slotNames(prefix string, listings []fleet.Listing) map[string]bool {
 // member as Reconcile does for one server. Slots of the prefix that serve but
 // are not the pool's are reported in the warnings, so a plan shows them.
 func Read(ctx context.Context, fl *fleet.Fleet, p Pool, prior map[string]fleet.Values) (map[string]fleet.Reading, []string, error) {
-	f := pools{fl}
+	f := fleetOps{fl}
 	backend := p.Backend
 	listings, warnings, err := f.List(ctx, backend, p.Prefix)
 	if err != nil {
@@ -386,7 +373,7 @@ func Read(ctx context.Context, fl *fleet.Fleet, p Pool, prior map[string]fleet.V
 // keeps it in the state, and its claims stay until a destroy reaches every
 // socket.
 func Delete(ctx context.Context, fl *fleet.Fleet, p Pool) ([]string, error) {
-	f := pools{fl}
+	f := fleetOps{fl}
 	lock := poolLock(p.Backend, p.Prefix)
 	lock.Lock()
 	defer lock.Unlock()

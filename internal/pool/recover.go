@@ -22,7 +22,7 @@ import (
 // back: parked where it is not free already, and its markers released, so
 // that this run's newcomers can claim it again (a slot serving an address no
 // member asks for is not parked: someone may have written it since).
-func (f pools) recoverOwn(ctx context.Context, p Pool, listings []fleet.Listing, kept map[string]string) (adopted map[string]string, warnings []string, err error) {
+func (f fleetOps) recoverOwn(ctx context.Context, p Pool, listings []fleet.Listing, kept map[string]string) (adopted map[string]string, warnings []string, err error) {
 	assigned := map[string]bool{}
 	for _, slot := range p.Assigned {
 		assigned[slot] = true

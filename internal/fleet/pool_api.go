@@ -9,7 +9,7 @@ import (
 )
 
 // What package pool builds on: the engine's sockets, fresh listings, the
-// batched safe-order writes (batch.go) and the per-process memory of slot
+// batched safe-order writes (apply_many.go) and the per-process memory of slot
 // writers (handover.go). Nothing here decides anything about pools.
 
 // Clients are the configured sockets' clients, in configuration order (the
@@ -45,7 +45,7 @@ func (f *Fleet) Reachable(listings []Listing) []*haproxy.Client {
 // each holds every command's own outcome.
 func (f *Fleet) RunBatch(ctx context.Context, c *haproxy.Client, backend string, cmds ...haproxy.Command) (each []error, err error) {
 	defer f.reads.wrote(readKey{c.Target(), backend}, nil) // even a failed batch may have changed something
-	return c.RunEach(f.batch(ctx), cmds...)
+	return c.RunEach(f.eachWithin(ctx), cmds...)
 }
 
 // ListFresh is List with a read that starts after the call (never a shared
