@@ -129,9 +129,8 @@ func TestDynamicServerRemovalWaitsForARequest(t *testing.T) {
 					fleet.Grace{DrainTimeout: 1500 * time.Millisecond})
 				done <- err
 			}()
-			time.Sleep(400 * time.Millisecond)
-			if !a.Has(t, "app", dyn.Server) {
-				t.Fatal("deleted while a request was in flight")
+			if v := a.StillThereWhileRemoving("app", dyn.Server, 300*time.Millisecond); v != "" {
+				t.Fatal(v)
 			}
 			if tc.releases {
 				close(release)

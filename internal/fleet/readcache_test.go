@@ -134,12 +134,8 @@ func TestReadCacheWaitHonoursContext(t *testing.T) {
 // do not within 2 s.
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached")
-		}
-		time.Sleep(time.Millisecond)
+	if !poll.For(2*time.Second, time.Millisecond, cond) {
+		t.Fatal("condition not reached")
 	}
 }
 

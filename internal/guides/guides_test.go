@@ -19,6 +19,7 @@ import (
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/guides"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/localbuild"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/poll"
 )
 
 // Every guide runs as an operator would copy it: the HAProxy configurations
@@ -175,18 +176,16 @@ func (g *guide) launch(name string, p *proc) {
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
 	for _, m := range statsSocket.FindAllStringSubmatch(p.cfg, -1) {
-		for {
-			c, err := net.Dial("unix", m[1])
-			if err == nil {
-				c.Close()
-				break
+		var err error
+		if !poll.For(10*time.Second, 50*time.Millisecond, func() bool {
+			var c net.Conn
+			if c, err = net.Dial("unix", m[1]); err == nil {
+				_ = c.Close()
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: %s does not answer: %v\n%s", name, m[1], err, p.stderr.String())
-			}
-			time.Sleep(50 * time.Millisecond)
+			return err == nil
+		}) {
+			t.Fatalf("%s: %s does not answer: %v\n%s", name, m[1], err, p.stderr.String())
 		}
 	}
 }

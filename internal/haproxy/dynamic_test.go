@@ -10,6 +10,7 @@ import (
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/poll"
 )
 
 // builder returns a function that fails t when a command could not be built.
@@ -126,10 +127,7 @@ func TestRemovalWaitsForARequestInFlight(t *testing.T) {
 		}
 		done <- err
 	}()
-	deadline := time.Now().Add(3 * time.Second)
-	for !strings.Contains(inst.Admin(t, "show sess"), "dyn1") && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	inst.WaitSession(t, "dyn1") // the test is of a server in use: it fails without one
 	if err := runOne(t, c, built(haproxy.SetServerState("app", "dyn1", haproxy.StateMaint))); err != nil {
 		t.Fatal(err)
 	}
@@ -156,11 +154,10 @@ func TestRemovalWaitsForARequestInFlight(t *testing.T) {
 		}
 	}
 	var delErr error
-	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
-		if delErr = runOne(t, c, built(haproxy.DelServer("app", "dyn1"))); delErr == nil {
-			break
-		}
-	}
+	poll.For(3*time.Second, 20*time.Millisecond, func() bool {
+		delErr = runOne(t, c, built(haproxy.DelServer("app", "dyn1")))
+		return delErr == nil
+	})
 	if delErr != nil || inst.Has(t, "app", "dyn1") {
 		t.Fatalf("del server after the request ended: %v", delErr)
 	}

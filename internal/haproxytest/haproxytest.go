@@ -24,6 +24,8 @@ import (
 	"testing"
 	"text/template"
 	"time"
+
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/poll"
 )
 
 // Slots is how many server-template slots the `app` backend has.
@@ -357,18 +359,14 @@ func (i *Instance) Reload(t testing.TB) {
 	if err := i.cmd.Process.Signal(syscall.SIGUSR2); err != nil {
 		t.Fatalf("haproxytest: reload: %v", err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if pid := i.workerPid(); pid != "" && pid != before {
-			if err := i.waitReady(5 * time.Second); err != nil {
-				t.Fatalf("haproxytest: after reload: %v", err)
-			}
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("haproxytest: no new worker 10s after reload; log:\n%s", i.Log())
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !poll.For(10*time.Second, 50*time.Millisecond, func() bool {
+		pid := i.workerPid()
+		return pid != "" && pid != before
+	}) {
+		t.Fatalf("haproxytest: no new worker 10s after reload; log:\n%s", i.Log())
+	}
+	if err := i.waitReady(5 * time.Second); err != nil {
+		t.Fatalf("haproxytest: after reload: %v", err)
 	}
 }
 
@@ -389,15 +387,17 @@ func (i *Instance) workerPid() string {
 
 // waitReady polls `show version` on both admin sockets.
 func (i *Instance) waitReady(limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	for {
+	var errU, errT error
+	exited := false
+	up := poll.For(limit, 20*time.Millisecond, func() bool {
 		select {
 		case <-i.done:
-			return fmt.Errorf("haproxy exited during start-up")
+			exited = true
+			return true
 		default:
 		}
-		_, errU := i.Raw("unix", i.AdminSock, "show version")
-		_, errT := i.Raw("tcp", i.AdminTCP, "show version")
+		_, errU = i.Raw("unix", i.AdminSock, "show version")
+		_, errT = i.Raw("tcp", i.AdminTCP, "show version")
 		if errU == nil && errT == nil && i.MasterSock != "" {
 			// The master CLI answers only once the client half-closes, so
 			// accepting a connection is the sign it is up.
@@ -406,14 +406,15 @@ func (i *Instance) waitReady(limit time.Duration) error {
 				_ = c.Close()
 			}
 		}
-		if errU == nil && errT == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("sockets did not answer within %s: unix: %w, tcp: %w", limit, errU, errT)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return errU == nil && errT == nil
+	})
+	switch {
+	case exited:
+		return fmt.Errorf("haproxy exited during start-up")
+	case !up:
+		return fmt.Errorf("sockets did not answer within %s: unix: %w, tcp: %w", limit, errU, errT)
 	}
+	return nil
 }
 
 // stop sends SIGUSR1 (soft stop) to our own child by PID, then SIGKILL if it
@@ -456,12 +457,8 @@ func (i *Instance) Pause(t testing.TB) {
 	t.Cleanup(i.Resume)
 	// The signal stops the threads asynchronously: one may still answer a
 	// connection for a moment. Return once every thread is stopped.
-	deadline := time.Now().Add(5 * time.Second)
-	for !i.stopped() {
-		if time.Now().After(deadline) {
-			t.Fatal("haproxytest: the instance did not stop within 5s of SIGSTOP")
-		}
-		time.Sleep(time.Millisecond)
+	if !poll.For(5*time.Second, time.Millisecond, i.stopped) {
+		t.Fatal("haproxytest: the instance did not stop within 5s of SIGSTOP")
 	}
 }
 
@@ -562,13 +559,30 @@ type Server struct {
 	Checks int // srv_check_state: 2 = configured, 4 = enabled
 }
 
-// State reads one server's row with the fixture's own minimal parser.
+// State reads one server's row with the fixture's own minimal parser,
+// failing t when it cannot or the server is not there.
 func (i *Instance) State(t testing.TB, backend, server string) Server {
 	t.Helper()
-	out := i.Admin(t, "show servers state "+backend)
+	s, found, err := i.Lookup(backend, server)
+	switch {
+	case err != nil:
+		t.Fatalf("haproxytest: %v", err)
+	case !found:
+		t.Fatalf("haproxytest: server %s/%s not found", backend, server)
+	}
+	return s
+}
+
+// Lookup is State for a goroutine other than the test's (which may not
+// fail t): found is false when the backend has no such server.
+func (i *Instance) Lookup(backend, server string) (s Server, found bool, err error) {
+	out, err := i.Raw("unix", i.AdminSock, "show servers state "+backend)
+	if err != nil {
+		return s, false, err
+	}
 	lines := strings.Split(out, "\n")
 	if len(lines) < 2 || !strings.HasPrefix(lines[1], "# ") {
-		t.Fatalf("haproxytest: unexpected servers state: %q", out)
+		return s, false, fmt.Errorf("unexpected servers state: %q", out)
 	}
 	cols := strings.Fields(lines[1][2:])
 	idx := map[string]int{}
@@ -580,24 +594,15 @@ func (i *Instance) State(t testing.TB, backend, server string) Server {
 		if len(f) != len(cols) || f[idx["srv_name"]] != server {
 			continue
 		}
-		var s Server
 		s.Addr, s.Port = f[idx["srv_addr"]], f[idx["srv_port"]]
-		if _, err := fmt.Sscan(f[idx["srv_admin_state"]], &s.Admin); err != nil {
-			t.Fatalf("haproxytest: srv_admin_state: %v", err)
+		for col, v := range map[string]*int{"srv_admin_state": &s.Admin, "srv_op_state": &s.Op, "srv_uweight": &s.Wt, "srv_check_state": &s.Checks} {
+			if _, err := fmt.Sscan(f[idx[col]], v); err != nil {
+				return s, true, fmt.Errorf("%s of %s/%s: %w", col, backend, server, err)
+			}
 		}
-		if _, err := fmt.Sscan(f[idx["srv_op_state"]], &s.Op); err != nil {
-			t.Fatalf("haproxytest: srv_op_state: %v", err)
-		}
-		if _, err := fmt.Sscan(f[idx["srv_uweight"]], &s.Wt); err != nil {
-			t.Fatalf("haproxytest: srv_uweight: %v", err)
-		}
-		if _, err := fmt.Sscan(f[idx["srv_check_state"]], &s.Checks); err != nil {
-			t.Fatalf("haproxytest: srv_check_state: %v", err)
-		}
-		return s
+		return s, true, nil
 	}
-	t.Fatalf("haproxytest: server %s/%s not found in %q", backend, server, out)
-	return Server{}
+	return s, false, nil
 }
 
 // Has reports whether the backend has the server (a dynamic server added or
@@ -612,6 +617,39 @@ func (i *Instance) Has(t testing.TB, backend, server string) bool {
 	return false
 }
 
+// StillThereWhileRemoving is for tests of a removal that must wait for a
+// request in flight. Run from a goroutine of its own while the removal
+// runs, it waits until the removal has started (the server left rotation)
+// and checks the server is still there then and hold later. It returns
+// what went wrong, "" when nothing did; a removal that never started is
+// wrong too, or the test would pass without testing anything.
+func (i *Instance) StillThereWhileRemoving(backend, server string, hold time.Duration) string {
+	var s Server
+	var found bool
+	var err error
+	started := poll.For(20*time.Second, 10*time.Millisecond, func() bool {
+		s, found, err = i.Lookup(backend, server)
+		return err != nil || !found || s.Admin != 0
+	})
+	verdict := func() string {
+		switch {
+		case err != nil:
+			return err.Error()
+		case !found:
+			return fmt.Sprintf("%s/%s was deleted while a request was in flight", backend, server)
+		case !started:
+			return fmt.Sprintf("the removal of %s/%s never started (it stayed %+v for 20s)", backend, server, s)
+		}
+		return ""
+	}
+	if v := verdict(); v != "" {
+		return v
+	}
+	time.Sleep(hold) // the removal is under way: it has to wait for the request
+	_, found, err = i.Lookup(backend, server)
+	return verdict()
+}
+
 // DeleteServer takes a dynamic server out by hand, as an operator would:
 // maint, then `del server`, retried for a few seconds because HAProxy
 // refuses while a connection from recent traffic is still attached to the
@@ -620,17 +658,15 @@ func (i *Instance) Has(t testing.TB, backend, server string) bool {
 func (i *Instance) DeleteServer(t testing.TB, backend, server string) {
 	t.Helper()
 	i.Admin(t, "set server "+backend+"/"+server+" state maint")
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		out := i.Admin(t, "del server "+backend+"/"+server)
-		if strings.Contains(out, "Server deleted.") {
-			return
+	var out string
+	if !poll.For(5*time.Second, 20*time.Millisecond, func() bool {
+		if out != "" {
+			t.Logf("haproxytest: del server %s/%s refused (%q); trying again", backend, server, strings.TrimSpace(out))
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("haproxytest: del server %s/%s: %q", backend, server, out)
-		}
-		t.Logf("haproxytest: del server %s/%s refused (%q); trying again", backend, server, strings.TrimSpace(out))
-		time.Sleep(20 * time.Millisecond)
+		out = i.Admin(t, "del server "+backend+"/"+server)
+		return strings.Contains(out, "Server deleted.")
+	}) {
+		t.Fatalf("haproxytest: del server %s/%s: %q", backend, server, out)
 	}
 }
 
@@ -639,12 +675,8 @@ func (i *Instance) DeleteServer(t testing.TB, backend, server string) {
 // a test that needs a session in flight must not go on without one.
 func (i *Instance) WaitSession(t testing.TB, server string) {
 	t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
-	for !strings.Contains(i.Admin(t, "show sess"), server) {
-		if time.Now().After(deadline) {
-			t.Fatalf("haproxytest: no session of %s showed in `show sess` within 3s", server)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !poll.For(3*time.Second, 10*time.Millisecond, func() bool { return strings.Contains(i.Admin(t, "show sess"), server) }) {
+		t.Fatalf("haproxytest: no session of %s showed in `show sess` within 3s", server)
 	}
 }
 
@@ -654,17 +686,11 @@ func (i *Instance) WaitSession(t testing.TB, server string) {
 // in `show servers state` only a moment after `set server … addr` replied.
 func (i *Instance) WaitState(t testing.TB, backend, server string, ok func(Server) bool) Server {
 	t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
-	for {
-		s := i.State(t, backend, server)
-		if ok(s) {
-			return s
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("haproxytest: %s/%s never reached the expected state; last read %+v", backend, server, s)
-		}
-		time.Sleep(5 * time.Millisecond)
+	var s Server
+	if !poll.For(3*time.Second, 5*time.Millisecond, func() bool { s = i.State(t, backend, server); return ok(s) }) {
+		t.Fatalf("haproxytest: %s/%s never reached the expected state; last read %+v", backend, server, s)
 	}
+	return s
 }
 
 // FreeAddr returns 127.0.0.1:<a port that was free a moment ago>.

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/poll"
 )
 
 // SSHD is a real OpenSSH server on a loopback port, with its own host key,
@@ -126,21 +128,27 @@ LogLevel ERROR
 			<-done
 		}
 	})
-	for deadline := time.Now().Add(5 * time.Second); ; {
+	exited := false
+	listening := poll.For(5*time.Second, 20*time.Millisecond, func() bool {
 		if c, err := net.DialTimeout("tcp", s.Addr, 200*time.Millisecond); err == nil {
 			_ = c.Close()
-			return s
+			return true
 		}
 		select {
 		case <-done:
-			t.Fatalf("haproxytest: sshd exited: %s", log.String())
+			exited = true
+			return true
 		default:
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("haproxytest: sshd did not listen on %s: %s", s.Addr, log.String())
-		}
-		time.Sleep(20 * time.Millisecond)
+	})
+	switch {
+	case exited:
+		t.Fatalf("haproxytest: sshd exited: %s", log.String())
+	case !listening:
+		t.Fatalf("haproxytest: sshd did not listen on %s: %s", s.Addr, log.String())
 	}
+	return s
 }
 
 // writeSSHKey writes a new ed25519 private key in OpenSSH format and returns

@@ -105,3 +105,10 @@ func (t *Ticker) Maybe(msg func() string) {
 		t.tell(msg())
 	}
 }
+
+// For is Until on the wall clock at a steady pace, for a wait that only
+// asks yes or no (the test helpers' waits for a process, a socket or a
+// session): it reports whether done said yes before limit had passed.
+func For(limit, every time.Duration, done func() bool) bool {
+	return Until(context.Background(), Wall(), time.Now().Add(limit), Every(every), func() (bool, error) { return done(), nil }) == nil
+}

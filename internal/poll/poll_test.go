@@ -123,3 +123,17 @@ func TestTickerTellsOncePerPeriod(t *testing.T) {
 	}
 	NewTicker(clk, 0, nil).Maybe(func() string { t.Fatal("a ticker with no one to tell built its message"); return "" })
 }
+
+func TestForSaysWhetherDoneCameInTime(t *testing.T) {
+	n := 0
+	if !For(time.Second, time.Millisecond, func() bool { n++; return n == 3 }) || n != 3 {
+		t.Fatalf("For gave up, or asked %d times for an answer that came on the 3rd", n)
+	}
+	begin := time.Now()
+	if For(30*time.Millisecond, 5*time.Millisecond, func() bool { return false }) {
+		t.Fatal("For said yes to a wait that never ended")
+	}
+	if el := time.Since(begin); el < 30*time.Millisecond {
+		t.Fatalf("For gave up after %s, before its limit", el)
+	}
+}

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -223,8 +224,7 @@ func TestAccDynamicServerDrainsBeforeDelete(t *testing.T) {
 	release := make(chan struct{})
 	held := haproxytest.StartHeldHTTP(t, "held", "127.0.0.66", release)
 	prov := providerBlock(a.UnixTarget())
-	var status chan string
-	var sawItDuringTheRequest bool
+	var status, during chan string
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testProviders,
 		Steps: []resource.TestStep{
@@ -247,16 +247,16 @@ func TestAccDynamicServerDrainsBeforeDelete(t *testing.T) {
 						status <- resp.Status
 					}()
 					a.WaitSession(t, "slow1")
+					during = make(chan string, 1)
 					go func() {
-						time.Sleep(1500 * time.Millisecond)
-						sawItDuringTheRequest = a.Has(t, "app", "slow1")
-						close(release)
+						defer close(release)
+						during <- a.StillThereWhileRemoving("app", "slow1", time.Second)
 					}()
 				},
 				Config: prov,
 				Check: func(*terraform.State) error {
-					if !sawItDuringTheRequest {
-						return fmt.Errorf("the server was deleted while a request was in flight")
+					if v := <-during; v != "" {
+						return errors.New(v)
 					}
 					if got := <-status; got != "200 OK" {
 						return fmt.Errorf("the request in flight ended with %s", got)
@@ -385,3 +385,4 @@ func TestAccDynamicServerOptionDrift(t *testing.T) {
 		},
 	})
 }
+

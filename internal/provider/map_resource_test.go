@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/poll"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/tfplancheck"
 )
 
@@ -32,22 +33,18 @@ func routedBy(hostsMap, blockACL string) haproxytest.Options {
 func expectRoute(insts []*haproxytest.Instance, host, path, want string) resource.TestCheckFunc {
 	return func(*terraform.State) error {
 		for _, inst := range insts {
-			deadline := time.Now().Add(5 * time.Second)
-			for {
+			var got string
+			if !poll.For(5*time.Second, 100*time.Millisecond, func() bool {
 				status, body, err := inst.Get(host, path)
-				got := body
+				got = body
 				if err != nil {
 					got = err.Error()
 				} else if status != 200 {
 					got = fmt.Sprint(status)
 				}
-				if got == want {
-					break
-				}
-				if time.Now().After(deadline) {
-					return fmt.Errorf("%s%s through %s reached %q, want %q", host, path, inst.Frontend, got, want)
-				}
-				time.Sleep(100 * time.Millisecond)
+				return got == want
+			}) {
+				return fmt.Errorf("%s%s through %s reached %q, want %q", host, path, inst.Frontend, got, want)
 			}
 		}
 		return nil

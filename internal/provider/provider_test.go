@@ -20,6 +20,7 @@ import (
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/localbuild"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/poll"
 )
 
 var testProviders = map[string]func() (tfprotov6.ProviderServer, error){
@@ -90,23 +91,20 @@ func hits(inst *haproxytest.Instance, n int) map[string]int { return inst.Hits(n
 // named backends. Health checks settle within a few check intervals, so it
 // retries for a bounded time before failing.
 func expectTraffic(inst *haproxytest.Instance, want ...string) error {
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		got := hits(inst, 4*len(want)+4)
+	var got map[string]int
+	if poll.For(5*time.Second, 150*time.Millisecond, func() bool {
+		got = hits(inst, 4*len(want)+4)
 		ok := len(got) == len(want)
 		for _, w := range want {
 			if got[w] == 0 {
 				ok = false
 			}
 		}
-		if ok {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("traffic through %s reached %v, want exactly %v", inst.Frontend, got, want)
-		}
-		time.Sleep(150 * time.Millisecond)
+		return ok
+	}) {
+		return nil
 	}
+	return fmt.Errorf("traffic through %s reached %v, want exactly %v", inst.Frontend, got, want)
 }
 
 // expectSlot checks one server on one instance through the fixture's own

@@ -71,7 +71,7 @@ func TestCLIServerStateActionDrainsAndRestores(t *testing.T) {
 	for range 2 {
 		holds = append(holds, holdRequest(a))
 	}
-	time.Sleep(300 * time.Millisecond)
+	a.WaitSession(t, "websrv1")
 	cmd := c.command("apply", "-auto-approve", "-invoke=action.haproxy_server_state.drain")
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -229,7 +229,8 @@ func TestCLIShutdownSessionsActionCutsHeldSessions(t *testing.T) {
 		}
 	}
 	answers := []<-chan string{holdRequest(a), holdRequest(b)}
-	time.Sleep(300 * time.Millisecond)
+	a.WaitSession(t, "websrv1")
+	b.WaitSession(t, "websrv1")
 	for _, inst := range insts {
 		inst.Admin(t, "set server app/websrv1 state drain")
 	}
