@@ -605,6 +605,31 @@ func (i *Instance) Lookup(backend, server string) (s Server, found bool, err err
 	return s, false, nil
 }
 
+// Placeholder is where the tests' slots are parked (server-template …
+// 127.0.0.1:1).
+const Placeholder = "127.0.0.1:1"
+
+// Parked reports whether the row is a free slot: in maint, on Placeholder.
+func (s Server) Parked() bool {
+	return s.Admin&1 != 0 && s.Addr+":"+s.Port == Placeholder
+}
+
+// ExpectParked checks that every one of slots is parked (Server.Parked) on
+// the instance; the error names each that is not, with its row.
+func (i *Instance) ExpectParked(t testing.TB, backend string, slots ...string) error {
+	t.Helper()
+	var bad []string
+	for _, slot := range slots {
+		if s := i.State(t, backend, slot); !s.Parked() {
+			bad = append(bad, fmt.Sprintf("%s/%s holds %+v", backend, slot, s))
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("%s: not parked on %s in maint: %s", i.AdminSock, Placeholder, strings.Join(bad, "; "))
+	}
+	return nil
+}
+
 // Has reports whether the backend has the server (a dynamic server added or
 // deleted at run time), read with the fixture's own parser.
 func (i *Instance) Has(t testing.TB, backend, server string) bool {

@@ -3,8 +3,10 @@ package pool_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -62,14 +64,18 @@ func markers(t *testing.T, inst *haproxytest.Instance) int {
 	return strings.Count(inst.Admin(t, "show servers state app"), ".claim ")
 }
 
-// expectParked checks that every slot of assigned sits in maint on the
-// placeholder with its configured weight, on every instance, unclaimed.
-func expectParked(t *testing.T, assigned map[string]string, insts ...*haproxytest.Instance) {
+// expectPoolParked checks that every slot of assigned is parked
+// (haproxytest's ExpectParked) with its configured weight, on every
+// instance, unclaimed.
+func expectPoolParked(t *testing.T, assigned map[string]string, insts ...*haproxytest.Instance) {
 	t.Helper()
 	for _, inst := range insts {
+		if err := inst.ExpectParked(t, "app", slices.Collect(maps.Values(assigned))...); err != nil {
+			t.Error(err)
+		}
 		for member, slot := range assigned {
-			if s := inst.State(t, "app", slot); s.Admin&1 == 0 || s.Addr != "127.0.0.1" || s.Port != "1" || s.Wt != 1 {
-				t.Errorf("%s: %s of %s not parked: %+v", inst.AdminSock, slot, member, s)
+			if s := inst.State(t, "app", slot); s.Wt != 1 {
+				t.Errorf("%s: %s of %s parked with weight %d, want the configured 1", inst.AdminSock, slot, member, s.Wt)
 			}
 		}
 		if n := markers(t, inst); n != 0 {
@@ -96,7 +102,7 @@ func TestDeletePoolParksInBatches(t *testing.T) {
 	if err != nil || len(warnings) > 0 {
 		t.Fatalf("delete: warnings %v, err %v", warnings, err)
 	}
-	expectParked(t, p.Assigned, a, b)
+	expectPoolParked(t, p.Assigned, a, b)
 	// A read, the phases (maint, address, its confirming read, the
 	// confirmation of every value) and the release: a handful per socket.
 	if trips := f.RoundTrips(); trips > 2*8 {
@@ -138,7 +144,7 @@ func TestDeletePoolKeepsThePoolWhileAnInstanceHangs(t *testing.T) {
 	if _, err := pool.Delete(ctx, f, p); err != nil {
 		t.Fatalf("delete once every instance answers: %v", err)
 	}
-	expectParked(t, assigned, a, b)
+	expectPoolParked(t, assigned, a, b)
 }
 
 // After a reload dropped every claim marker of an instance (and reset its

@@ -22,8 +22,8 @@ import (
 func expectParked(t *testing.T, insts []*haproxytest.Instance) {
 	t.Helper()
 	for _, inst := range insts {
-		if err := expectSlot(t, inst, "app", "websrv1", "127.0.0.1", 1, adminMaint, -1); err != nil {
-			t.Errorf("not parked on the placeholder: %v", err)
+		if err := inst.ExpectParked(t, "app", "websrv1"); err != nil {
+			t.Error(err)
 		}
 	}
 }
