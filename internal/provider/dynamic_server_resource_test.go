@@ -385,4 +385,3 @@ func TestAccDynamicServerOptionDrift(t *testing.T) {
 		},
 	})
 }
-
