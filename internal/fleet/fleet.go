@@ -2,8 +2,14 @@
 // server's state on all of them, checks all of them before writing to any,
 // writes concurrently in a safe order (order.go), checks every reply and
 // reads an address change back until HAProxy shows it (confirm.go), and
-// parks slots again on delete. It knows nothing about Terraform; the
-// provider turns its results into plans, state and diagnostics.
+// parks slots again on delete. Maps and ACLs go through it too
+// (patterns*.go): read on every socket, pre-flighted everywhere, replaced
+// atomically per instance, and reconciled for a refresh as a server is
+// (patterns_read.go). They stay in this package because what they need of
+// it is what servers need (the fan-out, skipping unreachable sockets,
+// pre-flight), not a layer above it as pools are. It knows nothing about
+// Terraform; the provider turns its results into plans, state and
+// diagnostics.
 package fleet
 
 import (

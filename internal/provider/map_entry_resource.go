@@ -3,7 +3,6 @@ package provider
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -138,43 +137,27 @@ func (r *mapEntryResource) Read(ctx context.Context, req resource.ReadRequest, r
 		return
 	}
 	warnReadSkipped(state.what(), reading.Skipped, &resp.Diagnostics)
-	if missing := reading.Missing(); len(missing) > 0 && len(missing) < len(reading.PerSocket) {
-		resp.Diagnostics.AddError(fmt.Sprintf("Map %q is not loaded on every HAProxy instance", state.Map.ValueString()),
-			fmt.Sprintf("HAProxy on %s knows no such map; the configurations differ.", strings.Join(missing, ", ")))
+	imported := state.Value.IsNull()
+	e, err := fleet.ReconcileEntry(reading, state.ref(), state.Key.ValueString(), state.Value.ValueString())
+	if err != nil {
+		notLoaded(fmt.Sprintf("Map %q", state.Map.ValueString()), err, &resp.Diagnostics)
 		return
 	}
-	views := fleet.EntryOf(reading, state.Key.ValueString())
-	imported := state.Value.IsNull()
-	wrote := privateWrote.get(ctx, req.Private, &resp.Diagnostics)
-	rows := [][]string{{"instance", "value"}}
-	present, differs, foreign := 0, false, false
-	value := state.Value.ValueString()
-	var found []string
-	for _, v := range views {
-		for _, x := range v.Values {
-			if !slices.Contains(found, x) {
-				found = append(found, x)
-			}
-			foreign = foreign || !imported && !slices.Contains(wrote, x)
-		}
-		shown := "(absent)"
-		if len(v.Values) > 0 {
-			present++
-			shown = strings.Join(v.Values, ", ")
-		}
-		rows = append(rows, []string{v.Name, shown})
-		if got := strings.Join(v.Values, ","); got != state.Value.ValueString() {
-			if !differs {
-				value = got
-			}
-			differs = true
-		}
-	}
-	if present == 0 && len(reading.Skipped) == 0 {
+	if e.Gone {
 		resp.State.RemoveResource(ctx) // every instance answered, and none has it
 		return
 	}
-	if (differs || foreign) && !imported {
+	wrote := privateWrote.get(ctx, req.Private, &resp.Diagnostics)
+	rows := [][]string{{"instance", "value"}}
+	foreign := !imported && e.HoldsOtherThan(wrote)
+	for _, v := range e.PerSocket {
+		shown := "(absent)"
+		if len(v.Values) > 0 {
+			shown = strings.Join(v.Values, ", ")
+		}
+		rows = append(rows, []string{v.Name, shown})
+	}
+	if (e.Differs || foreign) && !imported {
 		rows = append(rows[:1], append([][]string{{"(written by Terraform)", strings.Join(wrote, ", ")}}, rows[1:]...)...)
 		then := "Apply writes the configured value where the key is absent or holds what Terraform wrote."
 		if foreign {
@@ -183,9 +166,9 @@ func (r *mapEntryResource) Read(ctx context.Context, req resource.ReadRequest, r
 		resp.Diagnostics.AddWarning(state.what()+" differs from what Terraform wrote", table(rows)+"\n"+then)
 	}
 	if imported { // what is there is now this resource's
-		privateWrote.set(ctx, resp.Private, found, &resp.Diagnostics)
+		privateWrote.set(ctx, resp.Private, e.Found, &resp.Diagnostics)
 	}
-	state.Value = types.StringValue(value)
+	state.Value = types.StringValue(e.Value)
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 }
 

@@ -30,38 +30,15 @@ func entriesOf(list map[string]string) []haproxy.Entry {
 	return out
 }
 
-// instanceList is one instance's list; dups counts keys listed more than once.
-type instanceList struct {
-	name    string
-	entries map[string]string
-	dups    map[string]int
-}
-
-func listOf(s fleet.SocketPatterns) instanceList {
-	l := instanceList{name: s.Name, entries: map[string]string{}}
-	for _, e := range s.Entries {
-		if _, seen := l.entries[e.Key]; seen {
-			if l.dups == nil {
-				l.dups = map[string]int{}
-			}
-			l.dups[e.Key]++
-			continue // HAProxy's lookup returns the first one
-		}
-		l.entries[e.Key] = e.Value
-	}
-	return l
-}
-
 // patternRead is the outcome of reading a list for a resource's state.
 type patternRead struct {
 	entries map[string]string // what the state should hold; nil with gone
 	gone    bool              // no instance loads the list (and every one answered): it left the configuration
 }
 
-// readPatternList reads p on every socket. The state takes the list of the
-// first instance that differs from prior (so the plan shows the difference
-// and apply converges every instance), else prior. One warning says which
-// keys differ where. A list loaded on some instances only is an error.
+// readPatternList reads p on every socket and words what fleet.ReconcileList
+// settled: one warning says which keys differ where. A list loaded on some
+// instances only is an error.
 func readPatternList(ctx context.Context, f *fleet.Fleet, p haproxy.PatternRef, what string, prior map[string]string, diags *diag.Diagnostics) patternRead {
 	r, err := f.ReadPatterns(ctx, p)
 	if err != nil {
@@ -69,42 +46,32 @@ func readPatternList(ctx context.Context, f *fleet.Fleet, p haproxy.PatternRef, 
 		return patternRead{}
 	}
 	warnReadSkipped(what, r.Skipped, diags)
-	if missing := r.Missing(); len(missing) == len(r.PerSocket) && len(r.Skipped) == 0 {
-		return patternRead{gone: true} // every instance answered, and none loads it
-	} else if len(missing) > 0 {
-		diags.AddError(fmt.Sprintf("%s is not loaded on every HAProxy instance", what),
-			fmt.Sprintf("HAProxy on %s knows no %s; the configurations differ. Load the same file on every instance, or point this provider at the instances that have it.",
-				strings.Join(missing, ", "), p))
+	l, err := fleet.ReconcileList(r, p, prior)
+	if err != nil {
+		notLoaded(what, err, diags)
 		return patternRead{}
 	}
-	lists := make([]instanceList, len(r.PerSocket))
-	for i, s := range r.PerSocket {
-		lists[i] = listOf(s)
+	if l.Gone {
+		return patternRead{gone: true}
 	}
-	out := patternRead{entries: prior}
-	for _, l := range lists {
-		if prior == nil || !maps.Equal(l.entries, prior) {
-			out.entries = l.entries
-			break
-		}
+	if w := patternDrift(p.Kind, l); w != "" {
+		diags.AddWarning(driftSummary(what, l), w)
 	}
-	if w := patternDrift(p.Kind, prior, lists); w != "" {
-		diags.AddWarning(driftSummary(what, prior, lists), w)
-	}
-	tflog.Debug(ctx, "read map or ACL", map[string]any{"ref": p.String(), "entries": len(out.entries)})
-	return out
+	tflog.Debug(ctx, "read map or ACL", map[string]any{"ref": p.String(), "entries": len(l.Entries)})
+	return patternRead{entries: l.Entries}
+}
+
+// notLoaded words a map or ACL that some instances do not load.
+func notLoaded(what string, err error, diags *diag.Diagnostics) {
+	diags.AddError(fmt.Sprintf("%s is not loaded on every HAProxy instance", what),
+		err.Error()+". Load the same file on every instance, or point this provider at the instances that have it.")
 }
 
 // driftSummary names the resource and where it changed.
-func driftSummary(what string, prior map[string]string, lists []instanceList) string {
-	var changed []string
-	for _, l := range lists {
-		if prior != nil && !maps.Equal(l.entries, prior) {
-			changed = append(changed, l.name)
-		}
-	}
+func driftSummary(what string, l fleet.ListReading) string {
+	changed := l.Changed()
 	switch {
-	case prior != nil && len(changed) == len(lists) && len(lists) > 1:
+	case l.Prior != nil && len(changed) == len(l.PerSocket) && len(l.PerSocket) > 1:
 		return what + " changed outside Terraform on every HAProxy instance"
 	case len(changed) > 0:
 		return what + " changed outside Terraform on " + strings.Join(changed, ", ")
@@ -119,32 +86,15 @@ const maxDriftRows = 20
 // patternDrift words the keys that differ, as a table of (recorded) and
 // each instance's value, or "" when nothing differs. An ACL pattern shows
 // as present or absent.
-func patternDrift(kind haproxy.PatternKind, prior map[string]string, lists []instanceList) string {
-	keys := map[string]bool{}
+func patternDrift(kind haproxy.PatternKind, l fleet.ListReading) string {
+	prior, sorted := l.Prior, l.DifferingKeys()
 	var dups []string
-	for _, l := range lists {
-		for k, v := range l.entries {
-			if pv, ok := prior[k]; prior != nil && (!ok || pv != v) {
-				keys[k] = true
-			}
-			for _, o := range lists {
-				if ov, ok := o.entries[k]; !ok || ov != v {
-					keys[k] = true
-				}
-			}
-		}
-		for k, n := range l.dups {
-			dups = append(dups, fmt.Sprintf("%s lists %q %d more time(s); HAProxy uses the first.", l.name, k, n))
+	for _, s := range l.PerSocket {
+		for _, k := range slices.Sorted(maps.Keys(s.Dups)) {
+			dups = append(dups, fmt.Sprintf("%s lists %q %d more time(s); HAProxy uses the first.", s.Name, k, s.Dups[k]))
 		}
 	}
-	for k := range prior {
-		for _, l := range lists {
-			if _, ok := l.entries[k]; !ok {
-				keys[k] = true
-			}
-		}
-	}
-	if len(keys) == 0 && len(dups) == 0 {
+	if len(sorted) == 0 && len(dups) == 0 {
 		return ""
 	}
 	show := func(m map[string]string, k string) string {
@@ -161,23 +111,22 @@ func patternDrift(kind haproxy.PatternKind, prior map[string]string, lists []ins
 	if prior != nil {
 		header = append(header, "(recorded)")
 	}
-	for _, l := range lists {
-		header = append(header, l.name)
+	for _, s := range l.PerSocket {
+		header = append(header, s.Name)
 	}
 	rows := [][]string{header}
-	sorted := slices.Sorted(maps.Keys(keys))
 	for _, k := range sorted[:min(len(sorted), maxDriftRows)] {
 		row := []string{k}
 		if prior != nil {
 			row = append(row, show(prior, k))
 		}
-		for _, l := range lists {
-			row = append(row, show(l.entries, k))
+		for _, s := range l.PerSocket {
+			row = append(row, show(s.Entries, k))
 		}
 		rows = append(rows, row)
 	}
 	var b strings.Builder
-	if len(keys) > 0 {
+	if len(sorted) > 0 {
 		b.WriteString(table(rows))
 		if len(sorted) > maxDriftRows {
 			fmt.Fprintf(&b, "  … and %d more keys\n", len(sorted)-maxDriftRows)
@@ -188,7 +137,7 @@ func patternDrift(kind haproxy.PatternKind, prior map[string]string, lists []ins
 		b.WriteString(d + "\n")
 	}
 	b.WriteString("Apply replaces the whole content on every instance with the configured entries, atomically on each.")
-	if len(keys) > 0 {
+	if len(sorted) > 0 {
 		b.WriteString("\nAn instance that lost every runtime change was reloaded or restarted: HAProxy loaded the file again there.")
 	}
 	return b.String()

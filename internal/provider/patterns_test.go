@@ -8,12 +8,14 @@ import (
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
 )
 
-func lists(views ...fleet.SocketPatterns) []instanceList {
-	out := make([]instanceList, len(views))
-	for i, v := range views {
-		out[i] = listOf(v)
+// lists is what fleet.ReconcileList makes of the instances' views.
+func lists(t *testing.T, prior map[string]string, views ...fleet.SocketPatterns) fleet.ListReading {
+	t.Helper()
+	l, err := fleet.ReconcileList(fleet.PatternReading{PerSocket: views}, haproxy.PatternRef{Kind: haproxy.KindMap, Ref: "/m"}, prior)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return out
+	return l
 }
 
 func sockets(name string, kv ...string) fleet.SocketPatterns {
@@ -28,7 +30,7 @@ func sockets(name string, kv ...string) fleet.SocketPatterns {
 // recorded value first, and every instance's value or (absent).
 func TestPatternDriftShowsOnlyDifferingKeys(t *testing.T) {
 	prior := map[string]string{"a": "app", "b": "app", "c": "plain"}
-	got := patternDrift(haproxy.KindMap, prior, lists(
+	got := patternDrift(haproxy.KindMap, lists(t, prior, 
 		sockets("lb1", "a", "app", "b", "app", "c", "plain"),
 		sockets("lb2", "a", "app", "b", "plain", "c", "plain", "d", "hand"),
 	))
@@ -41,10 +43,10 @@ func TestPatternDriftShowsOnlyDifferingKeys(t *testing.T) {
 	if !strings.Contains(got, "Apply replaces the whole content on every instance") {
 		t.Fatalf("the warning does not say what apply does:\n%s", got)
 	}
-	if s := driftSummary(`Map "/m"`, prior, lists(sockets("lb1", "a", "app", "b", "app", "c", "plain"), sockets("lb2", "a", "app"))); s != `Map "/m" changed outside Terraform on lb2` {
+	if s := driftSummary(`Map "/m"`, lists(t, prior, sockets("lb1", "a", "app", "b", "app", "c", "plain"), sockets("lb2", "a", "app"))); s != `Map "/m" changed outside Terraform on lb2` {
 		t.Fatalf("summary %q", s)
 	}
-	if got := patternDrift(haproxy.KindMap, prior, lists(sockets("lb1", "a", "app", "b", "app", "c", "plain"))); got != "" {
+	if got := patternDrift(haproxy.KindMap, lists(t, prior, sockets("lb1", "a", "app", "b", "app", "c", "plain"))); got != "" {
 		t.Fatalf("no drift, but:\n%s", got)
 	}
 }
@@ -60,7 +62,7 @@ func TestPatternDriftIsBoundedAndWordsACLs(t *testing.T) {
 		prior[k] = ""
 		kv = append(kv, k, "")
 	}
-	got := patternDrift(haproxy.KindACL, prior, lists(sockets("lb1"), sockets("lb2", append(kv, "k", "")...)))
+	got := patternDrift(haproxy.KindACL, lists(t, prior, sockets("lb1"), sockets("lb2", append(kv, "k", "")...)))
 	if n := strings.Count(got, "\n  k"); n != maxDriftRows {
 		t.Fatalf("%d rows shown, want %d:\n%s", n, maxDriftRows, got)
 	}
