@@ -30,7 +30,7 @@ func sockets(name string, kv ...string) fleet.SocketPatterns {
 // recorded value first, and every instance's value or (absent).
 func TestPatternDriftShowsOnlyDifferingKeys(t *testing.T) {
 	prior := map[string]string{"a": "app", "b": "app", "c": "plain"}
-	got := patternDrift(haproxy.KindMap, lists(t, prior, 
+	got := patternDrift(haproxy.KindMap, lists(t, prior,
 		sockets("lb1", "a", "app", "b", "app", "c", "plain"),
 		sockets("lb2", "a", "app", "b", "plain", "c", "plain", "d", "hand"),
 	))
