@@ -100,8 +100,12 @@ func TestNoServerServesBeforeItsAddressShows(t *testing.T) {
 	ctx := context.Background()
 
 	// target[i] is slot i's address this round, as "addr:port"; it changes
-	// only while the slot is parked in maint. A watcher sample is judged
-	// only when the round did not change while it was being read.
+	// only while the slot is parked in maint, and before round[i] moves on.
+	// A watcher takes both before it reads and judges the sample only when
+	// the round did not change while it was being read. (Taking the target
+	// after the read let a round that began meanwhile judge a server ready
+	// on the round before's address against the new round's: the flake
+	// "ready on an address two acknowledged changes old" seen on 3.4.)
 	var target [slots + 1]atomic.Value
 	var round [slots + 1]atomic.Int64
 	stop := make(chan struct{})
@@ -120,8 +124,10 @@ func TestNoServerServesBeforeItsAddressShows(t *testing.T) {
 				default:
 				}
 				var before [slots + 1]int64
+				var want [slots + 1]string
 				for i := 1; i <= slots; i++ {
 					before[i] = round[i].Load()
+					want[i], _ = target[i].Load().(string)
 				}
 				out, err := inst.Raw("unix", inst.AdminSock, "show servers state app")
 				if err != nil {
@@ -139,10 +145,9 @@ func TestNoServerServesBeforeItsAddressShows(t *testing.T) {
 					}
 					var admin int
 					_, _ = fmt.Sscan(f[6], &admin)
-					want, _ := target[i].Load().(string)
-					if admin&1 == 0 && f[4]+":"+f[18] != want {
+					if admin&1 == 0 && f[4]+":"+f[18] != want[i] {
 						vmu.Lock()
-						violations = append(violations, fmt.Sprintf("%s: websrv%d out of maint (admin %d) on %s:%s, its address this round is %s", inst.AdminSock, i, admin, f[4], f[18], want))
+						violations = append(violations, fmt.Sprintf("%s: websrv%d out of maint (admin %d) on %s:%s, its address this round is %s", inst.AdminSock, i, admin, f[4], f[18], want[i]))
 						vmu.Unlock()
 					}
 				}
@@ -158,8 +163,8 @@ func TestNoServerServesBeforeItsAddressShows(t *testing.T) {
 			defer wg.Done()
 			for r := 0; r < rounds; r++ {
 				addr := fmt.Sprintf("127.0.%d.%d", 10+r, i)
+				target[i].Store(addr + ":" + fmt.Sprint(8000+r)) // before the round moves on: see target
 				round[i].Add(1)
-				target[i].Store(addr + ":" + fmt.Sprint(8000+r))
 				d := fleet.Desired{Backend: "app", Server: server, Addr: netip.MustParseAddr(addr), Port: fleettest.IntP(8000 + r), State: haproxy.StateReady}
 				pre, _, err := f.Preflight(ctx, "app", server)
 				if err != nil {
