@@ -26,6 +26,7 @@ import (
 
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/fleet"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxystub"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/localbuild"
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/pool"
@@ -100,20 +101,16 @@ func TestBench(t *testing.T) {
 	}
 	haproxytest.Binary(t)
 	work := localbuild.Use(t, "..")
-	// The same provider with every socket operation stubbed out (build tag
-	// benchstub): what Terraform and the plugin protocol cost by themselves.
-	stubRC := localbuild.Build(t, "..", filepath.Join(work, "stub"), "benchstub")
-
 	var rows []row
 	for _, k := range sizes(t, "BENCH_K", "1,2,3") {
 		for _, n := range sizes(t, "BENCH_N", "100,500,2000") {
-			rows = append(rows, measure(t, work, stubRC, n, k))
+			rows = append(rows, measure(t, work, n, k))
 		}
 	}
 	report(t, rows)
 }
 
-func measure(t *testing.T, work, stubRC string, n, k int) row {
+func measure(t *testing.T, work string, n, k int) row {
 	t.Logf("N=%d K=%d", n, k)
 	r := row{n: n, k: k, rounds: rounds(t, n)}
 	var insts []*haproxytest.Instance
@@ -128,12 +125,7 @@ func measure(t *testing.T, work, stubRC string, n, k int) row {
 			sockets = append(sockets, inst.TCPTarget())
 		}
 	}
-	// The stub is pointed at sockets that do not exist: had it opened one,
-	// its apply would fail.
-	var stubSockets []string
-	for i := range sockets {
-		stubSockets = append(stubSockets, fmt.Sprintf("unix:///nonexistent/bench-stub-%d.sock", i))
-	}
+	stubSockets := stubs(t, n, k)
 
 	floor := filepath.Join(work, fmt.Sprintf("floor-%d-%d", n, k))
 	stub := filepath.Join(work, fmt.Sprintf("stub-%d-%d", n, k))
@@ -148,7 +140,7 @@ func measure(t *testing.T, work, stubRC string, n, k int) row {
 
 	r.floorApply = tf(t, floor, nil, "apply", "-auto-approve", "-input=false")
 	r.floorPlan = tf(t, floor, nil, "plan", "-input=false")
-	stubEnv := []string{"TF_CLI_CONFIG_FILE=" + stubRC}
+	var stubEnv []string // the same build
 
 	// Socket work, counted from the provider's debug log of every exchange
 	// in separate, untimed runs (logging costs time).
@@ -274,7 +266,7 @@ func report(t *testing.T, rows []row) {
 		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), version("terraform", "version"), version("haproxy", "-v"), runtime.Version())
 	b.WriteString("All figures are from one run on a shared machine; compare ratios, not seconds. N `haproxy_backend_server` on K instances, fresh state each time.\n\n")
 	b.WriteString("- floor: the same N resources as built-in `terraform_data`.\n")
-	b.WriteString("- stub: this provider built with `-tags benchstub` (same schema and plans; Create/Read only copy the plan; never opens a socket).\n")
+	b.WriteString("- stub: this provider, as built, against in-memory stand-ins of HAProxy's runtime API (`internal/haproxystub`) that the benchmark serves on unix sockets: all of the provider's own code runs (pre-flight, read-backs, allocation), HAProxy's work does not.\n")
 	b.WriteString("- real: this provider.\n")
 	b.WriteString("- socat: one `echo \"set server …\" | socat` process per command per socket (addr, then state ready), no verification.\n\n")
 	b.WriteString("## Apply\n\n")
@@ -482,4 +474,29 @@ func appendFile(t *testing.T, path, s string) {
 	if _, err := fh.WriteString(s); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// stubs serves k in-memory stand-ins of HAProxy's runtime API
+// (internal/haproxystub), each a backend app of n template slots without
+// checks as the benchmark's instances have, and returns their sockets. The
+// provider build under test runs all of its own code against them; what
+// it does not pay there is HAProxy's own work.
+func stubs(t *testing.T, n, k int) []string {
+	t.Helper()
+	dir, err := os.MkdirTemp("/tmp", "hxb") //nolint:usetesting // short paths for unix sockets
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	var out []string
+	for i := range k {
+		s, err := haproxystub.Listen(fmt.Sprintf("%s/%d.sock", dir, i), 1000+i,
+			haproxystub.Backend{Name: "app", ID: 3, Template: "websrv", Slots: n, Placeholder: fleet.DefaultPlaceholder, NoChecks: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(s.Close)
+		out = append(out, "unix://"+s.Path)
+	}
+	return out
 }

@@ -43,11 +43,10 @@ type poolRow struct {
 func TestBenchPoolEndToEnd(t *testing.T) {
 	haproxytest.Binary(t)
 	work := localbuild.Use(t, "..")
-	stubRC := localbuild.Build(t, "..", filepath.Join(work, "stub"), "benchstub")
 	var rows []poolRow
 	for _, k := range sizes(t, "BENCH_POOL_E2E_K", "3,20") {
 		for _, n := range sizes(t, "BENCH_POOL_E2E", "1000,5000") {
-			rows = append(rows, measurePool(t, work, stubRC, n, k))
+			rows = append(rows, measurePool(t, work, n, k))
 		}
 	}
 	var b strings.Builder
@@ -110,16 +109,16 @@ func poolMembers(n, changed int) string {
 	return b.String()
 }
 
-func measurePool(t *testing.T, work, stubRC string, n, k int) poolRow {
+func measurePool(t *testing.T, work string, n, k int) poolRow {
 	t.Logf("pool N=%d K=%d", n, k)
 	r := poolRow{n: n, k: k}
-	var sockets, stubSockets []string
+	var sockets []string
+	stubSockets := stubs(t, n, k)
 	var insts []*haproxytest.Instance
 	for i := 0; i < k; i++ {
 		inst := haproxytest.Start(t, haproxytest.Options{Slots: n, NoHealthChecks: true})
 		insts = append(insts, inst)
 		sockets = append(sockets, inst.UnixTarget())
-		stubSockets = append(stubSockets, fmt.Sprintf("unix:///nonexistent/bench-stub-%d.sock", i))
 	}
 	dir := func(name string) string { return filepath.Join(work, fmt.Sprintf("pool-%s-%d-%d", name, n, k)) }
 	floorCfg := func(changed int) string {
@@ -137,7 +136,7 @@ func measurePool(t *testing.T, work, stubRC string, n, k int) poolRow {
 	}
 	r.floor = run(dir("floor"), nil, floorCfg)
 	r.floor.destroy = tf(t, dir("floor"), nil, "destroy", "-auto-approve", "-input=false")
-	stubEnv := []string{"TF_CLI_CONFIG_FILE=" + stubRC}
+	var stubEnv []string // the same build, against the stand-ins
 	r.stub = run(dir("stub"), stubEnv, func(c int) string { return poolConfig(stubSockets, n, c) })
 	r.stub.destroy = tf(t, dir("stub"), stubEnv, "destroy", "-auto-approve", "-input=false")
 

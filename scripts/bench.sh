@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make bench`: provider cost against terraform's floor, the same provider
-# with its socket work stubbed out (-tags benchstub) and the socat workflow,
-# on real haproxy. BENCH_N / BENCH_K pick sizes (default 100,500,2000 /
+# against in-memory stand-ins of HAProxy's runtime API (internal/haproxystub:
+# all of the provider's code runs, HAProxy's work does not) and the socat
+# workflow, on real haproxy. BENCH_N / BENCH_K pick sizes (default 100,500,2000 /
 # 1,2,3: about an hour here). Stub and real applies and plans are medians
 # of 3 rounds up to N = 500 and of 1 above; BENCH_REPEAT sets the rounds for
 # every size. Then the pool end to end (BENCH_POOL_E2E members on

@@ -225,7 +225,7 @@ func apply(ctx context.Context, f *fleet.Fleet, d fleet.Desired) error {
 		return err
 	}
 	if len(out.Failed) > 0 {
-		return fmt.Errorf("%v", out.Failed)
+		return out.Failed
 	}
 	return nil
 }

@@ -368,9 +368,6 @@ func (r *backendPoolResource) Update(ctx context.Context, req resource.UpdateReq
 // `slots` again, so that the next plan removes it once more and the next
 // apply finishes the job.
 func (r *backendPoolResource) apply(ctx context.Context, plan *backendPoolModel, prior map[string]netip.AddrPort, token netip.AddrPort, adopt bool, reqPriv privateGetter, respPriv privateSetter, st *tfsdk.State, diags *diag.Diagnostics) bool {
-	if benchStub {
-		return stubPoolApply(ctx, plan, st, diags)
-	}
 	if !requireFleet(r.fleet, diags) {
 		return false
 	}
@@ -422,10 +419,6 @@ func (r *backendPoolResource) Read(ctx context.Context, req resource.ReadRequest
 	if !ok {
 		return
 	}
-	if benchStub { // as the real Read: Terraform refuses a Read without identity
-		setIdentity(ctx, resp.Identity, identitySlotPrefix, state.Backend, state.SlotPrefix, &resp.Diagnostics)
-		return
-	}
 	if state.Mode.IsNull() { // recorded before modes existed
 		state.Mode = types.StringValue(poolSlots)
 	}
@@ -469,7 +462,7 @@ func (r *backendPoolResource) Read(ctx context.Context, req resource.ReadRequest
 
 func (r *backendPoolResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	state, ok := loadState[backendPoolModel](ctx, req.State, r.fleet, &resp.Diagnostics)
-	if !ok || benchStub {
+	if !ok {
 		return
 	}
 	if state.dynamic() {

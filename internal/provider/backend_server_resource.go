@@ -117,10 +117,6 @@ func (r *backendServerResource) Read(ctx context.Context, req resource.ReadReque
 	if !ok {
 		return
 	}
-	if benchStub {
-		setIdentity(ctx, resp.Identity, identityServer, state.Backend, state.Server, &resp.Diagnostics)
-		return
-	}
 	backend, server := state.Backend.ValueString(), state.Server.ValueString()
 	gone, ok := refreshServer(ctx, r.fleet, &state, r.fleet.Observe(ctx, backend, server), req.Private, resp)
 	switch {
@@ -152,7 +148,7 @@ func (r *backendServerResource) ModifyPlan(ctx context.Context, req resource.Mod
 
 func (r *backendServerResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	state, ok := loadState[backendServerModel](ctx, req.State, r.fleet, &resp.Diagnostics)
-	if !ok || benchStub {
+	if !ok {
 		return
 	}
 	origins := privateOrigin.get(ctx, req.Private, &resp.Diagnostics)

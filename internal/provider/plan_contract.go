@@ -84,7 +84,7 @@ func checkPlannedWrite(ctx context.Context, f *fleet.Fleet, plan backendServerMo
 		resp.Diagnostics.AddAttributeError(path.Root("address"), fmt.Sprintf("%s would serve on the placeholder", id), err.Error())
 		return
 	}
-	if !sockets || benchStub { // the stub never opens a socket
+	if !sockets {
 		return
 	}
 	var prior backendServerModel

@@ -254,10 +254,6 @@ func writeServer(ctx context.Context, f *fleet.Fleet, plan *backendServerModel, 
 	d.Owner = owner
 	id := d.Backend + "/" + d.Server
 	plan.ID = types.StringValue(id) // the plan may leave it unknown to converge split instances
-	if benchStub {
-		plan.fillUnknown(haproxy.ServerState{Port: 1, UserWeight: 1})
-		return out, true
-	}
 	out, err = f.ApplyServer(ctx, d)
 	if err != nil {
 		diags.AddError(fmt.Sprintf("Pre-flight check failed for %s: nothing was changed on any socket", id), err.Error()+checksHint(err))
