@@ -106,8 +106,10 @@ func (g *guide) run(st guides.Step) {
 		g.write(g.local(st.Args[0]), "")
 	case "serve":
 		g.serve(st.Args[0], st.Args[1])
-	case "apply":
-		g.write(filepath.Join(g.work, "tf", "main.tf"), g.local(st.Body))
+	case "apply", "reapply":
+		if st.Kind == "apply" {
+			g.write(filepath.Join(g.work, "tf", "main.tf"), g.local(st.Body))
+		}
 		g.terraform(st, "apply", "-auto-approve", "-input=false")
 		if out, code := g.terraformCode("plan", "-detailed-exitcode", "-input=false"); code != 0 {
 			t.Fatalf("line %d: the plan after apply is not empty (exit %d):\n%s", st.Line, code, out)
@@ -117,6 +119,19 @@ func (g *guide) run(st guides.Step) {
 	case "plan-empty":
 		if out, code := g.terraformCode("plan", "-detailed-exitcode", "-input=false"); code != 0 {
 			t.Fatalf("line %d: the plan is not empty (exit %d):\n%s", st.Line, code, out)
+		}
+	case "plan-changes":
+		if out, code := g.terraformCode("plan", "-detailed-exitcode", "-input=false"); code != 2 {
+			t.Fatalf("line %d: the plan shows no change (exit %d, want 2):\n%s", st.Line, code, out)
+		}
+	case "stop", "start":
+		p, ok := g.procs[st.Args[0]]
+		if !ok {
+			t.Fatalf("line %d: %s %s: no such instance in the guide", st.Line, st.Kind, st.Args[0])
+		}
+		g.stop(p)
+		if st.Kind == "start" {
+			g.launch(st.Args[0], p)
 		}
 	case "reload":
 		g.reload(st.Args[0])
@@ -141,6 +156,9 @@ func (g *guide) write(path, content string) {
 }
 
 var statsSocket = regexp.MustCompile(`(?m)^\s*stats socket (/\S+)`)
+
+// tcpStatsSocket is a stats socket on a loopback TCP port.
+var tcpStatsSocket = regexp.MustCompile(`(?m)^\s*stats socket ipv4@(127\.[0-9.]+:[0-9]+)`)
 
 // startHAProxy checks and starts one configuration as the guide shows it
 // (in the foreground, stopped when the test ends) and waits until every
@@ -176,16 +194,23 @@ func (g *guide) launch(name string, p *proc) {
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	var sockets [][2]string // network, address
 	for _, m := range statsSocket.FindAllStringSubmatch(p.cfg, -1) {
+		sockets = append(sockets, [2]string{"unix", m[1]})
+	}
+	for _, m := range tcpStatsSocket.FindAllStringSubmatch(p.cfg, -1) {
+		sockets = append(sockets, [2]string{"tcp", m[1]})
+	}
+	for _, sock := range sockets {
 		var err error
 		if !poll.For(10*time.Second, 50*time.Millisecond, func() bool {
 			var c net.Conn
-			if c, err = net.Dial("unix", m[1]); err == nil {
+			if c, err = net.Dial(sock[0], sock[1]); err == nil {
 				_ = c.Close()
 			}
 			return err == nil
 		}) {
-			t.Fatalf("%s: %s does not answer: %v\n%s", name, m[1], err, p.stderr.String())
+			t.Fatalf("%s: %s does not answer: %v\n%s", name, sock[1], err, p.stderr.String())
 		}
 	}
 }

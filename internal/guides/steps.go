@@ -15,7 +15,11 @@
 //	                                     (host=<name> first sends that Host header; 503 or 403 for a status)
 //	<!-- guide-test: destroy -->         terraform destroy
 //	<!-- guide-test: reload lb1 -->      dump `show servers state` to lb1's server-state-file, then reload lb1
+//	<!-- guide-test: stop lb2 -->        lb2's process ends (an instance goes down)
+//	<!-- guide-test: start lb2 -->       lb2 starts again from its configuration (its runtime changes are gone)
+//	<!-- guide-test: reapply -->         terraform apply of the configuration as it is
 //	<!-- guide-test: plan-empty -->      terraform plan shows no change
+//	<!-- guide-test: plan-changes -->    terraform plan shows a change
 //
 // Steps run in the order the guide gives them.
 package guides
@@ -28,7 +32,7 @@ import (
 
 // Step is one marked step of a guide.
 type Step struct {
-	Kind string   // haproxy, file, empty-file, serve, apply, expect, destroy, reload, plan-empty
+	Kind string   // a key of kinds
 	Args []string // what follows the kind in the marker
 	Body string   // the fenced block that follows (haproxy, file, apply)
 	Line int      // the marker's line, 1-based, for errors
@@ -42,15 +46,19 @@ var kinds = map[string]struct {
 	body bool
 	args int
 }{
-	"haproxy":    {true, 1},
-	"file":       {true, 1},
-	"empty-file": {false, 1},
-	"serve":      {false, 2},
-	"apply":      {true, 0},
-	"expect":     {false, -1},
-	"destroy":    {false, 0},
-	"reload":     {false, 1},
-	"plan-empty": {false, 0},
+	"haproxy":      {true, 1},
+	"file":         {true, 1},
+	"empty-file":   {false, 1},
+	"serve":        {false, 2},
+	"apply":        {true, 0},
+	"expect":       {false, -1},
+	"destroy":      {false, 0},
+	"reload":       {false, 1},
+	"stop":         {false, 1},
+	"start":        {false, 1},
+	"reapply":      {false, 0},
+	"plan-empty":   {false, 0},
+	"plan-changes": {false, 0},
 }
 
 // Parse returns the marked steps of a guide, in order. A marker of an
