@@ -126,6 +126,8 @@ func (g *guide) run(st guides.Step) {
 		}
 	case "admin":
 		g.admin(st)
+	case "invoke":
+		g.terraform(st, "apply", "-auto-approve", "-input=false", "-invoke="+st.Args[0])
 	case "stop", "start":
 		p, ok := g.procs[st.Args[0]]
 		if !ok {

@@ -20,6 +20,7 @@
 //	<!-- guide-test: stop lb2 -->        lb2's process ends (an instance goes down)
 //	<!-- guide-test: start lb2 -->       lb2 starts again from its configuration (its runtime changes are gone)
 //	<!-- guide-test: reapply -->         terraform apply of the configuration as it is
+//	<!-- guide-test: invoke action.haproxy_server_state.drain -->  terraform apply -invoke=<that action>
 //	<!-- guide-test: plan-empty -->      terraform plan shows no change
 //	<!-- guide-test: plan-changes -->    terraform plan shows a change
 //
@@ -60,6 +61,7 @@ var kinds = map[string]struct {
 	"stop":         {false, 1},
 	"start":        {false, 1},
 	"reapply":      {false, 0},
+	"invoke":       {false, 1},
 	"plan-empty":   {false, 0},
 	"plan-changes": {false, 0},
 }
