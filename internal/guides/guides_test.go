@@ -70,6 +70,44 @@ func TestGuidesRunAsWritten(t *testing.T) {
 	}
 }
 
+// Every Terraform block of every guide, the fragments a guide shows but
+// does not run included, is valid HCL as `terraform fmt` writes it: an
+// operator who copies one gets no syntax error and no formatting diff.
+func TestGuideTerraformBlocksAreFormatted(t *testing.T) {
+	tf, err := exec.LookPath(localbuild.Terraform())
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is not on PATH", localbuild.Terraform())
+		}
+		t.Skip("needs terraform on PATH")
+	}
+	files, _ := filepath.Glob("../../docs/guides/*.md")
+	checked := 0
+	for _, file := range files {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range guides.Blocks(string(raw), "terraform") {
+			checked++
+			cmd := exec.Command(tf, "fmt", "-")
+			cmd.Stdin = strings.NewReader(b.Body)
+			var stderr strings.Builder
+			cmd.Stderr = &stderr // warnings about the CLI configuration are not the block's
+			out, err := cmd.Output()
+			switch {
+			case err != nil:
+				t.Errorf("%s:%d: terraform fmt: %v\n%s", filepath.Base(file), b.Line, err, stderr.String())
+			case string(out) != b.Body:
+				t.Errorf("%s:%d: not formatted as terraform fmt writes it:\n%s", filepath.Base(file), b.Line, out)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no terraform block found in the guides")
+	}
+}
+
 type guide struct {
 	t     *testing.T
 	bin   string

@@ -126,3 +126,34 @@ func fencedAfter(lines []string, from int) (body string, end int, err error) {
 	}
 	return "", 0, fmt.Errorf("the fenced block from line %d is not closed", i+1)
 }
+
+// Block is one fenced block of a guide.
+type Block struct {
+	Lang string // what follows the opening fence: terraform, haproxy, shell, …
+	Body string
+	Line int // the opening fence's line, 1-based
+}
+
+// Blocks returns every fenced block of a guide whose language is lang,
+// marked as a step or not: the fragments a guide shows without running
+// them are still copied by operators.
+func Blocks(md, lang string) []Block {
+	lines := strings.Split(md, "\n")
+	var out []Block
+	for i := 0; i < len(lines); i++ {
+		l, ok := strings.CutPrefix(lines[i], "```")
+		if !ok {
+			continue
+		}
+		for j := i + 1; j < len(lines); j++ {
+			if strings.HasPrefix(lines[j], "```") {
+				if strings.TrimSpace(l) == lang {
+					out = append(out, Block{Lang: lang, Body: strings.Join(lines[i+1:j], "\n") + "\n", Line: i + 1})
+				}
+				i = j
+				break
+			}
+		}
+	}
+	return out
+}

@@ -53,3 +53,14 @@ func TestParseRefusesBrokenMarkers(t *testing.T) {
 		}
 	}
 }
+
+func TestBlocksFindsEveryFenceOfALanguage(t *testing.T) {
+	md := "text\n```terraform\na = 1\n```\n<!-- guide-test: apply -->\n```terraform\nb = 2\n```\n```shell\nls\n```\n```terraform\n```\n"
+	got := Blocks(md, "terraform")
+	if len(got) != 3 || got[0].Body != "a = 1\n" || got[0].Line != 2 || got[1].Body != "b = 2\n" || got[2].Body != "\n" {
+		t.Fatalf("%+v", got)
+	}
+	if sh := Blocks(md, "shell"); len(sh) != 1 || sh[0].Body != "ls\n" {
+		t.Fatalf("%+v", sh)
+	}
+}
