@@ -27,6 +27,18 @@ if ! command -v sshd >/dev/null 2>&1 && [ ! -x /usr/sbin/sshd ]; then
     missing=1
   fi
 fi
+# openssl (the remote-access guide makes its certificates with it, as an
+# operator would).
+if ! command -v openssl >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> installing openssl (apt-get)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null
+  else
+    echo "openssl is not installed. Run: sudo apt-get update && sudo apt-get install -y openssl" >&2
+    missing=1
+  fi
+fi
 # The Debian package starts a system haproxy; we never touch it, and our
 # tests and demo use their own processes, sockets and ports.
 for tool in go terraform; do

@@ -164,6 +164,8 @@ func (g *guide) run(st guides.Step) {
 		}
 	case "admin":
 		g.admin(st)
+	case "shell":
+		g.shell(st)
 	case "invoke":
 		g.terraform(st, "apply", "-auto-approve", "-input=false", "-invoke="+st.Args[0])
 	case "stop", "start":
@@ -297,6 +299,23 @@ func (g *guide) reload(name string) {
 	g.write(file[1], string(dump))
 	g.stop(p)
 	g.launch(name, p)
+}
+
+// shell runs a shell block of the guide as an operator pastes it, with the
+// guide's system paths moved as everywhere else, from the test's root.
+func (g *guide) shell(st guides.Step) {
+	for _, dir := range []string{"/run/haproxy", "/etc/haproxy", "/var/lib/haproxy"} {
+		if err := os.MkdirAll(g.local(dir), 0o755); err != nil {
+			g.t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", "-euo", "pipefail", "-c", g.local(st.Body))
+	cmd.Dir = g.root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		g.t.Fatalf("line %d: the shell block failed: %v\n%s", st.Line, err, out)
+	}
 }
 
 // refused are the starts of HAProxy's replies that refuse a command.

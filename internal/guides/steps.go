@@ -19,6 +19,7 @@
 //	                                     a command sent by hand to lb1's first stats socket (it must not be refused)
 //	<!-- guide-test: stop lb2 -->        lb2's process ends (an instance goes down)
 //	<!-- guide-test: start lb2 -->       lb2 starts again from its configuration (its runtime changes are gone)
+//	<!-- guide-test: shell -->           the next fenced block runs as it is, in bash (-euo pipefail)
 //	<!-- guide-test: reapply -->         terraform apply of the configuration as it is
 //	<!-- guide-test: invoke action.haproxy_server_state.drain -->  terraform apply -invoke=<that action>
 //	<!-- guide-test: plan-empty -->      terraform plan shows no change
@@ -61,6 +62,7 @@ var kinds = map[string]struct {
 	"stop":         {false, 1},
 	"start":        {false, 1},
 	"reapply":      {false, 0},
+	"shell":        {true, 0},
 	"invoke":       {false, 1},
 	"plan-empty":   {false, 0},
 	"plan-changes": {false, 0},
