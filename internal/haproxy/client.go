@@ -122,7 +122,14 @@ func (c *Client) run(ctx context.Context, cmds []Command) (bodies []string, each
 		if err := checkLine(cmd.line); err != nil {
 			return nil, nil, &Error{Kind: ErrInvalidArgument, Target: c.Name(), Command: cmd.line, Detail: err.Error()}
 		}
-		lines[i] = cmd.line
+		switch {
+		case cmd.payload != "" && len(cmds) > 1:
+			// HAProxy's buffer must hold the whole payload: alone, it fits.
+			return nil, nil, &Error{Kind: ErrInvalidArgument, Target: c.Name(), Command: cmd.line, Detail: "a command with a payload goes in a connection of its own"}
+		case cmd.payload != "" && c.framing.prefix != "":
+			return nil, nil, &Error{Kind: ErrInvalidArgument, Target: c.Name(), Command: cmd.line, Detail: "a payload through the master CLI is not supported (not verified); use the worker's stats socket"}
+		}
+		lines[i] = cmd.wire()
 	}
 	for _, chunk := range chunkLines(lines, MaxLineLength) {
 		got, err := c.boundedRoundTrip(ctx, chunk)
@@ -190,9 +197,13 @@ func (c *Client) boundedRoundTrip(ctx context.Context, lines []string) ([]string
 // lines must never trickle in), reads to EOF and splits the replies.
 func (c *Client) roundTrip(ctx context.Context, lines []string) ([]string, error) {
 	start := time.Now()
-	sent := strings.Join(lines, "; ")
+	shown := make([]string, len(lines))
+	for i, l := range lines {
+		shown[i] = withoutPayload(l)
+	}
+	sent := strings.Join(shown, "; ")
 	if len(lines) > 3 { // a long batch (a map's entries): name where it starts
-		sent = fmt.Sprintf("%s; … (%d commands in this connection)", lines[0], len(lines))
+		sent = fmt.Sprintf("%s; … (%d commands in this connection)", shown[0], len(lines))
 	}
 	reply, ioErr := c.exchange(ctx, "prompt\n"+strings.Join(c.framing.lines(lines), "\n")+"\nquit\n")
 	var bodies []string
@@ -210,9 +221,19 @@ func (c *Client) roundTrip(ctx context.Context, lines []string) ([]string, error
 		err = &Error{Kind: ErrTransport, Target: c.Name(), Command: sent, Reply: reply, Detail: err.Error()}
 	}
 	if c.observe != nil {
-		c.observe(ctx, Exchange{Target: c.Target(), Commands: lines, Reply: reply, Elapsed: time.Since(start), Err: err})
+		c.observe(ctx, Exchange{Target: c.Target(), Commands: shown, Reply: reply, Elapsed: time.Since(start), Err: err})
 	}
 	return bodies, err
+}
+
+// withoutPayload is a command as logs and errors show it: a payload (a
+// certificate and its private key) is never shown, only its size.
+func withoutPayload(wire string) string {
+	line, payload, ok := strings.Cut(wire, "\n")
+	if !ok {
+		return line
+	}
+	return fmt.Sprintf("%s (payload of %d bytes, not shown)", line, len(payload))
 }
 
 func splitPromptReply(reply string, n int, mark string) ([]string, error) {

@@ -13,6 +13,17 @@ import (
 type Command struct {
 	line  string
 	reply replyRule
+	// payload follows the line (which ends in `<<`) on lines of its own,
+	// ended by an empty line: a certificate, validated by its constructor.
+	payload string
+}
+
+// wire is what is sent for the command, without the final newline.
+func (c Command) wire() string {
+	if c.payload == "" {
+		return c.line
+	}
+	return c.line + "\n" + c.payload + "\n"
 }
 
 // String is the line sent to HAProxy, without its newline.
@@ -44,6 +55,13 @@ var commonFailures = []struct {
 
 func classify(cmd Command, body string) (detail string, kind error) {
 	msg := strings.TrimRight(withoutSeverity(body), "\n")
+	if cmd.payload != "" {
+		// In prompt mode HAProxy answers every payload line with a "+ "
+		// prompt before the reply.
+		for strings.HasPrefix(msg, "+ ") {
+			msg = msg[2:]
+		}
+	}
 	for _, f := range commonFailures {
 		if msg == f.text || f.prefix && strings.HasPrefix(msg, f.text) {
 			return "", f.kind

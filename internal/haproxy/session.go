@@ -84,6 +84,9 @@ func (s *Session) run(cmds []Command) (bodies []string, each []error, err error)
 		if err := checkLine(cmd.line); err != nil {
 			return nil, nil, &Error{Kind: ErrInvalidArgument, Target: s.c.Name(), Command: cmd.line, Detail: err.Error()}
 		}
+		if cmd.payload != "" {
+			return nil, nil, &Error{Kind: ErrInvalidArgument, Target: s.c.Name(), Command: cmd.line, Detail: "a command with a payload goes through Run, in a connection of its own"}
+		}
 		lines[i] = cmd.line
 	}
 	if len(lines) == 0 {

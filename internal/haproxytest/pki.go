@@ -59,8 +59,9 @@ func newCA(t testing.TB, name string) (*x509.Certificate, *ecdsa.PrivateKey) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62)) // certificates of a test tell apart by serial
 	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
+		SerialNumber:          serial,
 		Subject:               pkix.Name{CommonName: name},
 		NotBefore:             time.Now().Add(-time.Hour),
 		NotAfter:              time.Now().Add(24 * time.Hour),
@@ -114,4 +115,13 @@ func pemKey(t testing.TB, key *ecdsa.PrivateKey) []byte {
 		t.Fatal(err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+}
+
+// SelfSigned makes a certificate for cn (and 127.0.0.1) signed by its own
+// key, with that key: what a `crt` file of a test's TLS frontend holds. It
+// returns the PEM of the certificate and of the key, and the certificate.
+func SelfSigned(t testing.TB, cn string) (certPEM, keyPEM []byte, cert *x509.Certificate) {
+	t.Helper()
+	ca, key := newCA(t, cn)
+	return pemCert(ca.Raw), pemKey(t, key), ca
 }
