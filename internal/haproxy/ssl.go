@@ -46,8 +46,16 @@ type SSLStores struct {
 	Files       []string
 }
 
-// ShowSSLCerts builds `show ssl cert`.
-func ShowSSLCerts() Command { return Command{line: "show ssl cert", reply: dataReply("# ")} }
+// ShowSSLCerts builds `show ssl cert`. A process that loads no certificate
+// answers with nothing at all (not even the `# filename` header).
+func ShowSSLCerts() Command {
+	return Command{line: "show ssl cert", reply: func(msg string) (string, error) {
+		if msg == "" || strings.HasPrefix(msg, "# ") {
+			return "", nil
+		}
+		return "expected `# filename` and the stores", ErrUnexpectedReply
+	}}
+}
 
 // ParseSSLStores parses a `show ssl cert` reply.
 func ParseSSLStores(body string) (SSLStores, error) {
@@ -66,7 +74,7 @@ func ParseSSLStores(body string) (SSLStores, error) {
 			return SSLStores{}, fmt.Errorf("ssl cert: line %q outside a section", shorten(line, 60))
 		}
 	}
-	if section == "" {
+	if section == "" && strings.TrimSpace(body) != "" {
 		return SSLStores{}, fmt.Errorf("ssl cert: no `# filename` section")
 	}
 	return s, nil

@@ -1,12 +1,9 @@
 package haproxy_test
 
 import (
-	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -14,27 +11,12 @@ import (
 	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
 )
 
-// tlsInstance starts an instance with two TLS frontends, each serving its own
-// certificate store (a.pem, b.pem), as `bind … ssl crt` loads them.
+// tlsInstance starts an instance with two TLS frontends, each serving its
+// own certificate store (a.pem, b.pem), as `bind … ssl crt` loads them.
 func tlsInstance(t *testing.T) (c *haproxy.Client, dir string, addrs map[string]string) {
 	t.Helper()
-	var err error
-	dir, err = os.MkdirTemp("/tmp", "hxc") //nolint:usetesting // short store names
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	addrs = map[string]string{}
-	var extra strings.Builder
-	for _, name := range []string{"a", "b"} {
-		cert, key, _ := haproxytest.SelfSigned(t, "initial-"+name)
-		if err := os.WriteFile(filepath.Join(dir, name+".pem"), append(cert, key...), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		addrs[name] = haproxytest.FreeAddr(t)
-		fmt.Fprintf(&extra, "\nfrontend tls_%s\n    bind %s ssl crt %s/%s.pem\n    default_backend app\n", name, addrs[name], dir, name)
-	}
-	inst := haproxytest.Start(t, haproxytest.Options{ExtraConfig: extra.String()})
+	dir, cfg, addrs := haproxytest.CertStores(t, "a", "b")
+	inst := haproxytest.Start(t, haproxytest.Options{ExtraConfig: cfg})
 	tr, err := haproxy.ParseTarget(inst.UnixTarget())
 	if err != nil {
 		t.Fatal(err)
@@ -42,16 +24,7 @@ func tlsInstance(t *testing.T) (c *haproxy.Client, dir string, addrs map[string]
 	return haproxy.New(tr), dir, addrs
 }
 
-// served is the serial of the certificate a TLS client gets at addr.
-func served(t *testing.T, addr string) string {
-	t.Helper()
-	conn, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // the test reads the certificate, it trusts nothing
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Close() }()
-	return fmt.Sprintf("%X", conn.ConnectionState().PeerCertificates[0].SerialNumber)
-}
+func served(t *testing.T, addr string) string { return haproxytest.ServedSerial(t, addr) }
 
 func serialOf(c *x509.Certificate) string { return fmt.Sprintf("%X", c.SerialNumber) }
 

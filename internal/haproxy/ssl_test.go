@@ -23,6 +23,9 @@ func TestParseSSLStoresAndCert(t *testing.T) {
 	if s, err := ParseSSLStores("# filename\n/etc/haproxy/a.pem\n"); err != nil || s.Transaction != "" || len(s.Files) != 1 {
 		t.Fatalf("without a transaction: %+v %v", s, err)
 	}
+	if s, err := ParseSSLStores(""); err != nil || len(s.Files) != 0 { // a process without certificates
+		t.Fatalf("empty reply: %+v %v", s, err)
+	}
 	if _, err := ParseSSLStores("garbage\n"); err == nil {
 		t.Fatal("a reply without sections parsed")
 	}

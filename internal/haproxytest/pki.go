@@ -4,12 +4,16 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -124,4 +128,40 @@ func SelfSigned(t testing.TB, cn string) (certPEM, keyPEM []byte, cert *x509.Cer
 	t.Helper()
 	ca, key := newCA(t, cn)
 	return pemCert(ca.Raw), pemKey(t, key), ca
+}
+
+// CertStores writes one certificate store per name (a self-signed
+// certificate and its key, <dir>/<name>.pem) into a new short directory,
+// and returns the directory and the configuration of one TLS frontend per
+// store (for Options.ExtraConfig), each on its own loopback port (addrs).
+func CertStores(t testing.TB, names ...string) (dir, config string, addrs map[string]string) {
+	t.Helper()
+	dir, err := os.MkdirTemp("/tmp", "hxc") //nolint:usetesting // short store names
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	addrs = map[string]string{}
+	var cfg strings.Builder
+	for _, name := range names {
+		cert, key, _ := SelfSigned(t, "initial-"+name)
+		if err := os.WriteFile(filepath.Join(dir, name+".pem"), append(cert, key...), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		addrs[name] = FreeAddr(t)
+		fmt.Fprintf(&cfg, "\nfrontend tls_%s\n    bind %s ssl crt %s/%s.pem\n    default_backend app\n", name, addrs[name], dir, name)
+	}
+	return dir, cfg.String(), addrs
+}
+
+// ServedSerial is the serial (upper-case hex) of the certificate a TLS
+// client gets at addr.
+func ServedSerial(t testing.TB, addr string) string {
+	t.Helper()
+	conn, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // the test reads the certificate, it trusts nothing
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+	return fmt.Sprintf("%X", conn.ConnectionState().PeerCertificates[0].SerialNumber)
 }

@@ -1,0 +1,272 @@
+package fleet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxy"
+)
+
+// Runtime certificates on every socket, two-phase: a certificate is served
+// everywhere or nowhere. Pre-flight every socket; open a transaction on
+// every one (`set ssl cert`) and read it back; commit only once every
+// socket holds the new certificate in its transaction, else abort every
+// transaction this call opened. HAProxy allows one certificate transaction
+// per process (see haproxy/ssl.go), so a transaction another writer left
+// open is reported, never written over, and this provider process sends one
+// certificate write at a time per socket.
+
+// Certificate is what one store must serve on every socket.
+type Certificate struct {
+	File string
+	PEM  string // the certificate, its chain and its private key
+	// SHA1 is the leaf certificate's fingerprint as HAProxy prints it
+	// (upper-case hex), to read each transaction back against.
+	SHA1   string
+	Create bool // a store HAProxy does not have is created (`new ssl cert`)
+}
+
+// SocketCert is one socket's view of a store.
+type SocketCert struct {
+	Socket  string
+	Name    string
+	Cert    haproxy.SSLCert
+	Missing bool // HAProxy there has no such store
+}
+
+// CertOutcome says where a certificate was committed.
+type CertOutcome struct {
+	Committed []string // sockets, as configured
+	Failed    Errors   // commits that failed after every socket held the transaction
+	Skipped   Errors   // unreachable and skipped (unreachable_sockets = warn)
+}
+
+// certLocks serialises certificate writes per socket in this process: one
+// transaction per HAProxy process.
+var certLocks sync.Map // socket → *sync.Mutex
+
+func certLock(socket string) *sync.Mutex {
+	m, _ := certLocks.LoadOrStore(socket, &sync.Mutex{})
+	mu, _ := m.(*sync.Mutex) // only *sync.Mutex is ever stored
+	return mu
+}
+
+// ReadCertificate reads the store on every socket.
+func (f *Fleet) ReadCertificate(ctx context.Context, file string) ([]SocketCert, Errors, error) {
+	cmd, err := haproxy.ShowSSLCert(file, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	answers, err := gather(ctx, f, true, func(ctx context.Context, c *haproxy.Client) (SocketCert, error) {
+		ctx, cancel := f.op(ctx)
+		defer cancel()
+		sc := SocketCert{Socket: c.Target(), Name: c.Name()}
+		bodies, err := c.Run(ctx, cmd)
+		switch {
+		case errors.Is(err, haproxy.ErrNoSuchCert):
+			sc.Missing = true
+			return sc, nil
+		case err != nil:
+			return sc, err
+		}
+		sc.Cert, err = haproxy.ParseSSLCert(bodies[0])
+		if err != nil {
+			return sc, fmt.Errorf("%s: %q: %w", c.Name(), cmd, err)
+		}
+		return sc, nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []SocketCert
+	for _, a := range answers {
+		if a.skipped == nil {
+			out = append(out, a.v)
+		}
+	}
+	return out, skippedOf(answers), nil
+}
+
+// certTarget is one socket pre-flight found ready for the write.
+type certTarget struct {
+	c       *haproxy.Client
+	missing bool // the store must be created first
+	skipped error
+}
+
+// preflightCert checks every socket before anything is written: level
+// admin, no certificate transaction open (whoever opened it), and the store
+// exists (or may be created).
+func (f *Fleet) preflightCert(ctx context.Context, cert Certificate) ([]certTarget, error) {
+	answers, err := gather(ctx, f, true, func(ctx context.Context, c *haproxy.Client) (bool, error) {
+		ctx, cancel := f.op(ctx)
+		defer cancel()
+		bodies, err := c.Run(ctx, haproxy.ShowCLILevel(), haproxy.ShowSSLCerts())
+		if err != nil {
+			return false, err
+		}
+		if level := strings.TrimSpace(bodies[0]); level != "admin" {
+			return false, fmt.Errorf("%s: the socket's level is %s; changing a certificate needs level admin", c.Name(), level)
+		}
+		stores, err := haproxy.ParseSSLStores(bodies[1])
+		if err != nil {
+			return false, fmt.Errorf("%s: `show ssl cert`: %w", c.Name(), err)
+		}
+		if stores.Transaction != "" {
+			return false, fmt.Errorf("%s: a certificate transaction is open on %s (another tool, or a run that was killed; HAProxy allows one per process): "+
+				"nothing was written; commit or abort it there (`abort ssl cert %s`), then apply again", c.Name(), stores.Transaction, stores.Transaction)
+		}
+		for _, file := range stores.Files {
+			if file == cert.File {
+				return false, nil
+			}
+		}
+		if !cert.Create {
+			return true, fmt.Errorf("%s: HAProxy has no certificate store %s (`show ssl cert` lists %s): set create = true to add it, or name the file a `crt` line loads",
+				c.Name(), cert.File, strings.Join(stores.Files, ", "))
+		}
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]certTarget, len(answers))
+	for i, a := range answers {
+		out[i] = certTarget{c: a.c, missing: a.v, skipped: a.skipped}
+	}
+	return out, nil
+}
+
+// SetCertificate puts cert on every socket, two-phase (see above). An error
+// means nothing was committed anywhere, except when the commits themselves
+// failed on some sockets after others succeeded: those are in Failed.
+func (f *Fleet) SetCertificate(ctx context.Context, cert Certificate) (CertOutcome, error) {
+	var out CertOutcome
+	sockets := f.Sockets()
+	slices.Sort(sockets) // one order for every writer: two never deadlock
+	for _, s := range slices.Compact(sockets) {
+		m := certLock(s)
+		m.Lock()
+		defer m.Unlock()
+	}
+	targets, err := f.preflightCert(ctx, cert)
+	if err != nil {
+		return out, fmt.Errorf("nothing was written: %w", err)
+	}
+	for _, t := range targets {
+		if t.skipped != nil {
+			out.Skipped = append(out.Skipped, SocketError{t.c.Name(), t.skipped})
+		}
+	}
+	set, setErr := haproxy.SetSSLCert(cert.File, cert.PEM)
+	show, showErr := haproxy.ShowSSLCert(cert.File, true)
+	commit, commitErr := haproxy.CommitSSLCert(cert.File)
+	abort, abortErr := haproxy.AbortSSLCert(cert.File)
+	if err := errors.Join(setErr, showErr, commitErr, abortErr); err != nil {
+		return out, err
+	}
+	opened := make([]bool, len(targets))
+	errs := make([]error, len(targets))
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		if t.skipped != nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			opened[i], errs[i] = f.openCert(ctx, t, cert, set, show)
+		}()
+	}
+	wg.Wait()
+	if failed := socketErrors(targets, errs); len(failed) > 0 {
+		// Abort every transaction this call opened: nothing is committed.
+		f.onCertTargets(targets, opened, func(c *haproxy.Client) error {
+			ctx, cancel := f.op(ctx)
+			defer cancel()
+			_, err := c.Run(ctx, abort)
+			return err
+		})
+		return out, fmt.Errorf("nothing was committed (every transaction opened was aborted): %w", failed)
+	}
+	errs = f.onCertTargets(targets, opened, func(c *haproxy.Client) error {
+		ctx, cancel := f.op(ctx)
+		defer cancel()
+		_, err := c.Run(ctx, commit)
+		return err
+	})
+	for i, t := range targets {
+		switch {
+		case !opened[i]:
+		case errs[i] != nil:
+			out.Failed = append(out.Failed, SocketError{t.c.Name(), errs[i]})
+		default:
+			out.Committed = append(out.Committed, t.c.Target())
+		}
+	}
+	return out, nil
+}
+
+// openCert opens the transaction on one socket (creating the store first
+// where asked) and reads it back: the transaction must hold this
+// certificate (HAProxy 2.6 can put a set into another file's transaction).
+func (f *Fleet) openCert(ctx context.Context, t certTarget, cert Certificate, set, show haproxy.Command) (opened bool, err error) {
+	ctx, cancel := f.op(ctx)
+	defer cancel()
+	if t.missing {
+		create, err := haproxy.NewSSLCert(cert.File)
+		if err != nil {
+			return false, err
+		}
+		if _, err := t.c.Run(ctx, create); err != nil && !errors.Is(err, haproxy.ErrAlreadyExists) {
+			return false, err
+		}
+	}
+	if _, err := t.c.Run(ctx, set); err != nil {
+		return false, err
+	}
+	bodies, err := t.c.Run(ctx, show)
+	if err != nil {
+		return true, err
+	}
+	got, err := haproxy.ParseSSLCert(bodies[0])
+	if err != nil {
+		return true, fmt.Errorf("%s: %q: %w", t.c.Name(), show, err)
+	}
+	if !strings.EqualFold(got.SHA1, cert.SHA1) {
+		return true, fmt.Errorf("%s: the transaction of %s holds the certificate %s, not the one sent (%s)", t.c.Name(), cert.File, got.SHA1, cert.SHA1)
+	}
+	return true, nil
+}
+
+// onCertTargets runs fn concurrently on the sockets where sel is true.
+func (f *Fleet) onCertTargets(targets []certTarget, sel []bool, fn func(c *haproxy.Client) error) []error {
+	errs := make([]error, len(targets))
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		if !sel[i] {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = fn(t.c)
+		}()
+	}
+	wg.Wait()
+	return errs
+}
+
+func socketErrors(targets []certTarget, errs []error) Errors {
+	var out Errors
+	for i, err := range errs {
+		if err != nil {
+			out = append(out, SocketError{targets[i].c.Name(), err})
+		}
+	}
+	return out
+}
