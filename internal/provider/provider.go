@@ -269,7 +269,7 @@ const maxLoggedReply = 2048
 
 func (p *haproxyProvider) Resources(_ context.Context) []func() resource.Resource {
 	return []func() resource.Resource{newBackendServerResource, newBackendPoolResource, newDynamicServerResource,
-		newMapResource, newMapEntryResource, newACLResource}
+		newMapResource, newMapEntryResource, newACLResource, newSSLCertificateResource}
 }
 
 // ListResources are what `terraform query` (Terraform 1.14+) lists, to adopt

@@ -1,0 +1,123 @@
+package provider
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	"github.com/hashicorp/terraform-plugin-testing/tfversion"
+
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/certpem"
+	"github.com/haproxy-runtime/terraform-provider-haproxy/internal/haproxytest"
+)
+
+// certInstances are two instances loading the same store, a.pem, each on a
+// TLS frontend of its own.
+func certInstances(t *testing.T) (insts []*haproxytest.Instance, file string, addrs []string) {
+	t.Helper()
+	dir, cfg, addr := haproxytest.CertStores(t, "a")
+	other := haproxytest.FreeAddr(t)
+	insts = []*haproxytest.Instance{
+		haproxytest.Start(t, haproxytest.Options{ExtraConfig: cfg}),
+		haproxytest.Start(t, haproxytest.Options{ExtraConfig: strings.Replace(cfg, addr["a"], other, 1)}),
+	}
+	return insts, dir + "/a.pem", []string{addr["a"], other}
+}
+
+func certConfig(sockets []string, file, cert, key string, version int) string {
+	return providerBlock(sockets...) + fmt.Sprintf(`
+resource "haproxy_ssl_certificate" "site" {
+  file                   = %q
+  certificate            = <<-EOT
+%sEOT
+  private_key_wo         = <<-EOT
+%sEOT
+  private_key_wo_version = %d
+}
+`, file, cert, key, version)
+}
+
+// serves checks that every instance's TLS frontend serves the certificate.
+func serves(t *testing.T, addrs []string, pemCert string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		chain, err := certpem.ParseChain(pemCert)
+		if err != nil {
+			return err
+		}
+		for _, addr := range addrs {
+			if got := haproxytest.ServedSerial(t, addr); got != chain.Serial() {
+				return fmt.Errorf("%s serves %s, want %s", addr, got, chain.Serial())
+			}
+		}
+		return nil
+	}
+}
+
+func TestAccSSLCertificateOnEveryInstance(t *testing.T) {
+	preCheck(t)
+	insts, file, addrs := certInstances(t)
+	sockets := []string{insts[0].UnixTarget(), insts[1].TCPTarget()}
+	c1, k1, _ := haproxytest.SelfSigned(t, "site-1")
+	c2, k2, _ := haproxytest.SelfSigned(t, "site-2")
+	hand, handKey, _ := haproxytest.SelfSigned(t, "by-hand")
+	chain2, _ := certpem.ParseChain(string(c2))
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_11_0)}, // write-only arguments
+		Steps: []resource.TestStep{
+			{
+				Config: certConfig(sockets, file, string(c1), string(k1), 1),
+				Check:  serves(t, addrs, string(c1)),
+			},
+			{ // rotation: both instances serve the new certificate
+				Config: certConfig(sockets, file, string(c2), string(k2), 2),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("haproxy_ssl_certificate.site", plancheck.ResourceActionUpdate),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("haproxy_ssl_certificate.site", tfjsonpath.New("sha1_fingerprint"), knownvalue.StringExact(chain2.SHA1())),
+					statecheck.ExpectKnownValue("haproxy_ssl_certificate.site", tfjsonpath.New("private_key_wo"), knownvalue.Null()),
+				},
+				Check: serves(t, addrs, string(c2)),
+			},
+			{ // a key that is not the certificate's: refused at plan, nothing sent
+				Config:      certConfig(sockets, file, string(c1), string(k2), 3),
+				ExpectError: regexp.MustCompile(`private key is not the key of the certificate`),
+			},
+			{ // a hand change on one instance shows as drift, and apply restores it
+				PreConfig: func() {
+					insts[1].Admin(t, "set ssl cert "+file+" <<\n"+strings.TrimRight(string(hand)+string(handKey), "\n")+"\n")
+					insts[1].Admin(t, "commit ssl cert "+file)
+					if err := serves(t, addrs[1:], string(hand))(nil); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: certConfig(sockets, file, string(c2), string(k2), 2),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("haproxy_ssl_certificate.site", plancheck.ResourceActionUpdate),
+				}},
+				Check: serves(t, addrs, string(c2)),
+			},
+			{ // a restart serves the file on disk again: the plan shows it, apply restores it
+				PreConfig: func() {
+					insts[0].Restart(t)
+					if err := serves(t, addrs[:1], string(c2))(nil); err == nil {
+						t.Fatal("the restarted instance still serves the runtime certificate")
+					}
+				},
+				Config: certConfig(sockets, file, string(c2), string(k2), 2),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("haproxy_ssl_certificate.site", plancheck.ResourceActionUpdate),
+				}},
+				Check: serves(t, addrs, string(c2)),
+			},
+		},
+	})
+}
