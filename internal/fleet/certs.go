@@ -270,3 +270,54 @@ func socketErrors(targets []certTarget, errs []error) Errors {
 	}
 	return out
 }
+
+// ReadCertificates reads every certificate store on every socket (`show ssl
+// cert`, then each store's certificate, in one connection per socket). An
+// empty store (created, never filled) serves nothing and is left out.
+func (f *Fleet) ReadCertificates(ctx context.Context) ([]SocketCert, Errors, error) {
+	answers, err := gather(ctx, f, true, func(ctx context.Context, c *haproxy.Client) ([]SocketCert, error) {
+		ctx, cancel := f.op(ctx)
+		defer cancel()
+		bodies, err := c.Run(ctx, haproxy.ShowSSLCerts())
+		if err != nil {
+			return nil, err
+		}
+		stores, err := haproxy.ParseSSLStores(bodies[0])
+		if err != nil {
+			return nil, fmt.Errorf("%s: `show ssl cert`: %w", c.Name(), err)
+		}
+		var cmds []haproxy.Command
+		for _, file := range stores.Files {
+			cmd, err := haproxy.ShowSSLCert(file, false)
+			if err != nil {
+				return nil, fmt.Errorf("%s: store %q: %w", c.Name(), file, err)
+			}
+			cmds = append(cmds, cmd)
+		}
+		if len(cmds) == 0 {
+			return nil, nil
+		}
+		if bodies, err = c.Run(haproxy.EachConnectionWithin(ctx, f.timeout), cmds...); err != nil {
+			return nil, err
+		}
+		var out []SocketCert
+		for i, body := range bodies {
+			sc := SocketCert{Socket: c.Target(), Name: c.Name()}
+			if sc.Cert, err = haproxy.ParseSSLCert(body); err != nil {
+				return nil, fmt.Errorf("%s: %q: %w", c.Name(), cmds[i], err)
+			}
+			if sc.Cert.Status != "Empty" { // `new ssl cert`, not filled yet: nothing served
+				out = append(out, sc)
+			}
+		}
+		return out, nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []SocketCert
+	for _, a := range answers {
+		out = append(out, a.v...)
+	}
+	return out, skippedOf(answers), nil
+}

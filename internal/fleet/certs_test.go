@@ -135,3 +135,24 @@ func (c *droppingConn) Write(p []byte) (int, error) {
 	}
 	return c.Conn.Write(p)
 }
+
+// Every store on every socket; an empty store (`new ssl cert`, not filled)
+// is left out, not an error.
+func TestReadCertificatesEveryStore(t *testing.T) {
+	f, insts, dir, _ := certFleet(t)
+	insts[0].Admin(t, "new ssl cert "+dir+"/empty.pem")
+	read, skipped, err := f.ReadCertificates(context.Background())
+	if err != nil || len(skipped) > 0 {
+		t.Fatal(err, skipped)
+	}
+	got := map[string]int{}
+	for _, sc := range read {
+		got[sc.Cert.File]++
+		if sc.Cert.SHA1 == "" || sc.Cert.NotAfter.IsZero() {
+			t.Errorf("%+v", sc)
+		}
+	}
+	if got[dir+"/a.pem"] != 2 || got[dir+"/b.pem"] != 2 || len(got) != 2 {
+		t.Fatalf("stores read: %v", got)
+	}
+}

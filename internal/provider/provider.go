@@ -285,5 +285,5 @@ func (p *haproxyProvider) Actions(_ context.Context) []func() action.Action {
 }
 
 func (p *haproxyProvider) DataSources(_ context.Context) []func() datasource.DataSource {
-	return []func() datasource.DataSource{newBackendServersDataSource, newFreeSlotsDataSource, newMapDataSource}
+	return []func() datasource.DataSource{newBackendServersDataSource, newFreeSlotsDataSource, newMapDataSource, newSSLCertificatesDataSource}
 }

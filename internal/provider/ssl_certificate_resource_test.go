@@ -121,3 +121,24 @@ func TestAccSSLCertificateOnEveryInstance(t *testing.T) {
 		},
 	})
 }
+
+// The data source lists every store on every instance, with what it serves.
+func TestAccSSLCertificatesDataSource(t *testing.T) {
+	preCheck(t)
+	insts, file, _ := certInstances(t)
+	sockets := []string{insts[0].UnixTarget(), insts[1].TCPTarget()}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{{
+			Config: providerBlock(sockets...) + `data "haproxy_ssl_certificates" "all" {}`,
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("data.haproxy_ssl_certificates.all", tfjsonpath.New("certificates"), knownvalue.ListExact([]knownvalue.Check{
+					knownvalue.ObjectPartial(map[string]knownvalue.Check{"socket": knownvalue.StringExact(sockets[0]), "file": knownvalue.StringExact(file),
+						"subject": knownvalue.StringExact("/CN=initial-a")}),
+					knownvalue.ObjectPartial(map[string]knownvalue.Check{"socket": knownvalue.StringExact(sockets[1]), "file": knownvalue.StringExact(file),
+						"subject": knownvalue.StringExact("/CN=initial-a")}),
+				})),
+			},
+		}},
+	})
+}
