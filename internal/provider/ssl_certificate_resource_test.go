@@ -1,10 +1,14 @@
 package provider
 
 import (
+	"crypto/tls"
 	"fmt"
+	"net"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -68,6 +72,7 @@ func TestAccSSLCertificateOnEveryInstance(t *testing.T) {
 	c2, k2, _ := haproxytest.SelfSigned(t, "site-2")
 	hand, handKey, _ := haproxytest.SelfSigned(t, "by-hand")
 	chain2, _ := certpem.ParseChain(string(c2))
+	var load func() (int, []string)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testProviders,
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_11_0)}, // write-only arguments
@@ -76,8 +81,9 @@ func TestAccSSLCertificateOnEveryInstance(t *testing.T) {
 				Config: certConfig(sockets, file, string(c1), string(k1), 1),
 				Check:  serves(t, addrs, string(c1)),
 			},
-			{ // rotation: both instances serve the new certificate
-				Config: certConfig(sockets, file, string(c2), string(k2), 2),
+			{ // rotation under TLS load: both instances serve the new certificate, and no handshake failed
+				PreConfig: func() { load = startTLSLoad(addrs, 3000, 30*time.Second) },
+				Config:    certConfig(sockets, file, string(c2), string(k2), 2),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction("haproxy_ssl_certificate.site", plancheck.ResourceActionUpdate),
 				}},
@@ -85,7 +91,14 @@ func TestAccSSLCertificateOnEveryInstance(t *testing.T) {
 					statecheck.ExpectKnownValue("haproxy_ssl_certificate.site", tfjsonpath.New("sha1_fingerprint"), knownvalue.StringExact(chain2.SHA1())),
 					statecheck.ExpectKnownValue("haproxy_ssl_certificate.site", tfjsonpath.New("private_key_wo"), knownvalue.Null()),
 				},
-				Check: serves(t, addrs, string(c2)),
+				Check: resource.ComposeTestCheckFunc(serves(t, addrs, string(c2)), func(*terraform.State) error {
+					total, failed := load()
+					t.Logf("%d TLS handshakes during the rotation, %d failed", total, len(failed))
+					if total < 10 || len(failed) > 0 {
+						return fmt.Errorf("%d handshakes during the rotation, %d failed: %v", total, len(failed), failed[:min(3, len(failed))])
+					}
+					return nil
+				}),
 			},
 			{ // a key that is not the certificate's: refused at plan, nothing sent
 				Config:      certConfig(sockets, file, string(c1), string(k2), 3),
@@ -140,5 +153,79 @@ func TestAccSSLCertificatesDataSource(t *testing.T) {
 				})),
 			},
 		}},
+	})
+}
+
+// startTLSLoad makes TLS handshakes with addrs in turn until stopped, at
+// most `most` of them and for at most d (loopback only); stop returns how many
+// were made and what every failed one said.
+func startTLSLoad(addrs []string, most int, d time.Duration) (stop func() (int, []string)) {
+	done := make(chan struct{})
+	var mu sync.Mutex
+	var failed []string
+	total := 0
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		deadline := time.Now().Add(d)
+		for i := 0; i < most && time.Now().Before(deadline); i++ {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 2 * time.Second}, "tcp", addrs[i%len(addrs)], &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // a handshake, not trust
+			mu.Lock()
+			total++
+			if err != nil {
+				failed = append(failed, err.Error())
+			} else {
+				_ = conn.Close()
+			}
+			mu.Unlock()
+		}
+	}()
+	return func() (int, []string) {
+		close(done)
+		wg.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		return total, failed
+	}
+}
+
+// A hung instance (SIGSTOP): the run stops with an error that names it (at
+// the refresh, before any write), nothing is committed anywhere, the
+// healthy instance included, and once it answers again the apply goes
+// through. (A failure between pre-flight and commit is fleet's
+// TestSetCertificateCommitsNowhereWhenOneInstanceFails.)
+func TestAccSSLCertificateHungInstanceCommitsNothing(t *testing.T) {
+	preCheck(t)
+	insts, file, addrs := certInstances(t)
+	sockets := []string{insts[0].UnixTarget(), insts[1].TCPTarget()}
+	c1, k1, _ := haproxytest.SelfSigned(t, "first")
+	c2, k2, _ := haproxytest.SelfSigned(t, "never-served")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_11_0)},
+		Steps: []resource.TestStep{
+			{Config: certConfig(sockets, file, string(c1), string(k1), 1), Check: serves(t, addrs, string(c1))},
+			{
+				PreConfig:   func() { insts[1].Pause(t) },
+				Config:      certConfig(sockets, file, string(c2), string(k2), 2),
+				ExpectError: regexp.MustCompile(`(?s)Cannot read certificate.*` + regexp.QuoteMeta(insts[1].AdminTCP) + `.*timed out`), // the refresh stops it before any write
+			},
+			{
+				PreConfig: func() {
+					insts[1].Resume()
+					if err := serves(t, addrs, string(c1))(nil); err != nil {
+						t.Fatalf("after the failed apply: %v", err)
+					}
+				},
+				Config: certConfig(sockets, file, string(c2), string(k2), 2),
+				Check:  serves(t, addrs, string(c2)),
+			},
+		},
 	})
 }
