@@ -8,6 +8,8 @@ import (
 	"crypto"
 	"crypto/sha1" //nolint:gosec // HAProxy names certificates by their SHA-1 fingerprint; nothing is trusted on it
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -120,4 +122,32 @@ func (c Chain) Expiry(now time.Time, warn time.Duration) string {
 		return fmt.Sprintf("the certificate %s expires on %s, in %s", c.Leaf().Subject, na.UTC().Format(time.RFC3339), na.Sub(now).Round(time.Hour))
 	}
 	return ""
+}
+
+// shortNames are the attribute names OpenSSL's one-line form uses.
+var shortNames = map[string]string{
+	"2.5.4.3": "CN", "2.5.4.6": "C", "2.5.4.7": "L", "2.5.4.8": "ST", "2.5.4.10": "O", "2.5.4.11": "OU",
+	"2.5.4.5": "serialNumber", "2.5.4.9": "street", "2.5.4.17": "postalCode",
+	"0.9.2342.19200300.100.1.25": "DC", "1.2.840.113549.1.9.1": "emailAddress",
+}
+
+// Subject is the leaf's subject as HAProxy prints it (OpenSSL's one-line
+// form, `/C=FR/O=Example/CN=www.example.com`, in the certificate's order),
+// so that the plan and `show ssl cert` agree.
+func (c Chain) Subject() string {
+	var rdns pkix.RDNSequence
+	if _, err := asn1.Unmarshal(c.Leaf().RawSubject, &rdns); err != nil {
+		return c.Leaf().Subject.String()
+	}
+	var b strings.Builder
+	for _, rdn := range rdns {
+		for _, atv := range rdn {
+			name, ok := shortNames[atv.Type.String()]
+			if !ok {
+				name = atv.Type.String()
+			}
+			fmt.Fprintf(&b, "/%s=%v", name, atv.Value)
+		}
+	}
+	return b.String()
 }

@@ -46,6 +46,9 @@ func TestChainOrderKeyAndExpiry(t *testing.T) {
 	if err != nil || len(chain.Certs) != 2 || chain.Leaf().Subject.CommonName != "site" || len(chain.SHA1()) != 40 {
 		t.Fatalf("%+v %v", chain, err)
 	}
+	if got := chain.Subject(); got != "/CN=site" {
+		t.Fatalf("subject %q, want HAProxy's form /CN=site", got)
+	}
 	if _, err := certpem.ParseChain(caPEM + leafPEM); err == nil || !strings.Contains(err.Error(), "out of order") {
 		t.Fatalf("issuer first: %v", err)
 	}

@@ -192,7 +192,7 @@ func (r *sslCertificateResource) ModifyPlan(ctx context.Context, req resource.Mo
 	plan.Serial = types.StringValue(chain.Serial())
 	plan.SHA1Fingerprint = types.StringValue(chain.SHA1())
 	plan.NotAfter = types.StringValue(chain.Leaf().NotAfter.UTC().Format(time.RFC3339))
-	plan.Subject = types.StringValue(chain.Leaf().Subject.String())
+	plan.Subject = types.StringValue(chain.Subject())
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
 

@@ -118,6 +118,14 @@ func TestAccSSLCertificateOnEveryInstance(t *testing.T) {
 				}},
 				Check: serves(t, addrs, string(c2)),
 			},
+			{ // import by the store's name: what HAProxy serves, without the certificate's PEM or the key, which HAProxy does not give back
+				ResourceName:                         "haproxy_ssl_certificate.site",
+				ImportState:                          true,
+				ImportStateId:                        file,
+				ImportStateVerify:                    true,
+				ImportStateVerifyIdentifierAttribute: "id",
+				ImportStateVerifyIgnore:              []string{"certificate", "private_key_wo", "private_key_wo_version"},
+			},
 			{ // a restart serves the file on disk again: the plan shows it, apply restores it
 				PreConfig: func() {
 					insts[0].Restart(t)
