@@ -5,40 +5,28 @@
 set -euo pipefail
 
 missing=0
-if ! command -v haproxy >/dev/null 2>&1; then
+# need <command> <Debian package>: installs the package when the command is
+# missing (as root, through apt-get), or says the exact command to run.
+need() {
+  if command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; then
+    return
+  fi
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "==> installing haproxy (apt-get)"
+    echo "==> installing $2 (apt-get)"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
   else
-    echo "haproxy is not installed. Run: sudo apt-get update && sudo apt-get install -y haproxy" >&2
+    echo "$1 is not installed. Run: sudo apt-get update && sudo apt-get install -y $2" >&2
     missing=1
   fi
-fi
-# sshd (the remote-access tests run a real one; it is never started as a
-# service by the tests, only as their own child process).
-if ! command -v sshd >/dev/null 2>&1 && [ ! -x /usr/sbin/sshd ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "==> installing openssh-server (apt-get)"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server >/dev/null
-  else
-    echo "sshd is not installed. Run: sudo apt-get update && sudo apt-get install -y openssh-server" >&2
-    missing=1
-  fi
-fi
-# openssl (the remote-access guide makes its certificates with it, as an
-# operator would).
-if ! command -v openssl >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "==> installing openssl (apt-get)"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null
-  else
-    echo "openssl is not installed. Run: sudo apt-get update && sudo apt-get install -y openssl" >&2
-    missing=1
-  fi
-fi
+}
+need haproxy haproxy
+# sshd: the remote-access tests run a real one, never as a service, only as
+# their own child process.
+need sshd openssh-server
+# openssl and socat: the guides' own commands use them, as an operator would.
+need openssl openssl
+need socat socat
 # The Debian package starts a system haproxy; we never touch it, and our
 # tests and demo use their own processes, sockets and ports.
 for tool in go terraform; do

@@ -162,8 +162,6 @@ func (g *guide) run(st guides.Step) {
 		if out, code := g.terraformCode("plan", "-detailed-exitcode", "-input=false"); code != 2 {
 			t.Fatalf("line %d: the plan shows no change (exit %d, want 2):\n%s", st.Line, code, out)
 		}
-	case "admin":
-		g.admin(st)
 	case "shell":
 		g.shell(st)
 	case "invoke":
@@ -315,44 +313,6 @@ func (g *guide) shell(st guides.Step) {
 	cmd.Dir = g.root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		g.t.Fatalf("line %d: the shell block failed: %v\n%s", st.Line, err, out)
-	}
-}
-
-// refused are the starts of HAProxy's replies that refuse a command.
-var refused = regexp.MustCompile(`^(No such|Unknown command|Invalid|Require|Can't|'set server|Permission denied|Backend is using)`)
-
-// admin sends one command by hand, as the guide's socat line does, to the
-// instance's first stats socket, and fails on a refusal.
-func (g *guide) admin(st guides.Step) {
-	t := g.t
-	p, ok := g.procs[st.Args[0]]
-	if !ok {
-		t.Fatalf("line %d: admin %s: no such instance in the guide", st.Line, st.Args[0])
-	}
-	network, addr := "unix", ""
-	if m := statsSocket.FindStringSubmatch(p.cfg); m != nil {
-		addr = m[1]
-	} else if m := tcpStatsSocket.FindStringSubmatch(p.cfg); m != nil {
-		network, addr = "tcp", m[1]
-	} else {
-		t.Fatalf("line %d: admin %s: the configuration has no stats socket", st.Line, st.Args[0])
-	}
-	c, err := net.Dial(network, addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	cmd := strings.Join(st.Args[1:], " ")
-	if _, err := io.WriteString(c, cmd+"\n"); err != nil {
-		t.Fatal(err)
-	}
-	reply, err := io.ReadAll(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if refused.Match(reply) {
-		t.Fatalf("line %d: %s: HAProxy refused it: %q", st.Line, cmd, reply)
 	}
 }
 

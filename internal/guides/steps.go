@@ -15,8 +15,6 @@
 //	                                     (host=<name> first sends that Host header; 503 or 403 for a status)
 //	<!-- guide-test: destroy -->         terraform destroy
 //	<!-- guide-test: reload lb1 -->      dump `show servers state` to lb1's server-state-file, then reload lb1
-//	<!-- guide-test: admin lb1 set server app/websrv5 state ready -->
-//	                                     a command sent by hand to lb1's first stats socket (it must not be refused)
 //	<!-- guide-test: stop lb2 -->        lb2's process ends (an instance goes down)
 //	<!-- guide-test: start lb2 -->       lb2 starts again from its configuration (its runtime changes are gone)
 //	<!-- guide-test: shell -->           the next fenced block runs as it is, in bash (-euo pipefail)
@@ -58,7 +56,6 @@ var kinds = map[string]struct {
 	"expect":       {false, -1},
 	"destroy":      {false, 0},
 	"reload":       {false, 1},
-	"admin":        {false, -1},
 	"stop":         {false, 1},
 	"start":        {false, 1},
 	"reapply":      {false, 0},
