@@ -17,8 +17,9 @@ import (
 // socket holds the new certificate in its transaction, else abort every
 // transaction this call opened. HAProxy allows one certificate transaction
 // per process (see haproxy/ssl.go), so a transaction another writer left
-// open is reported, never written over, and this provider process sends one
-// certificate write at a time per socket.
+// open is reported, never written over (one holding this very certificate,
+// left by a killed run of this write, is taken over), and this provider
+// process sends one certificate write at a time per socket.
 
 // Certificate is what one store must serve on every socket.
 type Certificate struct {
@@ -116,7 +117,7 @@ func (f *Fleet) preflightCert(ctx context.Context, cert Certificate) ([]certTarg
 		if err != nil {
 			return false, fmt.Errorf("%s: `show ssl cert`: %w", c.Name(), err)
 		}
-		if stores.Transaction != "" {
+		if stores.Transaction != "" && !f.ownTransaction(ctx, c, stores.Transaction, cert) {
 			return false, fmt.Errorf("%s: a certificate transaction is open on %s (another tool, or a run that was killed; HAProxy allows one per process): "+
 				"nothing was written; commit or abort it there (`abort ssl cert %s`), then apply again", c.Name(), stores.Transaction, stores.Transaction)
 		}
@@ -139,6 +140,39 @@ func (f *Fleet) preflightCert(ctx context.Context, cert Certificate) ([]certTarg
 		out[i] = certTarget{c: a.c, missing: a.v, skipped: a.skipped}
 	}
 	return out, nil
+}
+
+// ownTransaction reports whether the transaction open on file holds cert
+// itself: a run killed between its set and its commit left it, and the
+// write goes on over it (the set updates it) instead of asking for a hand
+// abort. Any other transaction is someone else's.
+func (f *Fleet) ownTransaction(ctx context.Context, c *haproxy.Client, file string, cert Certificate) bool {
+	show, err := haproxy.ShowSSLCert(file, true)
+	if err != nil || file != cert.File || cert.SHA1 == "" {
+		return false
+	}
+	bodies, err := c.Run(ctx, show)
+	if err != nil {
+		return false
+	}
+	held, err := haproxy.ParseSSLCert(bodies[0])
+	return err == nil && strings.EqualFold(held.SHA1, cert.SHA1)
+}
+
+// PreflightCertificate is SetCertificate's pre-flight alone, read-only, for
+// a plan to promise only what apply can do. warnings name sockets skipped.
+func (f *Fleet) PreflightCertificate(ctx context.Context, cert Certificate) (warnings []string, err error) {
+	targets, err := f.preflightCert(ctx, cert)
+	if err != nil {
+		return nil, err
+	}
+	var skipped Errors
+	for _, t := range targets {
+		if t.skipped != nil {
+			skipped = append(skipped, SocketError{t.c.Name(), t.skipped})
+		}
+	}
+	return skipWarnings(skipped, ""), nil
 }
 
 // SetCertificate puts cert on every socket, two-phase (see above). An error

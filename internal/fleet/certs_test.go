@@ -156,3 +156,22 @@ func TestReadCertificatesEveryStore(t *testing.T) {
 		t.Fatalf("stores read: %v", got)
 	}
 }
+
+// A run killed between its set and its commit left its own transaction
+// open on one instance: the next run recognises it (it holds the very
+// certificate being written) and commits everywhere, with no hand abort.
+func TestSetCertificateGoesOnOverItsOwnTransaction(t *testing.T) {
+	f, insts, dir, addrs := certFleet(t)
+	cert, parsed := newCert(t, "killed-run")
+	cert.File = dir + "/a.pem"
+	insts[1].Admin(t, "set ssl cert "+cert.File+" <<\n"+strings.TrimRight(cert.PEM, "\n")+"\n")
+	out, err := f.SetCertificate(context.Background(), cert)
+	if err != nil || len(out.Committed) != 2 {
+		t.Fatalf("%+v %v", out, err)
+	}
+	for i := range insts {
+		if got := haproxytest.ServedSerial(t, addrs[i]["a"]); got != fmt.Sprintf("%X", parsed.SerialNumber) {
+			t.Fatalf("instance %d serves %s", i, got)
+		}
+	}
+}

@@ -63,7 +63,7 @@ func (r *sslCertificateResource) Schema(_ context.Context, _ resource.SchemaRequ
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "The certificate one HAProxy certificate store serves (the file a `bind … ssl crt` line loads), on every " +
 			"configured socket at once and without a reload: served everywhere or nowhere.\n\n" +
-			"Every socket is checked first (level admin, no certificate transaction open, the store exists). Then a transaction is " +
+			"Every socket is checked first, by the plan and again by apply (level admin, no certificate transaction open, the store exists). Then a transaction is " +
 			"opened on every instance (`set ssl cert`) and read back, and only when every instance holds the new certificate is it " +
 			"committed everywhere; otherwise every transaction opened is aborted and nothing changes. The private key is write-only: " +
 			"it is never in the plan or the state, nor in any log line. A runtime certificate lives in memory only: after a reload " +
@@ -194,6 +194,27 @@ func (r *sslCertificateResource) ModifyPlan(ctx context.Context, req resource.Mo
 	plan.NotAfter = types.StringValue(chain.Leaf().NotAfter.UTC().Format(time.RFC3339))
 	plan.Subject = types.StringValue(chain.Subject())
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+
+	// A plan that writes runs apply's pre-flight, read-only: a typo in
+	// file, a socket below level admin or another tool's open transaction
+	// stop the plan, not the apply that a reviewer already accepted.
+	var prior sslCertificateModel
+	if !req.State.Raw.IsNull() {
+		resp.Diagnostics.Append(req.State.Get(ctx, &prior)...)
+	}
+	writes := req.State.Raw.IsNull() || !prior.SHA1Fingerprint.Equal(plan.SHA1Fingerprint) || !prior.File.Equal(plan.File)
+	if !writes || r.fleet == nil || plan.File.IsUnknown() || plan.Create.IsUnknown() || resp.Diagnostics.HasError() {
+		return
+	}
+	warnings, err := r.fleet.PreflightCertificate(ctx, fleet.Certificate{File: plan.File.ValueString(), SHA1: chain.SHA1(), Create: plan.Create.ValueBool()})
+	if err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("file"), fmt.Sprintf("Certificate %s cannot be written on every HAProxy instance", plan.File.ValueString()),
+			err.Error()+unreachableHint(err)+"\n\nNothing was changed.")
+		return
+	}
+	if len(warnings) > 0 {
+		resp.Diagnostics.AddWarning(fmt.Sprintf("Certificate %s not checked on every HAProxy instance", plan.File.ValueString()), skippedDetail(warnings))
+	}
 }
 
 func (r *sslCertificateResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {

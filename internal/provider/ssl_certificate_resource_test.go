@@ -104,6 +104,11 @@ func TestAccSSLCertificateOnEveryInstance(t *testing.T) {
 				Config:      certConfig(sockets, file, string(c1), string(k2), 3),
 				ExpectError: regexp.MustCompile(`private key is not the key of the certificate`),
 			},
+			{ // a store no instance has: refused by the plan's pre-flight, not at apply
+				Config:      certConfig(sockets, strings.TrimSuffix(file, "a.pem")+"typo.pem", string(c2), string(k2), 2),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)cannot be written on every HAProxy instance.*has no certificate store`),
+			},
 			{ // a hand change on one instance shows as drift, and apply restores it
 				PreConfig: func() {
 					insts[1].Admin(t, "set ssl cert "+file+" <<\n"+strings.TrimRight(string(hand)+string(handKey), "\n")+"\n")
