@@ -20,16 +20,14 @@ import (
 // TLS frontends, and a fleet on both.
 func certFleet(t *testing.T) (f *fleet.Fleet, insts []*haproxytest.Instance, dir string, addrs []map[string]string) {
 	t.Helper()
-	dir, cfgA, addrsA := haproxytest.CertStores(t, "a", "b")
-	// The second instance loads the same files, on frontends of its own.
-	cfgB := cfgA
-	addrsB := map[string]string{}
-	for name, addr := range addrsA {
-		addrsB[name] = haproxytest.FreeAddr(t)
-		cfgB = strings.Replace(cfgB, addr, addrsB[name], 1)
+	dir, files := haproxytest.CertStores(t, "a", "b")
+	// Both instances load the same files, each on frontends of its own.
+	for range 2 {
+		inst := haproxytest.Start(t, haproxytest.Options{CertStores: files})
+		insts = append(insts, inst)
+		addrs = append(addrs, map[string]string{"a": inst.CertFrontends[files[0]], "b": inst.CertFrontends[files[1]]})
 	}
-	insts = []*haproxytest.Instance{haproxytest.Start(t, haproxytest.Options{ExtraConfig: cfgA}), haproxytest.Start(t, haproxytest.Options{ExtraConfig: cfgB})}
-	return fleettest.New(t, insts[0].UnixTarget(), insts[1].TCPTarget()), insts, dir, []map[string]string{addrsA, addrsB}
+	return fleettest.New(t, insts[0].UnixTarget(), insts[1].TCPTarget()), insts, dir, addrs
 }
 
 func newCert(t *testing.T, cn string) (fleet.Certificate, *x509.Certificate) {
@@ -85,8 +83,9 @@ func TestSetCertificateRefusesAForeignTransaction(t *testing.T) {
 // everywhere: the healthy instance had opened its transaction, but nothing
 // is committed anywhere, and that transaction is aborted.
 func TestSetCertificateCommitsNowhereWhenOneInstanceFails(t *testing.T) {
-	dir, cfg, addrs := haproxytest.CertStores(t, "a")
-	a, b := haproxytest.Start(t, haproxytest.Options{ExtraConfig: cfg}), haproxytest.Start(t)
+	dir, files := haproxytest.CertStores(t, "a")
+	a, b := haproxytest.Start(t, haproxytest.Options{CertStores: files}), haproxytest.Start(t)
+	addrs := map[string]string{"a": a.CertFrontends[files[0]]}
 	ta, tb := fleettest.Transport(t, a.UnixTarget()), fleettest.Transport(t, b.UnixTarget())
 	f, err := fleet.FromTransports([]haproxy.Transport{ta, dropOn{tb, "set ssl cert"}}, 3*time.Second, nil)
 	if err != nil {

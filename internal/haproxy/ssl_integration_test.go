@@ -15,8 +15,9 @@ import (
 // own certificate store (a.pem, b.pem), as `bind … ssl crt` loads them.
 func tlsInstance(t *testing.T) (c *haproxy.Client, dir string, addrs map[string]string) {
 	t.Helper()
-	dir, cfg, addrs := haproxytest.CertStores(t, "a", "b")
-	inst := haproxytest.Start(t, haproxytest.Options{ExtraConfig: cfg})
+	dir, files := haproxytest.CertStores(t, "a", "b")
+	inst := haproxytest.Start(t, haproxytest.Options{CertStores: files})
+	addrs = map[string]string{"a": inst.CertFrontends[files[0]], "b": inst.CertFrontends[files[1]]}
 	tr, err := haproxy.ParseTarget(inst.UnixTarget())
 	if err != nil {
 		t.Fatal(err)

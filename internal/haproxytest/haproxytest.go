@@ -41,9 +41,12 @@ type Instance struct {
 	SevSock    string // with Options.SeverityOutput: an admin unix socket whose replies carry severity prefixes
 	MasterSock string // with Options.MasterWorker: the master CLI socket (`-S`)
 	TLSAddr    string // with Options.TLS: host:port of the mutual-TLS front of the admin socket
-	PKI        *PKI   // with Options.TLS: the CA and certificates it uses
-	Frontend   string // host:port of the HTTP frontend (default_backend app)
-	ConfigPath string
+	// CertFrontends maps each of Options.CertStores to the host:port of the
+	// TLS frontend that serves it.
+	CertFrontends map[string]string
+	PKI           *PKI   // with Options.TLS: the CA and certificates it uses
+	Frontend      string // host:port of the HTTP frontend (default_backend app)
+	ConfigPath    string
 
 	bin          string
 	masterWorker bool
@@ -106,6 +109,10 @@ type Options struct {
 	// remote-access guide recommends: a `listen` section in `mode tcp` whose
 	// bind requires a client certificate of Instance.PKI's CA.
 	TLS bool
+	// CertStores are certificate files (see CertStores), each served by a
+	// TLS frontend of its own on a port the instance picks, as its other
+	// ports, afresh at every start attempt (Instance.CertFrontends).
+	CertStores []string
 	// FrontendRules go into the `fe` frontend before its default_backend:
 	// routing by a map, or a deny by an ACL file (see PatternFile).
 	FrontendRules string
@@ -260,10 +267,16 @@ func prepare(t testing.TB, o Options) (*Instance, string, error) {
 	if o.MasterWorker {
 		inst.MasterSock = filepath.Join(dir, "m.sock")
 	}
+	extra := o.ExtraConfig
+	inst.CertFrontends = map[string]string{}
+	for i, file := range o.CertStores {
+		inst.CertFrontends[file] = FreeAddr(t)
+		extra += fmt.Sprintf("\nfrontend tls_%d\n    bind %s ssl crt %s\n    default_backend app\n", i, inst.CertFrontends[file], file)
+	}
 	var cfg bytes.Buffer
 	err = configTemplate.Execute(&cfg, map[string]any{
 		"AdminSock": inst.AdminSock, "UserSock": inst.UserSock, "OperSock": inst.OperSock, "AdminTCP": inst.AdminTCP,
-		"Frontend": inst.Frontend, "Slots": o.Slots, "Extra": o.ExtraConfig, "Check": o.check(),
+		"Frontend": inst.Frontend, "Slots": o.Slots, "Extra": extra, "Check": o.check(),
 		"SevSock": inst.SevSock, "Severity": o.SeverityOutput, "TLSAddr": inst.TLSAddr, "PKI": inst.PKI,
 		"Rules": o.FrontendRules,
 	})

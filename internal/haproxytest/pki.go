@@ -13,7 +13,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 )
@@ -132,26 +131,23 @@ func SelfSigned(t testing.TB, cn string) (certPEM, keyPEM []byte, cert *x509.Cer
 
 // CertStores writes one certificate store per name (a self-signed
 // certificate and its key, <dir>/<name>.pem) into a new short directory,
-// and returns the directory and the configuration of one TLS frontend per
-// store (for Options.ExtraConfig), each on its own loopback port (addrs).
-func CertStores(t testing.TB, names ...string) (dir, config string, addrs map[string]string) {
+// and returns the directory and the files, for Options.CertStores.
+func CertStores(t testing.TB, names ...string) (dir string, files []string) {
 	t.Helper()
 	dir, err := os.MkdirTemp("/tmp", "hxc") //nolint:usetesting // short store names
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	addrs = map[string]string{}
-	var cfg strings.Builder
 	for _, name := range names {
 		cert, key, _ := SelfSigned(t, "initial-"+name)
-		if err := os.WriteFile(filepath.Join(dir, name+".pem"), append(cert, key...), 0o600); err != nil {
+		file := filepath.Join(dir, name+".pem")
+		if err := os.WriteFile(file, append(cert, key...), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		addrs[name] = FreeAddr(t)
-		fmt.Fprintf(&cfg, "\nfrontend tls_%s\n    bind %s ssl crt %s/%s.pem\n    default_backend app\n", name, addrs[name], dir, name)
+		files = append(files, file)
 	}
-	return dir, cfg.String(), addrs
+	return dir, files
 }
 
 // ServedSerial is the serial (upper-case hex) of the certificate a TLS

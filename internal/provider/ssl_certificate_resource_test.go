@@ -26,13 +26,13 @@ import (
 // TLS frontend of its own.
 func certInstances(t *testing.T) (insts []*haproxytest.Instance, file string, addrs []string) {
 	t.Helper()
-	dir, cfg, addr := haproxytest.CertStores(t, "a")
-	other := haproxytest.FreeAddr(t)
-	insts = []*haproxytest.Instance{
-		haproxytest.Start(t, haproxytest.Options{ExtraConfig: cfg}),
-		haproxytest.Start(t, haproxytest.Options{ExtraConfig: strings.Replace(cfg, addr["a"], other, 1)}),
+	_, files := haproxytest.CertStores(t, "a")
+	for range 2 {
+		inst := haproxytest.Start(t, haproxytest.Options{CertStores: files})
+		insts = append(insts, inst)
+		addrs = append(addrs, inst.CertFrontends[files[0]])
 	}
-	return insts, dir + "/a.pem", []string{addr["a"], other}
+	return insts, files[0], addrs
 }
 
 func certConfig(sockets []string, file, cert, key string, version int) string {
