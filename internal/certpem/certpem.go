@@ -34,6 +34,10 @@ func (c Chain) SHA1() string {
 // Serial is the leaf's serial in upper-case hex, without leading zeros.
 func (c Chain) Serial() string { return fmt.Sprintf("%X", c.Leaf().SerialNumber) }
 
+// DNSNames are the leaf's DNS subject alternative names (the ones HAProxy
+// shows), never nil.
+func (c Chain) DNSNames() []string { return append([]string{}, c.Leaf().DNSNames...) }
+
 // ParseChain reads every CERTIFICATE block of pemData, leaf first, and
 // checks the order: each certificate is signed by the one after it. A block
 // of another type (a key pasted into the certificate) is an error.

@@ -40,6 +40,18 @@ func TestParseSSLStoresAndCert(t *testing.T) {
 	}
 }
 
+func TestSSLCertDNSNames(t *testing.T) {
+	for sans, want := range map[string]string{
+		"":                                     "",
+		"DNS:site.test, DNS:www.site.test, , ": "site.test www.site.test", // as 2.6.12 and 3.4.7 print DNS, DNS, IP, email
+		", DNS:a.test":                         "a.test",
+	} {
+		if got := strings.Join(SSLCert{SANs: sans}.DNSNames(), " "); got != want {
+			t.Errorf("%q: %q, want %q", sans, got, want)
+		}
+	}
+}
+
 func TestSetSSLCertRules(t *testing.T) {
 	pem := "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n"
 	cmd, err := SetSSLCert("/etc/haproxy/a.pem", pem)

@@ -56,7 +56,7 @@ func NewPKI(t testing.TB, dir string) *PKI {
 	return p
 }
 
-func newCA(t testing.TB, name string) (*x509.Certificate, *ecdsa.PrivateKey) {
+func newCA(t testing.TB, name string, dnsNames ...string) (*x509.Certificate, *ecdsa.PrivateKey) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -71,6 +71,7 @@ func newCA(t testing.TB, name string) (*x509.Certificate, *ecdsa.PrivateKey) {
 		IsCA:                  true,
 		BasicConstraintsValid: true,
 		KeyUsage:              x509.KeyUsageCertSign,
+		DNSNames:              dnsNames,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
@@ -120,12 +121,12 @@ func pemKey(t testing.TB, key *ecdsa.PrivateKey) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
 }
 
-// SelfSigned makes a certificate for cn (and 127.0.0.1) signed by its own
-// key, with that key: what a `crt` file of a test's TLS frontend holds. It
+// SelfSigned makes a certificate for cn (its DNS name cn.test) signed by its
+// own key, with that key: what a `crt` file of a test's TLS frontend holds. It
 // returns the PEM of the certificate and of the key, and the certificate.
 func SelfSigned(t testing.TB, cn string) (certPEM, keyPEM []byte, cert *x509.Certificate) {
 	t.Helper()
-	ca, key := newCA(t, cn)
+	ca, key := newCA(t, cn, cn+".test")
 	return pemCert(ca.Raw), pemKey(t, key), ca
 }
 

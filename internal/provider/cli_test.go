@@ -25,7 +25,8 @@ import (
 type cli struct {
 	t   *testing.T
 	dir string
-	log string // the provider's DEBUG log of runs made with start
+	log string   // the provider's DEBUG log of runs made with start
+	env []string // added to every command's environment
 }
 
 const cliHeader = "terraform {\n  required_providers {\n    haproxy = { source = \"haproxy-runtime/haproxy\" }\n  }\n}\n"
@@ -70,6 +71,9 @@ func (c *cli) readFile(name string) string {
 func (c *cli) command(args ...string) *exec.Cmd {
 	cmd := exec.Command(localbuild.Terraform(), append(args, "-no-color")...)
 	cmd.Dir = c.dir
+	if c.env != nil {
+		cmd.Env = append(os.Environ(), c.env...)
+	}
 	return cmd
 }
 
@@ -112,7 +116,7 @@ func (c *cli) killDuring(mark string, args ...string) {
 	c.t.Helper()
 	_ = os.Remove(c.log)
 	cmd := c.command(args...)
-	cmd.Env = append(os.Environ(), "TF_LOG_PROVIDER=DEBUG", "TF_LOG_PATH="+c.log)
+	cmd.Env = append(os.Environ(), append(c.env, "TF_LOG_PROVIDER=DEBUG", "TF_LOG_PATH="+c.log)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out

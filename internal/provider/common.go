@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	rschema "github.com/hashicorp/terraform-plugin-framework/resource/schema"
@@ -178,4 +179,13 @@ func plannedInt(v types.Int64) planned {
 
 func plannedBool(v types.Bool) planned {
 	return planned{value: strconv.FormatBool(v.ValueBool()), unknown: v.IsUnknown()}
+}
+
+// stringList is a list of strings as an attribute's value (never null).
+func stringList(items []string) types.List {
+	elems := make([]attr.Value, len(items))
+	for i, s := range items {
+		elems[i] = types.StringValue(s)
+	}
+	return types.ListValueMust(types.StringType, elems)
 }

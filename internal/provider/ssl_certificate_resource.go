@@ -49,6 +49,7 @@ type sslCertificateModel struct {
 	SHA1Fingerprint     types.String `tfsdk:"sha1_fingerprint"`
 	NotAfter            types.String `tfsdk:"not_after"`
 	Subject             types.String `tfsdk:"subject"`
+	DNSNames            types.List   `tfsdk:"dns_names"`
 }
 
 func (r *sslCertificateResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -115,6 +116,12 @@ func (r *sslCertificateResource) Schema(_ context.Context, _ resource.SchemaRequ
 			"sha1_fingerprint": computedString("The leaf certificate's SHA-1 fingerprint (`SHA1 FingerPrint` of `show ssl cert`): where an instance serves another, the plan shows it."),
 			"not_after":        computedString("When the leaf certificate expires (RFC 3339)."),
 			"subject":          computedString("The leaf certificate's subject."),
+			"dns_names": schema.ListAttribute{
+				Computed:    true,
+				ElementType: types.StringType,
+				MarkdownDescription: "The leaf certificate's DNS subject alternative names, in its order. Other kinds (IP " +
+					"addresses, e-mail) are left out: `show ssl cert` does not print them.",
+			},
 		},
 	}
 }
@@ -193,6 +200,7 @@ func (r *sslCertificateResource) ModifyPlan(ctx context.Context, req resource.Mo
 	plan.SHA1Fingerprint = types.StringValue(chain.SHA1())
 	plan.NotAfter = types.StringValue(chain.Leaf().NotAfter.UTC().Format(time.RFC3339))
 	plan.Subject = types.StringValue(chain.Subject())
+	plan.DNSNames = stringList(chain.DNSNames())
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 
 	// A plan that writes runs apply's pre-flight, read-only: a typo in
@@ -283,7 +291,7 @@ func (r *sslCertificateResource) Read(ctx context.Context, req resource.ReadRequ
 	warnReadSkipped("Certificate "+file, skipped, &resp.Diagnostics)
 	missing := 0
 	rows := [][]string{{"instance", "serial", "sha1 fingerprint", "not after"}}
-	var differs *haproxy.SSLCert
+	var differs, served *haproxy.SSLCert
 	for _, sc := range read {
 		if sc.Missing {
 			missing++
@@ -291,6 +299,10 @@ func (r *sslCertificateResource) Read(ctx context.Context, req resource.ReadRequ
 			continue
 		}
 		rows = append(rows, []string{sc.Name, sc.Cert.Serial, sc.Cert.SHA1, sc.Cert.NotAfter.UTC().Format(time.RFC3339)})
+		if served == nil {
+			c := sc.Cert
+			served = &c
+		}
 		if differs == nil && !strings.EqualFold(sc.Cert.SHA1, state.SHA1Fingerprint.ValueString()) {
 			c := sc.Cert
 			differs = &c
@@ -318,6 +330,9 @@ func (r *sslCertificateResource) Read(ctx context.Context, req resource.ReadRequ
 		state.Serial = types.StringValue(strings.TrimLeft(differs.Serial, "0"))
 		state.NotAfter = types.StringValue(differs.NotAfter.UTC().Format(time.RFC3339))
 		state.Subject = types.StringValue(differs.Subject)
+		state.DNSNames = stringList(differs.DNSNames())
+	case state.DNSNames.IsNull() && served != nil:
+		state.DNSNames = stringList(served.DNSNames()) // a state written before dns_names
 	}
 	state.ID = state.File
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)

@@ -4,6 +4,8 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -90,6 +92,7 @@ func TestAccSSLCertificateOnEveryInstance(t *testing.T) {
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("haproxy_ssl_certificate.site", tfjsonpath.New("sha1_fingerprint"), knownvalue.StringExact(chain2.SHA1())),
 					statecheck.ExpectKnownValue("haproxy_ssl_certificate.site", tfjsonpath.New("private_key_wo"), knownvalue.Null()),
+					statecheck.ExpectKnownValue("haproxy_ssl_certificate.site", tfjsonpath.New("dns_names"), knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("site-2.test")})),
 				},
 				Check: resource.ComposeTestCheckFunc(serves(t, addrs, string(c2)), func(*terraform.State) error {
 					total, failed := load()
@@ -160,9 +163,9 @@ func TestAccSSLCertificatesDataSource(t *testing.T) {
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue("data.haproxy_ssl_certificates.all", tfjsonpath.New("certificates"), knownvalue.ListExact([]knownvalue.Check{
 					knownvalue.ObjectPartial(map[string]knownvalue.Check{"socket": knownvalue.StringExact(sockets[0]), "file": knownvalue.StringExact(file),
-						"subject": knownvalue.StringExact("/CN=initial-a")}),
+						"subject": knownvalue.StringExact("/CN=initial-a"), "dns_names": knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("initial-a.test")})}),
 					knownvalue.ObjectPartial(map[string]knownvalue.Check{"socket": knownvalue.StringExact(sockets[1]), "file": knownvalue.StringExact(file),
-						"subject": knownvalue.StringExact("/CN=initial-a")}),
+						"subject": knownvalue.StringExact("/CN=initial-a"), "dns_names": knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("initial-a.test")})}),
 				})),
 			},
 		}},
@@ -241,4 +244,60 @@ func TestAccSSLCertificateHungInstanceCommitsNothing(t *testing.T) {
 			},
 		},
 	})
+}
+
+// The private key reaches HAProxy and nothing else: not the plan's output,
+// not the state (file or `show -json`), not a DEBUG log of Terraform and
+// the provider, through the real CLI. The log must show the write itself
+// (its payload as a size), or the test would pass on a run that sent
+// nothing.
+func TestCLISSLCertificateKeyNeverLeaves(t *testing.T) {
+	preCheck(t)
+	insts, file, addrs := certInstances(t)
+	sockets := []string{insts[0].UnixTarget(), insts[1].TCPTarget()}
+	cert, key, _ := haproxytest.SelfSigned(t, "secret-key-test")
+	// The key comes from a file, as from a vault or the tls provider: a key
+	// written as a literal in the .tf file is in the saved plan's copy of
+	// the configuration, which is the configuration's business, not ours.
+	c := newCLI(t, strings.Replace(certConfig(sockets, file, string(cert), "", 1),
+		"private_key_wo         = <<-EOT\nEOT", `private_key_wo         = file("${path.module}/key.pem")`, 1))
+	c.writeFile("key.pem", string(key))
+	logFile := filepath.Join(t.TempDir(), "debug.log")
+	c.env = []string{"TF_LOG=DEBUG", "TF_LOG_PATH=" + logFile}
+
+	plan := c.must("plan", "-out=tfplan")
+	apply := c.must("apply", "tfplan")
+	if err := serves(t, addrs, string(cert))(nil); err != nil {
+		t.Fatal(err)
+	}
+	shown := c.must("show", "-json")
+	planShown := c.must("show", "-json", "tfplan")
+	stateFile := c.readFile("terraform.tfstate")
+	log, err := os.ReadFile(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(log), "set ssl cert "+file) || !regexp.MustCompile(`payload of \d+ bytes, not shown`).Match(log) {
+		t.Fatalf("the DEBUG log does not show the certificate's write, so it proves nothing (%d bytes)", len(log))
+	}
+	for _, line := range keyLines(string(key)) {
+		for what, text := range map[string]string{"plan output": plan, "apply output": apply, "state (show -json)": shown,
+			"saved plan (show -json)": planShown, "state file": stateFile, "DEBUG log": string(log)} {
+			if strings.Contains(text, line) {
+				t.Errorf("the %s holds a line of the private key", what)
+			}
+		}
+	}
+}
+
+// keyLines are the base64 lines of a PEM key (each is secret; the armour
+// lines are not).
+func keyLines(pemKey string) []string {
+	var lines []string
+	for _, l := range strings.Split(pemKey, "\n") {
+		if l != "" && !strings.HasPrefix(l, "-----") {
+			lines = append(lines, l)
+		}
+	}
+	return lines
 }

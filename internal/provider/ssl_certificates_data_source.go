@@ -35,6 +35,7 @@ type sslCertificateEntry struct {
 	SHA1Fingerprint types.String `tfsdk:"sha1_fingerprint"`
 	NotAfter        types.String `tfsdk:"not_after"`
 	Subject         types.String `tfsdk:"subject"`
+	DNSNames        types.List   `tfsdk:"dns_names"`
 }
 
 func (d *sslCertificatesDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
@@ -60,6 +61,8 @@ func (d *sslCertificatesDataSource) Schema(_ context.Context, _ datasource.Schem
 					"sha1_fingerprint": str("The leaf certificate's SHA-1 fingerprint."),
 					"not_after":        str("When the leaf certificate expires (RFC 3339)."),
 					"subject":          str("The leaf certificate's subject."),
+					"dns_names": schema.ListAttribute{Computed: true, ElementType: types.StringType,
+						MarkdownDescription: "The leaf certificate's DNS subject alternative names (`show ssl cert` prints no other kind)."},
 				}},
 			},
 		},
@@ -89,6 +92,7 @@ func (d *sslCertificatesDataSource) Read(ctx context.Context, _ datasource.ReadR
 			SHA1Fingerprint: types.StringValue(sc.Cert.SHA1),
 			NotAfter:        types.StringValue(sc.Cert.NotAfter.UTC().Format(time.RFC3339)),
 			Subject:         types.StringValue(sc.Cert.Subject),
+			DNSNames:        stringList(sc.Cert.DNSNames()),
 		})
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
