@@ -108,11 +108,28 @@ func (c *cli) mustPlanEmpty(why string) {
 	}
 }
 
-// killDuring starts a command in a process group of its own, with the
-// provider logging at DEBUG, and kills the whole group (terraform and its
-// plugin, as when a CI runner dies) with SIGKILL as soon as the provider's
-// log contains mark: so the kill lands during the socket work mark names.
+// killDuring starts a command and kills the whole process group
+// (terraform and its plugin, as when a CI runner dies) with SIGKILL as soon
+// as the provider's log contains mark: so the kill lands during the socket
+// work mark names.
 func (c *cli) killDuring(mark string, args ...string) {
+	c.t.Helper()
+	c.whenLogged(mark, func(pgid int) {
+		if err := syscall.Kill(-pgid, syscall.SIGKILL); err != nil {
+			c.t.Fatal(err)
+		}
+	}, args...)
+	// A killed local run leaves its lock note behind; the lock itself went
+	// with the process.
+	_ = os.Remove(filepath.Join(c.dir, ".terraform.tfstate.lock.info"))
+}
+
+// whenLogged starts a command in a process group of its own, with the
+// provider logging at DEBUG, calls do with the group's id as soon as the
+// provider's log contains mark, and returns the command's output and exit
+// code once it ends. A command that ends before logging mark fails the
+// test: what do stands for could not land.
+func (c *cli) whenLogged(mark string, do func(pgid int), args ...string) (string, int) {
 	c.t.Helper()
 	_ = os.Remove(c.log)
 	cmd := c.command(args...)
@@ -129,7 +146,7 @@ func (c *cli) killDuring(mark string, args ...string) {
 	for {
 		select {
 		case err := <-done:
-			c.t.Fatalf("%v ended (%v) before the provider logged %q: the kill could not land:\n%s", args, err, mark, out.String())
+			c.t.Fatalf("%v ended (%v) before the provider logged %q:\n%s", args, err, mark, out.String())
 		case <-deadline:
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			<-done
@@ -140,13 +157,13 @@ func (c *cli) killDuring(mark string, args ...string) {
 			break
 		}
 	}
-	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); err != nil {
-		c.t.Fatal(err)
+	do(cmd.Process.Pid)
+	err := <-done
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return out.String(), exit.ExitCode()
 	}
-	<-done
-	// A killed local run leaves its lock note behind; the lock itself went
-	// with the process.
-	_ = os.Remove(filepath.Join(c.dir, ".terraform.tfstate.lock.info"))
+	return out.String(), 0
 }
 
 // slowSocket is a TCP proxy in front of an HAProxy socket that, while

@@ -301,3 +301,49 @@ func keyLines(pemKey string) []string {
 	}
 	return lines
 }
+
+// A commit that fails on one instance after another committed (here an
+// operator aborts the second instance's transaction between the provider's
+// read-back and its commit, which a slow socket holds back): apply fails
+// saying where it committed and where not, the state records the new
+// certificate, the next plan shows the instance that still serves the old
+// one, and apply puts it there.
+func TestCLISSLCertificateCommitFailsOnOneInstance(t *testing.T) {
+	preCheck(t)
+	insts, file, addrs := certInstances(t)
+	slow := newSlowSocket(t, insts[1].AdminTCP, 0)
+	sockets := []string{insts[0].UnixTarget(), slow.Target}
+	c1, k1, _ := haproxytest.SelfSigned(t, "before")
+	c2, k2, _ := haproxytest.SelfSigned(t, "after")
+	c := newCLI(t, certConfig(sockets, file, string(c1), string(k1), 1))
+	c.must("apply", "-auto-approve")
+	if err := serves(t, addrs, string(c1))(nil); err != nil {
+		t.Fatal(err)
+	}
+
+	c.write(certConfig(sockets, file, string(c2), string(k2), 2))
+	slow.delay.Store(int64(1500 * time.Millisecond)) // the second instance's commit is held this long after the first's
+	out, code := c.whenLogged("commit ssl cert "+file, func(int) { insts[1].Admin(t, "abort ssl cert "+file) }, "apply", "-auto-approve")
+	slow.fast()
+	if code == 0 {
+		t.Fatalf("apply should fail when a commit fails:\n%s", out)
+	}
+	expectSays(t, out, "was committed on some HAProxy instances only", "Committed on: a.sock", slow.Target[len("tcp://"):], "plan shows the instances")
+	if err := serves(t, addrs[:1], string(c2))(nil); err != nil {
+		t.Errorf("the first instance: %v", err)
+	}
+	if err := serves(t, addrs[1:], string(c1))(nil); err != nil {
+		t.Errorf("the second instance (its commit failed): %v", err)
+	}
+
+	out, code = c.run("plan", "-detailed-exitcode")
+	if code != 2 {
+		t.Fatalf("the plan should show the instance that serves the old certificate (exit %d):\n%s", code, out)
+	}
+	expectSays(t, out, "changed outside Terraform", strings.TrimLeft(haproxytest.ServedSerial(t, addrs[1]), "0"))
+	c.must("apply", "-auto-approve")
+	if err := serves(t, addrs, string(c2))(nil); err != nil {
+		t.Fatal(err)
+	}
+	c.mustPlanEmpty("after the second apply")
+}
