@@ -7,7 +7,8 @@
 # of 3 rounds up to N = 500 and of 1 above; BENCH_REPEAT sets the rounds for
 # every size. Then the pool end to end (BENCH_POOL_E2E members on
 # BENCH_POOL_E2E_K instances, default 1000,5000 / 3,20) and a whole-map
-# replacement (BENCH_MAP entries on BENCH_MAP_K instances, default 10000 / 3).
+# replacement (BENCH_MAP entries on BENCH_MAP_K instances, default 10000 / 3)
+# and a certificate rotation (on BENCH_CERT_K instances, default 3).
 # BENCH_ONLY=<regexp> runs only the tests it matches (TestBenchPool, …).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,5 +26,5 @@ tf=${TERRAFORM:-$(bash scripts/terraform-bin.sh)}
 export PATH="$(dirname "$tf"):$PATH"
 echo "==> $("$tf" version 2>/dev/null | sed -n 1p) ($tf)"
 cd bench
-go test -tags bench -count=1 -timeout 120m -run "${BENCH_ONLY:-^TestBench(Pool|PoolEndToEnd|Remote|Maps)?\$}" -v . 2>&1 | grep -v '^=== RUN' 
+go test -tags bench -count=1 -timeout 120m -run "${BENCH_ONLY:-^TestBench(Pool|PoolEndToEnd|Remote|Maps|Certs)?\$}" -v . 2>&1 | grep -v '^=== RUN' 
 echo "==> results written to ${BENCH_OUT:-bench/results.md}"
