@@ -1,7 +1,11 @@
 package guides_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net"
@@ -179,6 +183,8 @@ func (g *guide) run(st guides.Step) {
 		g.reload(st.Args[0])
 	case "expect":
 		g.expect(st)
+	case "expect-cert":
+		g.expectCert(st)
 	default:
 		t.Fatalf("line %d: step %q has no runner", st.Line, st.Kind)
 	}
@@ -396,5 +402,41 @@ func (g *guide) expect(st guides.Step) {
 	}
 	if !slices.Equal(seen, want) {
 		g.t.Fatalf("line %d: %s answered %q, the guide promises %q", st.Line, url, seen, want)
+	}
+}
+
+// expectCert makes TLS handshakes with the address (loopback only) until
+// it serves the first certificate of the file given (as the guide names
+// it), for at most 10 seconds.
+func (g *guide) expectCert(st guides.Step) {
+	addr, file := st.Args[0], g.local(st.Args[1])
+	if host, _, err := net.SplitHostPort(addr); err != nil || net.ParseIP(host) == nil || !net.ParseIP(host).IsLoopback() {
+		g.t.Fatalf("line %d: expect-cert %s: guides connect to loopback only", st.Line, addr)
+	}
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		g.t.Fatalf("line %d: %v", st.Line, err)
+	}
+	block, _ := pem.Decode(raw)
+	if block == nil || block.Type != "CERTIFICATE" {
+		g.t.Fatalf("line %d: %s does not start with a certificate", st.Line, st.Args[1])
+	}
+	want, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		g.t.Fatalf("line %d: %v", st.Line, err)
+	}
+	var served string
+	if !poll.For(10*time.Second, 200*time.Millisecond, func() bool {
+		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 2 * time.Second}, "tcp", addr, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // reads what is served, trusts nothing
+		if err != nil {
+			served = err.Error()
+			return false
+		}
+		defer func() { _ = conn.Close() }()
+		leaf := conn.ConnectionState().PeerCertificates[0]
+		served = fmt.Sprintf("%s (serial %X)", leaf.Subject, leaf.SerialNumber)
+		return bytes.Equal(leaf.Raw, want.Raw)
+	}) {
+		g.t.Fatalf("line %d: %s serves %s, the guide promises %s (serial %X)", st.Line, addr, served, st.Args[1], want.SerialNumber)
 	}
 }

@@ -13,6 +13,8 @@
 //	<!-- guide-test: apply -->           the next fenced block is the whole Terraform configuration: apply it
 //	<!-- guide-test: expect http://127.0.0.1:8001/ app1 app2 -->  requests there reach exactly these
 //	                                     (host=<name> first sends that Host header; 503 or 403 for a status)
+//	<!-- guide-test: expect-cert 127.0.0.1:8443 /etc/haproxy/certs/new.crt -->  a TLS handshake
+//	                                     there serves the first certificate of that file
 //	<!-- guide-test: destroy -->         terraform destroy
 //	<!-- guide-test: reload lb1 -->      dump `show servers state` to lb1's server-state-file, then reload lb1
 //	<!-- guide-test: stop lb2 -->        lb2's process ends (an instance goes down)
@@ -54,6 +56,7 @@ var kinds = map[string]struct {
 	"serve":        {false, 2},
 	"apply":        {true, 0},
 	"expect":       {false, -1},
+	"expect-cert":  {false, 2},
 	"destroy":      {false, 0},
 	"reload":       {false, 1},
 	"stop":         {false, 1},

@@ -69,7 +69,8 @@ func (r *sslCertificateResource) Schema(_ context.Context, _ resource.SchemaRequ
 			"committed everywhere; otherwise every transaction opened is aborted and nothing changes. The private key is write-only: " +
 			"it is never in the plan or the state, nor in any log line. A runtime certificate lives in memory only: after a reload " +
 			"HAProxy serves the file on disk again, the next plan shows it and apply restores it. Destroy leaves the certificate " +
-			"served (HAProxy cannot remove a store a `bind` uses); it is forgotten by Terraform only.",
+			"served (HAProxy cannot remove a store a `bind` uses); it is forgotten by Terraform only. A walk-through, with the `tls` " +
+			"provider as the issuer: [Rotating certificates without a reload](../guides/certificates.md).",
 		Attributes: map[string]schema.Attribute{
 			"id": idAttribute("The store's file name, as the import ID."),
 			"file": schema.StringAttribute{
