@@ -204,6 +204,7 @@ func (f *Fleet) SetCertificate(ctx context.Context, cert Certificate) (CertOutco
 		return out, err
 	}
 	opened := make([]bool, len(targets))
+	created := make([]bool, len(targets))
 	errs := make([]error, len(targets))
 	var wg sync.WaitGroup
 	for i, t := range targets {
@@ -213,21 +214,14 @@ func (f *Fleet) SetCertificate(ctx context.Context, cert Certificate) (CertOutco
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			opened[i], errs[i] = f.openCert(ctx, t, cert, set, show)
+			opened[i], created[i], errs[i] = f.openCert(ctx, t, cert, set, show)
 		}()
 	}
 	wg.Wait()
 	if failed := socketErrors(targets, errs); len(failed) > 0 {
-		// Abort every transaction this call opened: nothing is committed.
-		f.onCertTargets(targets, opened, func(c *haproxy.Client) error {
-			ctx, cancel := f.op(ctx)
-			defer cancel()
-			_, err := c.Run(ctx, abort)
-			return err
-		})
-		return out, fmt.Errorf("nothing was committed (every transaction opened was aborted): %w", failed)
+		return out, fmt.Errorf("nothing was committed (%s): %w", f.undoCert(ctx, targets, opened, created, cert.File, abort), failed)
 	}
-	errs = f.onCertTargets(targets, opened, func(c *haproxy.Client) error {
+	errs = f.onCertTargets(targets, opened, func(_ int, c *haproxy.Client) error {
 		ctx, cancel := f.op(ctx)
 		defer cancel()
 		_, err := c.Run(ctx, commit)
@@ -248,37 +242,77 @@ func (f *Fleet) SetCertificate(ctx context.Context, cert Certificate) (CertOutco
 // openCert opens the transaction on one socket (creating the store first
 // where asked) and reads it back: the transaction must hold this
 // certificate (HAProxy 2.6 can put a set into another file's transaction).
-func (f *Fleet) openCert(ctx context.Context, t certTarget, cert Certificate, set, show haproxy.Command) (opened bool, err error) {
+// created says the store was made here, for an undo to remove it.
+func (f *Fleet) openCert(ctx context.Context, t certTarget, cert Certificate, set, show haproxy.Command) (opened, created bool, err error) {
 	ctx, cancel := f.op(ctx)
 	defer cancel()
 	if t.missing {
 		create, err := haproxy.NewSSLCert(cert.File)
 		if err != nil {
-			return false, err
+			return false, false, err
 		}
-		if _, err := t.c.Run(ctx, create); err != nil && !errors.Is(err, haproxy.ErrAlreadyExists) {
-			return false, err
+		switch _, err := t.c.Run(ctx, create); {
+		case err == nil:
+			created = true
+		case !errors.Is(err, haproxy.ErrAlreadyExists):
+			return false, false, err
 		}
 	}
 	if _, err := t.c.Run(ctx, set); err != nil {
-		return false, err
+		return false, created, err
 	}
 	bodies, err := t.c.Run(ctx, show)
 	if err != nil {
-		return true, err
+		return true, created, err
 	}
 	got, err := haproxy.ParseSSLCert(bodies[0])
 	if err != nil {
-		return true, fmt.Errorf("%s: %q: %w", t.c.Name(), show, err)
+		return true, created, fmt.Errorf("%s: %q: %w", t.c.Name(), show, err)
 	}
 	if !strings.EqualFold(got.SHA1, cert.SHA1) {
-		return true, fmt.Errorf("%s: the transaction of %s holds the certificate %s, not the one sent (%s)", t.c.Name(), cert.File, got.SHA1, cert.SHA1)
+		return true, created, fmt.Errorf("%s: the transaction of %s holds the certificate %s, not the one sent (%s)", t.c.Name(), cert.File, got.SHA1, cert.SHA1)
 	}
-	return true, nil
+	return true, created, nil
+}
+
+// undoCert aborts every transaction this write opened and removes every
+// store it created (a created store's transaction is aborted first, in
+// case a set reached HAProxy before its connection broke), so that a
+// failed write changes nothing. It says what it undid, and what it could
+// not undo, in words for the error.
+func (f *Fleet) undoCert(ctx context.Context, targets []certTarget, opened, created []bool, file string, abort haproxy.Command) string {
+	del, err := haproxy.DelSSLCert(file)
+	if err != nil {
+		return err.Error()
+	}
+	touched := make([]bool, len(targets))
+	for i := range targets {
+		touched[i] = opened[i] || created[i]
+	}
+	errs := f.onCertTargets(targets, touched, func(i int, c *haproxy.Client) error {
+		ctx, cancel := f.op(ctx)
+		defer cancel()
+		if _, err := c.Run(ctx, abort); err != nil && opened[i] {
+			return err
+		}
+		if created[i] {
+			if _, err := c.Run(ctx, del); err != nil && !errors.Is(err, haproxy.ErrNoSuchCert) {
+				return fmt.Errorf("the empty store it created is left there: %w", err)
+			}
+		}
+		return nil
+	})
+	if left := socketErrors(targets, errs); len(left) > 0 {
+		return "undoing it failed: " + left.Error()
+	}
+	if slices.Contains(created, true) {
+		return "every transaction opened was aborted, every store created removed"
+	}
+	return "every transaction opened was aborted"
 }
 
 // onCertTargets runs fn concurrently on the sockets where sel is true.
-func (f *Fleet) onCertTargets(targets []certTarget, sel []bool, fn func(c *haproxy.Client) error) []error {
+func (f *Fleet) onCertTargets(targets []certTarget, sel []bool, fn func(i int, c *haproxy.Client) error) []error {
 	errs := make([]error, len(targets))
 	var wg sync.WaitGroup
 	for i, t := range targets {
@@ -288,7 +322,7 @@ func (f *Fleet) onCertTargets(targets []certTarget, sel []bool, fn func(c *hapro
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = fn(t.c)
+			errs[i] = fn(i, t.c)
 		}()
 	}
 	wg.Wait()

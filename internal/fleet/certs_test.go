@@ -105,6 +105,11 @@ func TestSetCertificateCommitsNowhereWhenOneInstanceFails(t *testing.T) {
 	if strings.Contains(a.Admin(t, "show ssl cert"), "# transaction") {
 		t.Fatal("the transaction opened on the healthy instance was not aborted")
 	}
+	// b had no store: the write created one there, and removes it again
+	// (nothing changed), over a connection the drop does not touch.
+	if stores := b.Admin(t, "show ssl cert"); strings.Contains(stores, cert.File) {
+		t.Fatalf("the store created for the write is left on the failed instance:\n%s", stores)
+	}
 }
 
 // dropOn closes a connection, unanswered, once what is written to it

@@ -188,6 +188,25 @@ func NewSSLCert(file string) (Command, error) {
 	}}, nil
 }
 
+// DelSSLCert builds `del ssl cert <file>`: it removes a store no `bind` or
+// `crt-list` uses (an empty one `new ssl cert` made); a store in use is
+// refused, and one that is gone already is ErrNoSuchCert. Same replies on
+// 2.6.12 and 3.4.7.
+func DelSSLCert(file string) (Command, error) {
+	if err := ValidateCertFile(file); err != nil {
+		return Command{}, invalid(err)
+	}
+	return Command{line: "del ssl cert " + file, reply: func(msg string) (string, error) {
+		switch {
+		case msg == "Certificate '"+file+"' deleted!":
+			return "", nil
+		case strings.HasSuffix(msg, "doesn't exist!"):
+			return "", ErrNoSuchCert
+		}
+		return "expected `Certificate … deleted!`", ErrUnexpectedReply
+	}}, nil
+}
+
 // SetSSLCert builds `set ssl cert <file> <<` with pemData (the certificate,
 // its chain and its private key) as the payload. It succeeds only when
 // HAProxy says the transaction is this file's (see the package notes on

@@ -52,6 +52,22 @@ func TestSSLCertDNSNames(t *testing.T) {
 	}
 }
 
+func TestDelSSLCertReplies(t *testing.T) {
+	cmd, err := DelSSLCert("/tmp/x.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for reply, want := range map[string]error{ // as 2.6.12 and 3.4.7 answer
+		"Certificate '/tmp/x.pem' deleted!":                                                nil,
+		"Can't remove the certificate: certificate '/tmp/x.pem' doesn't exist!":            ErrNoSuchCert,
+		"Can't remove the certificate: certificate '/tmp/x.pem' in use, can't be deleted!": ErrUnexpectedReply,
+	} {
+		if _, kind := classify(cmd, reply+"\n"); !errors.Is(kind, want) {
+			t.Errorf("reply %q: %v, want %v", reply, kind, want)
+		}
+	}
+}
+
 func TestSetSSLCertRules(t *testing.T) {
 	pem := "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n"
 	cmd, err := SetSSLCert("/etc/haproxy/a.pem", pem)
