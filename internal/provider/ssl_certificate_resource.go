@@ -319,6 +319,10 @@ func (r *sslCertificateResource) Read(ctx context.Context, req resource.ReadRequ
 		return
 	}
 	imported := state.SHA1Fingerprint.IsNull()
+	if imported && differs != nil && splitServing(read) {
+		resp.Diagnostics.AddWarning(fmt.Sprintf("Certificate %s: the HAProxy instances serve different certificates", file),
+			table(rows)+"\nThe state records the first instance's. The next apply puts the configured certificate on every instance.")
+	}
 	switch {
 	case missing > 0:
 		state.SHA1Fingerprint = types.StringValue("") // apply creates it where missing
@@ -337,6 +341,22 @@ func (r *sslCertificateResource) Read(ctx context.Context, req resource.ReadRequ
 	}
 	state.ID = state.File
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
+}
+
+// splitServing says whether the instances that have the store serve
+// different certificates.
+func splitServing(read []fleet.SocketCert) bool {
+	first := ""
+	for _, sc := range read {
+		switch {
+		case sc.Missing:
+		case first == "":
+			first = sc.Cert.SHA1
+		case !strings.EqualFold(first, sc.Cert.SHA1):
+			return true
+		}
+	}
+	return false
 }
 
 func (r *sslCertificateResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {

@@ -347,3 +347,24 @@ func TestCLISSLCertificateCommitFailsOnOneInstance(t *testing.T) {
 	}
 	c.mustPlanEmpty("after the second apply")
 }
+
+// An import where the instances serve different certificates says so,
+// naming each instance's; the plan then writes the configured certificate
+// on every instance, and apply makes them agree.
+func TestCLISSLCertificateImportOfASplitFleet(t *testing.T) {
+	preCheck(t)
+	insts, file, addrs := certInstances(t)
+	sockets := []string{insts[0].UnixTarget(), insts[1].TCPTarget()}
+	other, otherKey, _ := haproxytest.SelfSigned(t, "by-hand")
+	insts[1].Admin(t, "set ssl cert "+file+" <<\n"+strings.TrimRight(string(other)+string(otherKey), "\n")+"\n")
+	insts[1].Admin(t, "commit ssl cert "+file)
+	want, wantKey, _ := haproxytest.SelfSigned(t, "configured")
+	c := newCLI(t, certConfig(sockets, file, string(want), string(wantKey), 1))
+	out := c.must("import", "haproxy_ssl_certificate.site", file)
+	expectSays(t, out, "instances serve different certificates", haproxytest.ServedSerial(t, addrs[0]), haproxytest.ServedSerial(t, addrs[1]))
+	c.must("apply", "-auto-approve")
+	if err := serves(t, addrs, string(want))(nil); err != nil {
+		t.Fatal(err)
+	}
+	c.mustPlanEmpty("after the apply")
+}
