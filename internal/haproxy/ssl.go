@@ -23,6 +23,16 @@ import (
 //     reply and without a transaction; MaxPayload keeps far below it.
 //   - A transaction whose content cannot be committed (a certificate
 //     without its key) fails at commit ("… Failed!" or "Can't commit").
+//   - `del ssl cert` removes a store nothing uses; one a `bind` or a
+//     crt-list uses is refused ("… in use, can't be deleted!").
+//
+// Not used yet, seen on 2.6.12 and 3.4.7, for whoever adds crt-list
+// entries: `add ssl crt-list <list> <file> <filters>` answers "Success!"
+// and drops the filters without a word (only the payload form, `add ssl
+// crt-list <list> <<` and a line `<file> [opts] filters`, keeps them); the
+// same file can be added twice, and `del ssl crt-list` then wants
+// `<file>:<line>`; `show ssl crt-list -n` prints an `alpn` option with a NUL
+// byte before its closing bracket ("[alpn h2\x00]").
 
 // ErrOtherTransaction: another certificate's transaction is open on the
 // process (only one can be), left by another tool or a run that was killed.

@@ -90,9 +90,10 @@ func (r *sslCertificateResource) Schema(_ context.Context, _ resource.SchemaRequ
 				Required:  true,
 				WriteOnly: true,
 				Sensitive: true,
-				MarkdownDescription: "The leaf certificate's private key in PEM. Write-only (Terraform 1.11+): sent to HAProxy at " +
-					"apply, never stored. Terraform cannot see it change: change `private_key_wo_version` (or the certificate) to " +
-					"send a new one.",
+				MarkdownDescription: "The leaf certificate's private key in PEM. Write-only: sent to HAProxy at apply, never " +
+					"stored. Terraform 1.11 and later and OpenTofu 1.12 (tested with 1.12.6) accept write-only arguments, so there " +
+					"is no `sensitive` fallback that would keep the key in the state. Terraform cannot see it change: change " +
+					"`private_key_wo_version` (or the certificate) to send it again.",
 			},
 			"private_key_wo_version": schema.Int64Attribute{
 				Optional:            true,
