@@ -212,8 +212,7 @@ func (r *sslCertificateResource) ModifyPlan(ctx context.Context, req resource.Mo
 	if !req.State.Raw.IsNull() {
 		resp.Diagnostics.Append(req.State.Get(ctx, &prior)...)
 	}
-	writes := req.State.Raw.IsNull() || !prior.SHA1Fingerprint.Equal(plan.SHA1Fingerprint) || !prior.File.Equal(plan.File)
-	if !writes || r.fleet == nil || plan.File.IsUnknown() || plan.Create.IsUnknown() || resp.Diagnostics.HasError() {
+	if (!req.State.Raw.IsNull() && !sends(prior, plan)) || r.fleet == nil || plan.File.IsUnknown() || plan.Create.IsUnknown() || resp.Diagnostics.HasError() {
 		return
 	}
 	warnings, err := r.fleet.PreflightCertificate(ctx, fleet.Certificate{File: plan.File.ValueString(), SHA1: chain.SHA1(), Create: plan.Create.ValueBool()})
@@ -232,7 +231,27 @@ func (r *sslCertificateResource) Create(ctx context.Context, req resource.Create
 }
 
 func (r *sslCertificateResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var prior, plan sslCertificateModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &prior)...)
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if !sends(prior, plan) { // warn_before_expiry alone: nothing for HAProxy
+		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+		return
+	}
 	r.write(ctx, req.Plan, req.Config, &resp.State, &resp.Diagnostics)
+}
+
+// sends says whether an update puts the certificate on the sockets: the
+// one rule for the plan (which pre-flights every such update) and for
+// apply. The certificate (its chain too), the key's version, the store or
+// what an instance serves (a refresh records drift in sha1_fingerprint)
+// changed; an import (no certificate recorded) sends it too.
+func sends(prior, plan sslCertificateModel) bool {
+	return !prior.Certificate.Equal(plan.Certificate) || !prior.PrivateKeyWOVersion.Equal(plan.PrivateKeyWOVersion) ||
+		!prior.SHA1Fingerprint.Equal(plan.SHA1Fingerprint) || !prior.File.Equal(plan.File)
 }
 
 // write puts the planned certificate on every socket; the key comes from

@@ -368,3 +368,46 @@ func TestCLISSLCertificateImportOfASplitFleet(t *testing.T) {
 	}
 	c.mustPlanEmpty("after the apply")
 }
+
+// Every update that sends the certificate runs the pre-flight at plan, not
+// only one that changes the certificate served: bumping
+// private_key_wo_version while another tool holds a transaction stops the
+// plan. An update that sends nothing (warn_before_expiry alone) writes to
+// no socket, so that same open transaction does not stop it.
+func TestAccSSLCertificatePlanPreflightsEveryWrite(t *testing.T) {
+	preCheck(t)
+	insts, file, addrs := certInstances(t)
+	sockets := []string{insts[0].UnixTarget(), insts[1].TCPTarget()}
+	c1, k1, _ := haproxytest.SelfSigned(t, "served")
+	other, otherKey, _ := haproxytest.SelfSigned(t, "other-tool")
+	withWarn := func(cfg, warn string) string {
+		return strings.Replace(cfg, "  private_key_wo_version", "  warn_before_expiry     = \""+warn+"\"\n  private_key_wo_version", 1)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_11_0)},
+		Steps: []resource.TestStep{
+			{Config: certConfig(sockets, file, string(c1), string(k1), 1), Check: serves(t, addrs, string(c1))},
+			{ // another tool's transaction on the second instance: a version bump sends the certificate, so the plan stops
+				PreConfig: func() {
+					insts[1].Admin(t, "set ssl cert "+file+" <<\n"+strings.TrimRight(string(other)+string(otherKey), "\n")+"\n")
+				},
+				Config:      certConfig(sockets, file, string(c1), string(k1), 2),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)cannot be written on every HAProxy instance.*a certificate transaction is open`),
+			},
+			{ // warn_before_expiry alone sends nothing: it applies with that transaction still open
+				Config: withWarn(certConfig(sockets, file, string(c1), string(k1), 1), "48h"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("haproxy_ssl_certificate.site", plancheck.ResourceActionUpdate),
+				}},
+				Check: func(*terraform.State) error {
+					if !strings.Contains(insts[1].Admin(t, "show ssl cert"), "# transaction") {
+						return fmt.Errorf("the other tool's transaction is gone")
+					}
+					return serves(t, addrs, string(c1))(nil)
+				},
+			},
+		},
+	})
+}
