@@ -465,6 +465,31 @@ func processCPU(t *testing.T) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// floorRow is one Terraform run of the provider against the same run of
+// terraform_data holding the same data.
+type floorRow struct {
+	name        string
+	floor, prov time.Duration
+}
+
+// writeFloorTable writes rows as a section's table; resource heads the
+// provider's column.
+func writeFloorTable(b *strings.Builder, resource string, rows []floorRow) {
+	fmt.Fprintf(b, "| through terraform, one round | terraform_data floor | %s | ÷ floor |\n|---|---|---|---|\n", resource)
+	for _, row := range rows {
+		fmt.Fprintf(b, "| %s | %s | %s | %.2f |\n", row.name, secs(row.floor), secs(row.prov), ratio(row.prov, row.floor))
+	}
+}
+
+// saveSection prints a section of results and appends it to results.md,
+// except in CI's smoke run (BENCH_OUT set), whose sizes mean nothing.
+func saveSection(t *testing.T, section string) {
+	fmt.Print(section)
+	if os.Getenv("BENCH_OUT") == "" {
+		appendFile(t, "results.md", section)
+	}
+}
+
 func appendFile(t *testing.T, path, s string) {
 	fh, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
 	if err != nil {

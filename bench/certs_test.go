@@ -5,7 +5,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -124,17 +123,8 @@ func TestBenchCerts(t *testing.T) {
 	fmt.Fprintf(&b, "Socket work only (`fleet.SetCertificate`: pre-flight, set and read back, commit, on every instance): median %s of %s, %s, %s; "+
 		"%d connections per rotation. The shell workflow (socat: set, then commit, per instance, nothing checked): %s (%.2f × the socket work).\n\n",
 		ms(median(socket)), ms(socket[0]), ms(socket[1]), ms(socket[2]), trips, ms(socatTime), ratio(socatTime, median(socket)))
-	b.WriteString("| through terraform, one round | terraform_data floor | haproxy_ssl_certificate | ÷ floor |\n|---|---|---|---|\n")
-	for _, row := range []struct {
-		name   string
-		fl, pr time.Duration
-	}{{"apply (create)", fl.apply, pr.apply}, {"plan (nothing changed)", fl.plan, pr.plan}, {"apply, rotation", fl.rotate, pr.rotate}} {
-		fmt.Fprintf(&b, "| %s | %s | %s | %.2f |\n", row.name, secs(row.fl), secs(row.pr), ratio(row.pr, row.fl))
-	}
-	fmt.Print(b.String())
-	if out := os.Getenv("BENCH_OUT"); out == "" {
-		appendFile(t, "results.md", b.String())
-	}
+	writeFloorTable(&b, "haproxy_ssl_certificate", []floorRow{{"apply (create)", fl.apply, pr.apply}, {"plan (nothing changed)", fl.plan, pr.plan}, {"apply, rotation", fl.rotate, pr.rotate}})
+	saveSection(t, b.String())
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }

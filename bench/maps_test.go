@@ -5,7 +5,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -123,15 +122,6 @@ func TestBenchMaps(t *testing.T) {
 	fmt.Fprintf(&b, "Whole replacement, socket work only (`fleet.ReplacePatterns`: pre-flight, prepare, add, commit on every instance): "+
 		"median %s of %s, %s, %s; %d connections in all, %d commands and %d bytes sent per instance.\n\n",
 		secs(median(socket)), secs(socket[0]), secs(socket[1]), secs(socket[2]), trips, res.Commands, res.Bytes)
-	b.WriteString("| through terraform, one round | terraform_data floor | haproxy_map | ÷ floor |\n|---|---|---|---|\n")
-	for _, row := range []struct {
-		name   string
-		fl, pr time.Duration
-	}{{"apply (create)", fl.apply, pr.apply}, {"plan (nothing changed)", fl.plan, pr.plan}, {"apply, one entry changed", fl.change, pr.change}} {
-		fmt.Fprintf(&b, "| %s | %s | %s | %.2f |\n", row.name, secs(row.fl), secs(row.pr), ratio(row.pr, row.fl))
-	}
-	fmt.Print(b.String())
-	if out := os.Getenv("BENCH_OUT"); out == "" {
-		appendFile(t, "results.md", b.String())
-	}
+	writeFloorTable(&b, "haproxy_map", []floorRow{{"apply (create)", fl.apply, pr.apply}, {"plan (nothing changed)", fl.plan, pr.plan}, {"apply, one entry changed", fl.change, pr.change}})
+	saveSection(t, b.String())
 }

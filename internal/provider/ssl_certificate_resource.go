@@ -339,7 +339,7 @@ func (r *sslCertificateResource) Read(ctx context.Context, req resource.ReadRequ
 		return
 	}
 	imported := state.SHA1Fingerprint.IsNull()
-	if imported && differs != nil && splitServing(read) {
+	if imported && splitServing(read) {
 		resp.Diagnostics.AddWarning(fmt.Sprintf("Certificate %s: the HAProxy instances serve different certificates", file),
 			table(rows)+"\nThe state records the first instance's. The next apply puts the configured certificate on every instance.")
 	}
