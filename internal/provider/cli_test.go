@@ -80,14 +80,22 @@ func (c *cli) command(args ...string) *exec.Cmd {
 // run runs one command and returns its output and exit code.
 func (c *cli) run(args ...string) (string, int) {
 	out, err := c.command(args...).CombinedOutput()
+	return string(out), c.exitCode(args, err)
+}
+
+// exitCode is a finished command's exit code (-1 when a signal ended it);
+// a command that could not run or be waited for fails the test, never
+// passes for a success.
+func (c *cli) exitCode(args []string, err error) int {
+	c.t.Helper()
 	var exit *exec.ExitError
 	switch {
 	case errors.As(err, &exit):
-		return string(out), exit.ExitCode()
+		return exit.ExitCode()
 	case err != nil:
 		c.t.Fatalf("%s %s: %v", localbuild.Terraform(), strings.Join(args, " "), err)
 	}
-	return string(out), 0
+	return 0
 }
 
 // must runs one command that has to succeed.
@@ -133,7 +141,7 @@ func (c *cli) whenLogged(mark string, do func(pgid int), args ...string) (string
 	c.t.Helper()
 	_ = os.Remove(c.log)
 	cmd := c.command(args...)
-	cmd.Env = append(os.Environ(), append(c.env, "TF_LOG_PROVIDER=DEBUG", "TF_LOG_PATH="+c.log)...)
+	cmd.Env = slices.Concat(os.Environ(), c.env, []string{"TF_LOG_PROVIDER=DEBUG", "TF_LOG_PATH=" + c.log})
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -158,12 +166,8 @@ func (c *cli) whenLogged(mark string, do func(pgid int), args ...string) (string
 		}
 	}
 	do(cmd.Process.Pid)
-	err := <-done
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		return out.String(), exit.ExitCode()
-	}
-	return out.String(), 0
+	code := c.exitCode(args, <-done)
+	return out.String(), code
 }
 
 // slowSocket is a TCP proxy in front of an HAProxy socket that, while
